@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bert-tagger-bench",
+        abstract: "Benchmarks that print the figures in the README's Performance section.",
+        subcommands: [
+        ]
+    )
+}

@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One set of compiler settings for every target.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "bert-tagger",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bert-tagger", targets: ["bert-tagger"]),
+        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Matrix products: OpenBLAS on Linux; Accelerate's BLAS on Apple platforms.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Tensors",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
+        ),
+        .target(name: "SafeTensors", swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", swiftSettings: swiftSettings),
+        .target(name: "SeqEval", swiftSettings: swiftSettings),
+        .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
+        .target(name: "BERT", dependencies: ["Tensors", "SafeTensors"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "bert-tagger",
+            dependencies: [
+                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "bert-tagger-bench",
+            dependencies: [
+                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/bert-tagger-bench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
+        .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v5]
+)
