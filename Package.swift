@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bert-tagger", targets: ["bert-tagger"]),
-        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT"]),
+        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,10 +35,11 @@ let package = Package(
         .target(name: "SeqEval", swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .target(name: "BERT", dependencies: ["Tensors", "SafeTensors"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT",
+                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
         .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v5]

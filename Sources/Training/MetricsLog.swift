@@ -1,0 +1,103 @@
+import Foundation
+
+/// One row of metrics: named values in a fixed column order.
+public struct MetricsRecord: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
+        case int(Int), number(Double), text(String)
+    }
+    public var fields: [(name: String, value: Value)]
+
+    public init(_ fields: [(String, Value)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
+
+    public static func == (a: MetricsRecord, b: MetricsRecord) -> Bool {
+        a.fields.map(\.name) == b.fields.map(\.name) && a.fields.map(\.value) == b.fields.map(\.value)
+    }
+
+    public subscript(name: String) -> Value? { fields.first { $0.name == name }?.value }
+
+    var jsonLine: String {
+        let body = fields.map { "\"\($0.name)\":\(Self.json($0.value))" }.joined(separator: ",")
+        return "{\(body)}"
+    }
+
+    var csvLine: String { fields.map { Self.csv($0.value) }.joined(separator: ",") }
+
+    private static func json(_ value: Value) -> String {
+        switch value {
+        case .int(let i): return String(i)
+        case .number(let d): return d.isFinite ? String(d) : "null"
+        case .text(let s):
+            var out = "\""
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default:
+                    if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                }
+            }
+            return out + "\""
+        }
+    }
+
+    private static func csv(_ value: Value) -> String {
+        switch value {
+        case .int(let i): return String(i)
+        case .number(let d): return d.isFinite ? String(d) : ""
+        case .text(let s):
+            if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) {
+                return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }
+            return s
+        }
+    }
+}
+
+/// Appends metrics rows to a JSONL file and a CSV file side by side, flushing each row so a killed run
+/// keeps everything it logged. Opening an existing pair (a resumed run) appends after what is there.
+public final class MetricsLog {
+    public let jsonlURL: URL
+    public let csvURL: URL
+    private let jsonl: FileHandle
+    private let csv: FileHandle
+    private var columns: [String]?
+
+    public init(directory: URL, name: String) throws {
+        jsonlURL = directory.appendingPathComponent("\(name).jsonl")
+        csvURL = directory.appendingPathComponent("\(name).csv")
+        let fm = FileManager.default
+        for url in [jsonlURL, csvURL] where !fm.fileExists(atPath: url.path) {
+            guard fm.createFile(atPath: url.path, contents: nil) else {
+                throw TrainingError.cannotWrite(path: url.path, reason: "could not create the file")
+            }
+        }
+        jsonl = try FileHandle(forWritingTo: jsonlURL)
+        csv = try FileHandle(forWritingTo: csvURL)
+        try jsonl.seekToEnd()
+        let csvEnd = try csv.seekToEnd()
+        if csvEnd > 0, let header = try String(contentsOf: csvURL, encoding: .utf8).split(separator: "\n").first {
+            columns = header.split(separator: ",").map(String.init)
+        }
+    }
+
+    deinit {
+        try? jsonl.close()
+        try? csv.close()
+    }
+
+    /// Writes one row. Every row of one log has the same columns: the first row fixes them.
+    public func append(_ record: MetricsRecord) throws {
+        let names = record.fields.map(\.name)
+        if let columns {
+            precondition(columns == names, "metrics columns changed from \(columns) to \(names)")
+        } else {
+            columns = names
+            try csv.write(contentsOf: Data((names.joined(separator: ",") + "\n").utf8))
+        }
+        try jsonl.write(contentsOf: Data((record.jsonLine + "\n").utf8))
+        try csv.write(contentsOf: Data((record.csvLine + "\n").utf8))
+    }
+}
