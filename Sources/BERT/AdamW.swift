@@ -1,0 +1,93 @@
+import Foundation
+import Tensors
+
+/// AdamW as `torch.optim.AdamW`: decoupled weight decay (p -= lr · wd · p, before the Adam update) on the
+/// entries whose `decays` is true, bias-corrected moments, eps added after the square root.
+///
+/// The two moments are slabs in the parameter layout ([P] each), so a step is one pass per entry. The
+/// moments live in a shared reference: copies of an AdamW value step the same moments.
+public struct AdamW {
+    public let layout: ParameterLayout
+    public var learningRate: Float
+    public var weightDecay: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let eps: Float
+    /// Steps taken so far (torch's `state["step"]`).
+    public private(set) var stepCount = 0
+
+    private let moments: Moments
+    /// Contiguous slab ranges with one decay setting each, merged from the layout's entries.
+    private let spans: [(range: Range<Int>, decays: Bool)]
+
+    private final class Moments {
+        let m: FloatSlab   // [P] first moment
+        let v: FloatSlab   // [P] second moment
+        init(count: Int) {
+            m = FloatSlab(count: count)
+            v = FloatSlab(count: count)
+        }
+    }
+
+    public init(layout: ParameterLayout, learningRate: Float, weightDecay: Float,
+                beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        self.layout = layout
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        moments = Moments(count: layout.totalCount)
+        var spans: [(range: Range<Int>, decays: Bool)] = []
+        for entry in layout.entries {
+            if let last = spans.last, last.decays == entry.decays, last.range.upperBound == entry.offset {
+                spans[spans.count - 1].range = last.range.lowerBound ..< entry.offset + entry.count
+            } else {
+                spans.append((entry.offset ..< entry.offset + entry.count, entry.decays))
+            }
+        }
+        self.spans = spans
+    }
+
+    /// The first moment, [P], in the parameter layout.
+    public var firstMoment: UnsafeMutableBufferPointer<Float> { moments.m.buffer }
+    /// The second moment, [P], in the parameter layout.
+    public var secondMoment: UnsafeMutableBufferPointer<Float> { moments.v.buffer }
+
+    /// One update with `learningRate` (which also becomes `self.learningRate`, for schedules).
+    public mutating func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                              learningRate: Float) {
+        self.learningRate = learningRate
+        stepCount += 1
+        let t = Double(stepCount)
+        let b1 = beta1, b2 = beta2, eps = eps
+        // torch: step_size = lr / (1 - β1^t); denom = sqrt(v) / sqrt(1 - β2^t) + eps
+        let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
+        let invBias2Sqrt = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
+        let m = moments.m.pointer, v = moments.v.pointer
+        for span in spans {
+            let decayFactor: Float = span.decays ? 1 - learningRate * weightDecay : 1
+            let lower = span.range.lowerBound
+            Parallel.forEachChunk(span.range.count, grain: 1 << 15) { r in
+                for j in r {
+                    let i = lower + j
+                    let g = gradients[i]
+                    let mi = b1 * m[i] + (1 - b1) * g
+                    let vi = b2 * v[i] + (1 - b2) * g * g
+                    m[i] = mi
+                    v[i] = vi
+                    let p = parameters[i] * decayFactor
+                    parameters[i] = p - stepSize * mi / (vi.squareRoot() * invBias2Sqrt + eps)
+                }
+            }
+        }
+    }
+
+    /// The contract's buffer-pointer form of `step`.
+    public mutating func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
+                              learningRate: Float) {
+        precondition(parameters.count == layout.totalCount && gradients.count == layout.totalCount,
+                     "AdamW.step: \(parameters.count) parameters and \(gradients.count) gradients for a layout of \(layout.totalCount)")
+        step(parameters: parameters.baseAddress!, gradients: gradients.baseAddress!, learningRate: learningRate)
+    }
+}

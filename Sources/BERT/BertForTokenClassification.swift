@@ -1,0 +1,349 @@
+import Foundation
+import Tensors
+
+/// BERT with a linear token classifier on top (HuggingFace's `BertForTokenClassification`), as a CPU engine
+/// with a hand-written backward.
+///
+/// Embeddings (word + position + token type) → LayerNorm → dropout → N post-LayerNorm encoder layers →
+/// dropout → linear classifier. Parameters and gradients are flat slabs laid out by `layout`; activations
+/// are planned once for `maxTokens` and reused, so `forward`, `backward` and `zeroGradients` allocate
+/// nothing. Batches are packed: sequences end to end, each attending only within itself.
+///
+/// Shape legend: T tokens in the batch, B sequences, C channels, F intermediate size, NH heads, NL labels,
+/// P parameters.
+public final class BertForTokenClassification {
+    public let config: BertConfig
+    public let numLabels: Int
+    public let layout: ParameterLayout
+    public let maxTokens: Int
+
+    private let parameterSlab: FloatSlab       // [P]
+    private let gradientSlab: FloatSlab        // [P]
+    private let weights: ParameterViews
+    private let grads: ParameterViews
+    private let acts: ActivationPlan
+    private let attentionScratch: AttentionScratch
+    private let activation: GELUForm
+    private let maxSequenceLength: Int
+
+    // The last batch, copied into planned storage so backward can read it.
+    private let inputIDs: UnsafeMutablePointer<Int32>        // [T]
+    private let positionIDs: UnsafeMutablePointer<Int32>     // [T]
+    private let labels: UnsafeMutablePointer<Int32>          // [T]
+    private let sequenceOffsets: UnsafeMutablePointer<Int32> // [B + 1]
+    private var tokens = 0
+    private var sequences = 0
+    private var labelledTokens = 0
+    private var lastHadLabels = false
+    private var lastTraining = false
+
+    private let seedRandom: CounterRandom
+    private var trainingForwards: UInt64 = 0
+    private var dropoutRandom: CounterRandom
+
+    private let hiddenDropout: Float
+    private let attentionDropout: Float
+    private let classifierDropout: Float
+
+    /// The parameter slab, `layout.totalCount` floats: [P].
+    public var parameters: UnsafeMutableBufferPointer<Float> { parameterSlab.buffer }
+    /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
+    public var gradients: UnsafeMutableBufferPointer<Float> { gradientSlab.buffer }
+
+    /// Plans activations once for at most `maxTokens` tokens per batch and sequences up to
+    /// `config.maxPositionEmbeddings`, and initialises parameters as HuggingFace does, from `seed`.
+    /// `seed` also keys the dropout masks.
+    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0) {
+        precondition(numLabels > 0, "a token classifier needs at least one label")
+        precondition(maxTokens > 0, "maxTokens must be positive")
+        precondition(config.hiddenSize % config.numAttentionHeads == 0,
+                     "hidden_size \(config.hiddenSize) is not a multiple of num_attention_heads \(config.numAttentionHeads)")
+        self.config = config
+        self.numLabels = numLabels
+        self.maxTokens = maxTokens
+        layout = ParameterLayout(config: config, numLabels: numLabels)
+        parameterSlab = FloatSlab(count: layout.totalCount)
+        gradientSlab = FloatSlab(count: layout.totalCount)
+        weights = ParameterViews(base: parameterSlab.pointer, layout: layout, numLayers: config.numHiddenLayers)
+        grads = ParameterViews(base: gradientSlab.pointer, layout: layout, numLayers: config.numHiddenLayers)
+        acts = ActivationPlan(config: config, numLabels: numLabels, maxTokens: maxTokens)
+        maxSequenceLength = min(config.maxPositionEmbeddings, maxTokens)
+        attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
+                                            workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
+        switch config.hiddenAct {
+        case .gelu: activation = .erf
+        case .geluNew, .geluPyTorchTanh: activation = .tanh
+        case .relu: activation = .relu
+        }
+        inputIDs = .allocate(capacity: maxTokens)
+        positionIDs = .allocate(capacity: maxTokens)
+        labels = .allocate(capacity: maxTokens)
+        sequenceOffsets = .allocate(capacity: maxTokens + 1)
+        seedRandom = CounterRandom(key: seed)
+        dropoutRandom = seedRandom
+        hiddenDropout = Float(config.hiddenDropoutProb)
+        attentionDropout = Float(config.attentionProbsDropoutProb)
+        classifierDropout = Float(config.classifierDropout ?? config.hiddenDropoutProb)
+        initializeParameters(seed: seed)
+    }
+
+    deinit {
+        inputIDs.deallocate()
+        positionIDs.deallocate()
+        labels.deallocate()
+        sequenceOffsets.deallocate()
+    }
+
+    /// Sets parameters as HuggingFace's `BertPreTrainedModel._init_weights` does: weights and embeddings
+    /// normal(0, initializer_range), the padding token's embedding row 0, biases 0, LayerNorm weights 1.
+    /// Each tensor draws from its own stream keyed by (seed, name), so re-initialising one tensor (say,
+    /// the classifier of a loaded encoder) gives the same values as a full initialisation would.
+    public func initializeParameters(seed: UInt64, only names: Set<String>? = nil) {
+        let std = Float(config.initializerRange)
+        for entry in layout.entries where names?.contains(entry.name) ?? true {
+            let p = parameterSlab.pointer + entry.offset
+            if entry.name.contains("LayerNorm.") {
+                p.update(repeating: entry.name.hasSuffix(".weight") ? 1 : 0, count: entry.count)
+            } else if entry.name.hasSuffix(".bias") {
+                p.update(repeating: 0, count: entry.count)
+            } else {
+                var rng = SplitMix64(seed: seed ^ fnv1a(entry.name))
+                for i in 0 ..< entry.count { p[i] = std * rng.nextNormal() }
+                if entry.name == "bert.embeddings.word_embeddings.weight",
+                   (0 ..< config.vocabSize).contains(config.padTokenId) {
+                    (p + config.padTokenId * config.hiddenSize).update(repeating: 0, count: config.hiddenSize)
+                }
+            }
+        }
+    }
+
+    /// Logits of the last forward: [T, NL].
+    public var logits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: acts.logits, count: tokens * numLabels)
+    }
+
+    /// The encoder's output for the last forward, before classifier dropout: [T, C].
+    public var lastHiddenState: UnsafeBufferPointer<Float> {
+        let last = config.numHiddenLayers > 0 ? acts.layers[config.numHiddenLayers - 1].y2 : acts.hidden0
+        return UnsafeBufferPointer(start: last, count: tokens * config.hiddenSize)
+    }
+
+    public func zeroGradients() { gradientSlab.zero() }
+
+    // MARK: - Forward
+
+    /// Runs the model on a packed batch: sequence b is tokens sequenceOffsets[b] ..< sequenceOffsets[b+1];
+    /// token type ids are all 0. Returns the mean cross-entropy over tokens whose label is not -100 when
+    /// labels are given (0 when none is labelled), nil otherwise. `training` turns dropout on.
+    @discardableResult
+    public func forward(inputIDs ids: [Int32], positionIDs positions: [Int32], sequenceOffsets offsets: [Int32],
+                        labels batchLabels: [Int32]?, training: Bool) throws -> Float? {
+        try validate(ids: ids, positions: positions, offsets: offsets, labels: batchLabels)
+        let T = ids.count, B = offsets.count - 1
+        ids.withUnsafeBufferPointer { inputIDs.update(from: $0.baseAddress!, count: T) }
+        positions.withUnsafeBufferPointer { positionIDs.update(from: $0.baseAddress!, count: T) }
+        offsets.withUnsafeBufferPointer { sequenceOffsets.update(from: $0.baseAddress!, count: B + 1) }
+        if let batchLabels {
+            batchLabels.withUnsafeBufferPointer { labels.update(from: $0.baseAddress!, count: T) }
+        }
+        tokens = T
+        sequences = B
+        lastHadLabels = batchLabels != nil
+        lastTraining = training
+        if training {
+            trainingForwards &+= 1
+            dropoutRandom = seedRandom.derived(trainingForwards)
+        }
+        return runForward()
+    }
+
+    private func validate(ids: [Int32], positions: [Int32], offsets: [Int32], labels: [Int32]?) throws {
+        let T = ids.count
+        if T > maxTokens { throw BertModelError.batchTooLarge(tokens: T, planned: maxTokens) }
+        if positions.count != T {
+            throw BertModelError.lengthMismatch(what: "positionIDs", expected: T, found: positions.count)
+        }
+        if let labels, labels.count != T {
+            throw BertModelError.lengthMismatch(what: "labels", expected: T, found: labels.count)
+        }
+        guard offsets.count >= 1, offsets[0] == 0 else {
+            throw BertModelError.invalidSequenceOffsets(reason: "the first offset is \(offsets.first.map(String.init) ?? "missing"), not 0")
+        }
+        guard Int(offsets[offsets.count - 1]) == T else {
+            throw BertModelError.invalidSequenceOffsets(reason: "the last offset is \(offsets[offsets.count - 1]) but there are \(T) tokens")
+        }
+        for b in 0 ..< offsets.count - 1 {
+            let length = Int(offsets[b + 1]) - Int(offsets[b])
+            if length < 0 {
+                throw BertModelError.invalidSequenceOffsets(reason: "offset \(b + 1) (\(offsets[b + 1])) is below offset \(b) (\(offsets[b]))")
+            }
+            if length > maxSequenceLength {
+                throw BertModelError.sequenceTooLong(sequence: b, length: length, limit: maxSequenceLength)
+            }
+        }
+        for t in 0 ..< T {
+            if ids[t] < 0 || Int(ids[t]) >= config.vocabSize {
+                throw BertModelError.idOutOfRange(what: "input id", token: t, value: ids[t], limit: config.vocabSize)
+            }
+            if positions[t] < 0 || Int(positions[t]) >= config.maxPositionEmbeddings {
+                throw BertModelError.idOutOfRange(what: "position id", token: t, value: positions[t],
+                                                  limit: config.maxPositionEmbeddings)
+            }
+            if let labels, labels[t] != ignoredLabel, labels[t] < 0 || Int(labels[t]) >= numLabels {
+                throw BertModelError.labelOutOfRange(token: t, value: labels[t], numLabels: numLabels)
+            }
+        }
+    }
+
+    /// Dropout sites: each gets its own mask stream under the step's key.
+    private enum Site {
+        static let embeddings: UInt64 = 0
+        static func attentionProbs(_ layer: Int) -> UInt64 { UInt64(1 + 3 * layer) }
+        static func attentionOutput(_ layer: Int) -> UInt64 { UInt64(2 + 3 * layer) }
+        static func feedForwardOutput(_ layer: Int) -> UInt64 { UInt64(3 + 3 * layer) }
+        static let classifier: UInt64 = 1 << 32
+    }
+
+    private func dropoutActive(_ p: Float) -> Bool { lastTraining && p > 0 }
+
+    private func runForward() -> Float? {
+        let T = tokens, B = sequences, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
+        let NH = config.numAttentionHeads, eps = Float(config.layerNormEps)
+        let e = weights.embeddings
+
+        embeddingForward(acts.embeddings, inputIDs, positionIDs, nil, e.word, e.position, e.tokenType, T: T, C: C)
+        layerNormForward(acts.hidden0, acts.mean0, acts.rstd0, acts.embeddings, e.lnWeight, e.lnBias, T: T, C: C, eps: eps)
+        if dropoutActive(hiddenDropout) {
+            dropoutForward(acts.hidden0, acts.hidden0, count: T * C, probability: hiddenDropout,
+                           random: dropoutRandom.derived(Site.embeddings))
+        }
+        var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
+        for l in 0 ..< config.numHiddenLayers {
+            let w = weights.layers[l], a = acts.layers[l]
+            matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C)
+            matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C)
+            matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C)
+            attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
+                             dropout: attentionDropoutKey(l), scratch: attentionScratch)
+            matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C)
+            if dropoutActive(hiddenDropout) {
+                dropoutForward(a.residual1, a.residual1, count: T * C, probability: hiddenDropout,
+                               random: dropoutRandom.derived(Site.attentionOutput(l)))
+            }
+            residualForward(a.residual1, a.residual1, x, count: T * C)
+            layerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, w.ln1Weight, w.ln1Bias, T: T, C: C, eps: eps)
+            matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F)
+            geluForward(a.act, a.ff1, count: T * F, form: activation)
+            matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C)
+            if dropoutActive(hiddenDropout) {
+                dropoutForward(a.residual2, a.residual2, count: T * C, probability: hiddenDropout,
+                               random: dropoutRandom.derived(Site.feedForwardOutput(l)))
+            }
+            residualForward(a.residual2, a.residual2, a.y1, count: T * C)
+            layerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, w.ln2Weight, w.ln2Bias, T: T, C: C, eps: eps)
+            x = UnsafePointer(a.y2)
+        }
+        let classifierInput = self.classifierInput(lastHidden: x)
+        if dropoutActive(classifierDropout) {
+            dropoutForward(acts.classifierInput, x, count: T * C, probability: classifierDropout,
+                           random: dropoutRandom.derived(Site.classifier))
+        }
+        matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
+                      T: T, IC: C, OC: NL)
+        guard lastHadLabels else { return nil }
+        let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
+        labelledTokens = count
+        return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    private func attentionDropoutKey(_ layer: Int) -> AttentionDropout? {
+        dropoutActive(attentionDropout)
+            ? AttentionDropout(probability: attentionDropout, random: dropoutRandom.derived(Site.attentionProbs(layer)))
+            : nil
+    }
+
+    private func classifierInput(lastHidden: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        dropoutActive(classifierDropout) ? UnsafePointer(acts.classifierInput) : lastHidden
+    }
+
+    // MARK: - Backward
+
+    /// Accumulates d(mean loss)/d(parameters) into `gradients` for the last forward, which must have had labels.
+    /// Runs the forward's steps in reverse, each kernel the mirror of its forward.
+    public func backward() {
+        precondition(lastHadLabels, "backward() needs a forward with labels first")
+        let T = tokens, B = sequences, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
+        let NH = config.numAttentionHeads
+        let layerCount = config.numHiddenLayers
+        let lastHidden = UnsafePointer(layerCount > 0 ? acts.layers[layerCount - 1].y2 : acts.hidden0)
+        let dropsClassifier = dropoutActive(classifierDropout), dropsHidden = dropoutActive(hiddenDropout)
+
+        crossEntropyBackward(acts.dLogits, acts.probs, labels,
+                             scale: labelledTokens == 0 ? 0 : 1 / Float(labelledTokens), T: T, NL: NL)
+        matmulBackward(dropsClassifier ? acts.dDropped : acts.dHidden, grads.classifierWeight, grads.classifierBias,
+                       acts.dLogits, classifierInput(lastHidden: lastHidden), weights.classifierWeight,
+                       T: T, IC: C, OC: NL)
+        if dropsClassifier {
+            dropoutBackward(acts.dHidden, acts.dDropped, count: T * C, probability: classifierDropout,
+                            random: dropoutRandom.derived(Site.classifier))
+        }
+        // acts.dHidden holds d loss / d (layer l's output) on entry to each iteration.
+        for l in stride(from: layerCount - 1, through: 0, by: -1) {
+            let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
+            let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
+
+            // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
+            layerNormBackward(acts.dY1, g.ln2Weight, g.ln2Bias, acts.dHidden, a.residual2, w.ln2Weight,
+                              a.mean2, a.rstd2, T: T, C: C)
+            var dProjection = UnsafePointer(acts.dY1)
+            if dropsHidden {
+                dropoutBackward(acts.dDropped, acts.dY1, count: T * C, probability: hiddenDropout,
+                                random: dropoutRandom.derived(Site.feedForwardOutput(l)))
+                dProjection = UnsafePointer(acts.dDropped)
+            }
+            matmulBackward(acts.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
+                           T: T, IC: F, OC: C)
+            geluBackward(acts.dFF, acts.dFF, a.ff1, count: T * F, form: activation)
+            matmulBackward(acts.dY1, g.intermediateWeight, g.intermediateBias, acts.dFF, a.y1,
+                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true)
+
+            // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
+            layerNormBackward(acts.dHidden, g.ln1Weight, g.ln1Bias, acts.dY1, a.residual1, w.ln1Weight,
+                              a.mean1, a.rstd1, T: T, C: C)
+            dProjection = UnsafePointer(acts.dHidden)
+            if dropsHidden {
+                dropoutBackward(acts.dDropped, acts.dHidden, count: T * C, probability: hiddenDropout,
+                                random: dropoutRandom.derived(Site.attentionOutput(l)))
+                dProjection = UnsafePointer(acts.dDropped)
+            }
+            matmulBackward(acts.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
+                           T: T, IC: C, OC: C)
+            attentionBackward(acts.dQ, acts.dK, acts.dV, acts.dContext, a.q, a.k, a.v, sequenceOffsets,
+                              B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
+            matmulBackward(acts.dHidden, g.valueWeight, g.valueBias, acts.dV, x, w.valueWeight,
+                           T: T, IC: C, OC: C, accumulateInput: true)
+            matmulBackward(acts.dHidden, g.keyWeight, g.keyBias, acts.dK, x, w.keyWeight,
+                           T: T, IC: C, OC: C, accumulateInput: true)
+            matmulBackward(acts.dHidden, g.queryWeight, g.queryBias, acts.dQ, x, w.queryWeight,
+                           T: T, IC: C, OC: C, accumulateInput: true)
+        }
+        if dropsHidden {
+            dropoutBackward(acts.dHidden, acts.dHidden, count: T * C, probability: hiddenDropout,
+                            random: dropoutRandom.derived(Site.embeddings))
+        }
+        let e = weights.embeddings, ge = grads.embeddings
+        layerNormBackward(acts.dY1, ge.lnWeight, ge.lnBias, acts.dHidden, acts.embeddings, e.lnWeight,
+                          acts.mean0, acts.rstd0, T: T, C: C)
+        embeddingBackward(ge.word, ge.position, ge.tokenType, acts.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+    }
+}
+
+/// FNV-1a over the name's UTF-8: a stable per-tensor seed salt.
+private func fnv1a(_ string: String) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in string.utf8 {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01B3
+    }
+    return hash
+}
