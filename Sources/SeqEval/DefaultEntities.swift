@@ -10,9 +10,13 @@ struct DefaultToken {
     var type: Int32
 }
 
-/// `get_entities`'s loop state. seqeval starts with `prev_type = ''`, a type no token can have
-/// (an empty type reads as `_`), which matters only for tokens of type `_`: the first token of a
-/// `get_entities` call is compared with `''`, later ones with the previous token's type.
+/// `get_entities`'s loop state. seqeval starts with `prev_type = ''`, a type no token has (an
+/// empty type reads as `_`); it only decides whether the very first token starts a chunk, where
+/// the chunk start is 0 either way, so it is kept for literalness rather than effect.
+///
+/// Fed a whole corpus with `O` after each sentence, as seqeval reads a list of lists, a chunk
+/// opened by a tag with an unknown prefix and type `_` (`X`) survives the `O`s and can end in a
+/// later sentence; seqeval scores that chunk, and so does ``classificationReport(gold:predicted:mode:)``.
 struct DefaultChunker {
     static let initialType: Int32 = -1
 
@@ -67,7 +71,13 @@ struct TagReader {
 
     private(set) var typeNames: [String] = []
     private var typeIDs: [String: Int32] = [:]
+    /// Label sets are small, and comparing a short string with a few others is cheaper than
+    /// hashing it; the dictionary takes over for unusually many distinct tags.
+    private var recent: [(tag: String, parsed: Parsed)] = []
     private var parsed: [String: Parsed] = [:]
+    /// Runs of one tag (mostly `O`) are the norm.
+    private var lastTag = ""
+    private var lastParsed: Parsed?
     /// The `_` type of `O`: the type of the outside token that ends every sentence.
     let outsideType: Int32
 
@@ -89,6 +99,14 @@ struct TagReader {
     /// `nil` for the empty tag, which seqeval cannot read in either mode.
     @inline(__always)
     mutating func parse(_ tag: String) -> Parsed? {
+        if tag == lastTag { return lastParsed }
+        lastTag = tag
+        lastParsed = lookUp(tag)
+        return lastParsed
+    }
+
+    private mutating func lookUp(_ tag: String) -> Parsed? {
+        for entry in recent where entry.tag == tag { return entry.parsed }
         if let known = parsed[tag] { return known }
         let scalars = tag.unicodeScalars
         guard let first = scalars.first else { return nil }
@@ -103,7 +121,7 @@ struct TagReader {
             defaultToken: DefaultToken(prefix: first, type: intern(Substring(defaultType))),
             strictPrefix: StrictPrefix(first),
             strictType: intern(Substring(strictType)))
-        parsed[tag] = result
+        if recent.count < 32 { recent.append((tag, result)) } else { parsed[tag] = result }
         return result
     }
 }

@@ -31,13 +31,16 @@ struct EntityCounts {
 }
 
 /// An entity of the whole input: its type and token positions in the concatenated sentences.
+/// Ordered by position first, the order chunks are found in, so sorting them is one pass.
 private struct Chunk: Comparable {
     var type: Int32
     var start: Int
     var end: Int
 
     static func < (lhs: Chunk, rhs: Chunk) -> Bool {
-        (lhs.type, lhs.start, lhs.end) < (rhs.type, rhs.start, rhs.end)
+        if lhs.start != rhs.start { return lhs.start < rhs.start }
+        if lhs.end != rhs.end { return lhs.end < rhs.end }
+        return lhs.type < rhs.type
     }
 }
 

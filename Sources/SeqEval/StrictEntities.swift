@@ -18,6 +18,9 @@ enum StrictPrefix: UInt8, CaseIterable {
         }
     }
 
+    /// 0...6, for table lookups.
+    var ordinal: Int { rawValue.trailingZeroBitCount }
+
     var character: Character {
         switch self {
         case .i: "I"
@@ -54,6 +57,7 @@ enum TypeCondition {
     case same, different, any
 }
 
+/// One of seqeval's `(previous prefixes, current prefixes, Tag condition)` triples.
 struct Pattern {
     var previous: StrictPrefix.Set
     var current: StrictPrefix.Set
@@ -64,66 +68,54 @@ struct Pattern {
         self.current = current
         self.types = types
     }
+}
+
+/// A set of patterns compiled into bit masks indexed by (previous prefix, current prefix), one
+/// mask per type condition, so that matching a token pair is a few bit tests.
+struct PatternTable {
+    private var any: UInt64 = 0
+    private var same: UInt64 = 0
+    private var different: UInt64 = 0
+
+    init(_ patterns: [Pattern]) {
+        for pattern in patterns {
+            for previous in pattern.previous.members {
+                for current in pattern.current.members {
+                    let bit: UInt64 = 1 << (previous.ordinal * 7 + current.ordinal)
+                    switch pattern.types {
+                    case .any: any |= bit
+                    case .same: same |= bit
+                    case .different: different |= bit
+                    }
+                }
+            }
+        }
+    }
 
     @inline(__always)
-    func matches(previous prev: StrictToken, current token: StrictToken) -> Bool {
-        guard previous.contains(prev.prefix), current.contains(token.prefix) else { return false }
-        switch types {
-        case .any: return true
-        case .same: return prev.type == token.type
-        case .different: return prev.type != token.type
-        }
+    func matches(_ previous: StrictToken, _ current: StrictToken) -> Bool {
+        let bit: UInt64 = 1 << (previous.prefix.ordinal * 7 + current.prefix.ordinal)
+        if any & bit != 0 { return true }
+        return (previous.type == current.type ? same : different) & bit != 0
     }
 }
 
 /// The start, inside and end patterns of one scheme, copied from seqeval's `scheme.py`.
 struct StrictRules {
-    var start: [Pattern]
-    var inside: [Pattern]
-    var end: [Pattern]
+    var start: PatternTable
+    var inside: PatternTable
+    var end: PatternTable
+
+    init(start: [Pattern], inside: [Pattern], end: [Pattern]) {
+        self.start = PatternTable(start)
+        self.inside = PatternTable(inside)
+        self.end = PatternTable(end)
+    }
 
     /// seqeval's rules, defects included, so that scores agree with seqeval.
     static func seqeval(_ scheme: TaggingScheme) -> StrictRules {
-        switch scheme {
-        case .iob1:
-            StrictRules(
-                start: [.init(.o, .i, .any), .init(.i, .i, .different), .init(.b, .i, .any),
-                        .init(.i, .b, .same), .init(.b, .b, .same)],
-                inside: [.init(.b, .i, .same), .init(.i, .i, .same)],
-                end: [.init(.i, .i, .different), .init(.i, .o, .any), .init(.i, .b, .any),
-                      .init(.b, .o, .any), .init(.b, .i, .different), .init(.b, .b, .same)])
-        case .ioe1:
-            StrictRules(
-                start: [.init(.o, .i, .any), .init(.i, .i, .different), .init(.e, .i, .any),
-                        .init(.e, .e, .same)],
-                inside: [.init(.i, .i, .same), .init(.i, .e, .same)],
-                end: [.init(.i, .i, .different), .init(.i, .o, .any), .init(.i, .e, .different),
-                      .init(.e, .i, .same), .init(.e, .e, .same)])
-        case .iob2:
-            StrictRules(
-                start: [.init(.any, .b, .any)],
-                inside: [.init(.b, .i, .same), .init(.i, .i, .same)],
-                end: [.init(.i, .o, .any), .init(.i, .i, .different), .init(.i, .b, .any),
-                      .init(.b, .o, .any), .init(.b, .i, .different), .init(.b, .b, .any)])
-        case .ioe2:
-            StrictRules(
-                start: [.init(.o, .i, .any), .init(.o, .e, .any), .init(.e, .i, .any),
-                        .init(.e, .e, .any), .init(.i, .i, .different), .init(.i, .e, .different)],
-                inside: [.init(.i, .e, .same), .init(.i, .i, .same)],
-                end: [.init(.e, .any, .any)])
-        case .iobes:
-            StrictRules(
-                start: [.init(.any, .b, .any), .init(.any, .s, .any)],
-                inside: [.init(.b, .i, .same), .init(.b, .e, .same), .init(.i, .i, .same),
-                         .init(.i, .e, .same)],
-                end: [.init(.s, .any, .any), .init(.e, .any, .any)])
-        case .bilou:
-            StrictRules(
-                start: [.init(.any, .b, .any), .init(.any, .u, .any)],
-                inside: [.init(.b, .i, .same), .init(.b, .l, .same), .init(.i, .i, .same),
-                         .init(.i, .l, .same)],
-                end: [.init(.u, .any, .any), .init(.l, .any, .any)])
-        }
+        let patterns = seqevalPatterns(scheme)
+        return StrictRules(start: patterns.start, inside: patterns.inside, end: patterns.end)
     }
 
     /// The rules that read every well-formed sequence of the scheme, for conversion.
@@ -134,19 +126,50 @@ struct StrictRules {
     /// drops it unless the token before is also `E-X`. Scoring keeps seqeval's behaviour;
     /// conversion must not lose entities, so it reads IOE1 with the missing patterns added.
     static func complete(_ scheme: TaggingScheme) -> StrictRules {
-        var rules = seqeval(scheme)
+        var patterns = seqevalPatterns(scheme)
         if scheme == .ioe1 {
-            rules.start += [.init(.o, .e, .any), .init(.i, .e, .different), .init(.e, .e, .different)]
+            patterns.start += [.init(.o, .e, .any), .init(.i, .e, .different), .init(.e, .e, .different)]
         }
-        return rules
+        return StrictRules(start: patterns.start, inside: patterns.inside, end: patterns.end)
     }
 
-    @inline(__always)
-    private static func matches(_ patterns: [Pattern], _ previous: StrictToken, _ current: StrictToken) -> Bool {
-        for pattern in patterns where pattern.matches(previous: previous, current: current) {
-            return true
+    /// The `start_patterns`, `inside_patterns` and `end_patterns` of seqeval's scheme classes.
+    private static func seqevalPatterns(_ scheme: TaggingScheme)
+        -> (start: [Pattern], inside: [Pattern], end: [Pattern]) {
+        switch scheme {
+        case .iob1:
+            (start: [.init(.o, .i, .any), .init(.i, .i, .different), .init(.b, .i, .any),
+                     .init(.i, .b, .same), .init(.b, .b, .same)],
+             inside: [.init(.b, .i, .same), .init(.i, .i, .same)],
+             end: [.init(.i, .i, .different), .init(.i, .o, .any), .init(.i, .b, .any),
+                   .init(.b, .o, .any), .init(.b, .i, .different), .init(.b, .b, .same)])
+        case .ioe1:
+            (start: [.init(.o, .i, .any), .init(.i, .i, .different), .init(.e, .i, .any),
+                     .init(.e, .e, .same)],
+             inside: [.init(.i, .i, .same), .init(.i, .e, .same)],
+             end: [.init(.i, .i, .different), .init(.i, .o, .any), .init(.i, .e, .different),
+                   .init(.e, .i, .same), .init(.e, .e, .same)])
+        case .iob2:
+            (start: [.init(.any, .b, .any)],
+             inside: [.init(.b, .i, .same), .init(.i, .i, .same)],
+             end: [.init(.i, .o, .any), .init(.i, .i, .different), .init(.i, .b, .any),
+                   .init(.b, .o, .any), .init(.b, .i, .different), .init(.b, .b, .any)])
+        case .ioe2:
+            (start: [.init(.o, .i, .any), .init(.o, .e, .any), .init(.e, .i, .any),
+                     .init(.e, .e, .any), .init(.i, .i, .different), .init(.i, .e, .different)],
+             inside: [.init(.i, .e, .same), .init(.i, .i, .same)],
+             end: [.init(.e, .any, .any)])
+        case .iobes:
+            (start: [.init(.any, .b, .any), .init(.any, .s, .any)],
+             inside: [.init(.b, .i, .same), .init(.b, .e, .same), .init(.i, .i, .same),
+                      .init(.i, .e, .same)],
+             end: [.init(.s, .any, .any), .init(.e, .any, .any)])
+        case .bilou:
+            (start: [.init(.any, .b, .any), .init(.any, .u, .any)],
+             inside: [.init(.b, .i, .same), .init(.b, .l, .same), .init(.i, .i, .same),
+                      .init(.i, .l, .same)],
+             end: [.init(.u, .any, .any), .init(.l, .any, .any)])
         }
-        return false
     }
 
     /// `Tokens.entities`: chunks as (type, start, end) with `end` exclusive, in order.
@@ -164,17 +187,17 @@ struct StrictRules {
         var previous = outside
         while index <= count {
             let current = token(index)
-            if StrictRules.matches(start, previous, current) {
+            if start.matches(previous, current) {
                 var end = index + 1
                 var last = current
                 while end <= count {
                     let next = token(end)
-                    guard StrictRules.matches(inside, last, next) else { break }
+                    guard inside.matches(last, next) else { break }
                     last = next
                     end += 1
                 }
                 // No inside pattern accepts the trailing outside token, so `end <= count` here.
-                if StrictRules.matches(self.end, token(end - 1), token(end)) {
+                if self.end.matches(token(end - 1), token(end)) {
                     body(current.type, index, end)
                 }
                 index = end
