@@ -5,7 +5,7 @@ random gold/prediction pairs, for the Swift SeqEval tests to match.
 Each case is a batch of short sentences (some empty) with gold and predicted tags drawn around
 well-formed encodings in one scheme and then corrupted: I- after O, I- of another type, lone B-,
 E-/S-/L-/U- tags, types only in predictions, a hyphenated and a non-ASCII type, and in some cases
-tags seqeval's strict mode rejects ('X-PER', 'B', '.', 'BPER', ...).
+tags seqeval reads oddly or its strict mode rejects ('X', 'X-PER', 'B', '.', 'BPER', 'B--dash-').
 
 For default mode and for strict mode with each of the six schemes it records either that seqeval
 raises, or the entities of every sentence (`get_entities` per sentence in default mode,
@@ -57,7 +57,7 @@ PREFIXES = {"IOB1": "BIO", "IOB2": "BIO", "IOE1": "IEO", "IOE2": "IEO", "IOBES":
             "BILOU": "BILUO", "mixed": "BIESLUO"}
 GOLD_TYPES = ["PER", "LOC", "ORG", "creative-work", "Straße"]
 PREDICTED_ONLY_TYPES = ["MISC"]
-JUNK_TAGS = ["B", "I", "E", "X-PER", "BPER", ".", "O-PER", "B-", "I-_", "Bx-LOC", "B--dash-", "S-", "U-PER"]
+JUNK_TAGS = ["B", "I", "E", "X", "U-", "X-PER", "BPER", ".", "O-PER", "B-", "I-_", "Bx-LOC", "B--dash-", "S-", "U-PER"]
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SeqEvalTests",
                    "Fixtures", "seqeval_random.json")
