@@ -129,7 +129,6 @@ private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
         for item in 0 ..< items { body(0, item / NH, item % NH) }
         return
     }
-    let blasThreads = BLAS.threadCount
     BLAS.setThreadCount(1)
     Parallel.forEachWorker(workers) { w in
         var item = w
@@ -138,7 +137,7 @@ private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
             item += workers
         }
     }
-    BLAS.setThreadCount(blasThreads)
+    BLAS.setThreadCount(Parallel.threadCount)
 }
 
 /// Naive reference for `attentionForward` without dropout: loops in Double, sequence by sequence.
