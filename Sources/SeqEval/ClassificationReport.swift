@@ -90,11 +90,10 @@ public struct ClassificationReport: Sendable, Equatable {
     }
 }
 
-/// A float as Python's `repr` writes it (shortest round-trip digits), for the values a report
-/// holds; both languages print the shortest digits that read back to the same double.
+/// A float as Python's `repr` (and so `json.dumps`) writes it: Swift's `description` prints the
+/// same shortest round-trip digits and switches to exponent form at the same thresholds
+/// (below 1e-4, from 1e16).
 private func pythonFloat(_ value: Double) -> String {
-    // Swift and Python agree on digits and on the exponent form below 1e-4; they differ in
-    // exponent form only from 2^53 up, which ratios never reach.
     value.description
 }
 
