@@ -178,23 +178,21 @@ public struct Checkpoint {
         throw CheckpointError.noLabels(path: configPath)
     }
 
-    /// Copies every weight into `parameters` (laid out as `layout`); a classifier the checkpoint lacks starts as
-    /// HuggingFace starts it: weight ~ normal(0, initializer_range) from `seed`, bias 0.
-    public func load(into parameters: UnsafeMutableBufferPointer<Float>, seed: UInt64) throws {
+    /// Copies every tensor the checkpoint has into `parameters` (laid out as `layout`) and returns the names of
+    /// the entries it lacks (the classifier, when `hasClassifier` is false), which the caller initialises.
+    @discardableResult
+    public func load(into parameters: UnsafeMutableBufferPointer<Float>) throws -> [String] {
         precondition(parameters.count == layout.totalCount,
                      "the slab holds \(parameters.count) floats but the checkpoint's layout needs \(layout.totalCount)")
+        var absent: [String] = []
         for entry in layout.entries {
-            let slice = UnsafeMutableBufferPointer(rebasing: parameters[entry.range])
-            if let source = sourceNames[entry.name] {
-                try weights.readFloats(source, into: slice)
-            } else if entry.name == "classifier.weight" {
-                var random = CheckpointRandom(seed: seed)
-                let std = Float(config.initializerRange)
-                for i in slice.indices { slice[i] = std * random.nextNormal() }
-            } else {
-                slice.update(repeating: 0)
+            guard let source = sourceNames[entry.name] else {
+                absent.append(entry.name)
+                continue
             }
+            try weights.readFloats(source, into: UnsafeMutableBufferPointer(rebasing: parameters[entry.range]))
         }
+        return absent
     }
 }
 
@@ -209,6 +207,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case ambiguousTensor(path: String, tensor: String, names: [String])
     case labelMismatch(path: String, reason: String)
     case noLabels(path: String)
+    case layoutMismatch(path: String, reason: String)
     case saveFailed(path: String, reason: String)
 
     public var description: String {
@@ -246,41 +245,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .noLabels(path):
             return "\(path): the checkpoint has no classifier and config.json names no labels; give the label list"
                 + " (e.g. the labels of the training data)."
+        case let .layoutMismatch(path, reason):
+            return "\(path): the checkpoint does not fit this model (\(reason)); create the model from the checkpoint instead."
         case let .saveFailed(path, reason):
             return "\(path): cannot save the model (\(reason)). Check that the parent directory exists and is writable."
         }
-    }
-}
-
-/// A seeded normal generator for starting a classifier: SplitMix64 for uniform bits, Box–Muller for the normal.
-/// It only needs to be reproducible from the seed, not to match PyTorch's stream.
-struct CheckpointRandom {
-    private var state: UInt64
-    private var spare: Float?
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func nextUInt64() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1]: never 0, so the logarithm below is finite.
-    private mutating func nextUnit() -> Double {
-        (Double(nextUInt64() >> 11) + 1) * 0x1p-53
-    }
-
-    mutating func nextNormal() -> Float {
-        if let spare {
-            self.spare = nil
-            return spare
-        }
-        let radius = (-2 * Foundation.log(nextUnit())).squareRoot()
-        let angle = 2 * Double.pi * nextUnit()
-        spare = Float(radius * Foundation.sin(angle))
-        return Float(radius * Foundation.cos(angle))
     }
 }

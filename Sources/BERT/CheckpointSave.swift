@@ -26,7 +26,7 @@ extension Checkpoint {
         // HuggingFace derives the label count from id2label; a stale num_labels would contradict it.
         config.extra.removeValue(forKey: "num_labels")
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
 
         let fileManager = FileManager.default
         let parent = directory.deletingLastPathComponent()

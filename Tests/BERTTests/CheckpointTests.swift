@@ -40,11 +40,14 @@ func writeVariant(of fixture: String = "tiny-gelu", in directory: URL,
     return directory
 }
 
-func loadSlab(_ checkpoint: Checkpoint, seed: UInt64 = 0) throws -> [Float] {
+/// The checkpoint's weights in a fresh slab; entries it lacks stay NaN.
+func loadSlab(_ checkpoint: Checkpoint) throws -> [Float] {
     var slab = [Float](repeating: .nan, count: checkpoint.layout.totalCount)
-    try slab.withUnsafeMutableBufferPointer { try checkpoint.load(into: $0, seed: seed) }
+    try slab.withUnsafeMutableBufferPointer { _ = try checkpoint.load(into: $0) }
     return slab
 }
+
+func parameterValues(of model: BertForTokenClassification) -> [Float] { Array(model.parameters) }
 
 func checkpointError(_ body: () throws -> Void) -> CheckpointError? {
     do { try body() } catch let error as CheckpointError { return error } catch {
@@ -97,11 +100,18 @@ func checkpointError(_ body: () throws -> Void) -> CheckpointError? {
         #expect(checkpoint.config.id2label == [0: "O", 1: "B-X", 2: "I-X"])
         #expect(checkpoint.ignoredTensors == ["cls.predictions.bias", "embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"])
 
-        let slab = try loadSlab(checkpoint, seed: 7)
+        var absent: [String] = []
+        var loaded = [Float](repeating: .nan, count: checkpoint.layout.totalCount)
+        try loaded.withUnsafeMutableBufferPointer { absent = try checkpoint.load(into: $0) }
+        #expect(absent == ["classifier.weight", "classifier.bias"])
+
+        let model = try checkpoint.makeModel(maxTokens: 64, seed: 7)
+        let slab = parameterValues(of: model)
         let reference = try loadSlab(Checkpoint(directory: BERTFixture.url("tiny-gelu")))
         let original = ParameterLayout(config: checkpoint.config, numLabels: 5)
         for entry in checkpoint.layout.entries where !entry.name.hasPrefix("classifier.") {
             #expect(slab[entry.range] == reference[original.entry(named: entry.name)!.range], "\(entry.name)")
+            #expect(slab[entry.range] == loaded[entry.range], "\(entry.name)")
         }
         // The classifier starts as HuggingFace starts one: normal(0, initializer_range), bias 0, from the seed.
         let weight = Array(slab[checkpoint.layout.entry(named: "classifier.weight")!.range])
@@ -110,8 +120,18 @@ func checkpointError(_ body: () throws -> Void) -> CheckpointError? {
         let mean = weight.reduce(0, +) / Float(weight.count)
         let std = (weight.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(weight.count)).squareRoot()
         #expect(abs(mean) < 0.03 && abs(std - 0.1) < 0.02, "initializer_range is 0.1; drew mean \(mean), std \(std)")
-        #expect(try loadSlab(checkpoint, seed: 7) == slab, "the same seed gives the same classifier")
-        #expect(try loadSlab(checkpoint, seed: 8) != slab, "another seed gives another classifier")
+        #expect(parameterValues(of: try checkpoint.makeModel(maxTokens: 64, seed: 7)) == slab, "the same seed gives the same classifier")
+        #expect(parameterValues(of: try checkpoint.makeModel(maxTokens: 64, seed: 8)) != slab, "another seed gives another classifier")
+
+        // Loading into an existing model re-initialises the classifier from the seed, as a new model would.
+        let other = BertForTokenClassification(config: checkpoint.config, numLabels: 3, maxTokens: 64, seed: 99)
+        try checkpoint.load(into: other, seed: 7)
+        #expect(parameterValues(of: other) == slab)
+        let wrongLabels = BertForTokenClassification(config: checkpoint.config, numLabels: 4, maxTokens: 64)
+        guard case .layoutMismatch? = checkpointError({ try checkpoint.load(into: wrongLabels) }) else {
+            Issue.record("a model of another shape must be refused")
+            return
+        }
     }
 
     @Test func aMissingTensorIsNamedWithItsShape() throws {
@@ -259,6 +279,26 @@ func checkpointError(_ body: () throws -> Void) -> CheckpointError? {
         }
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: output.path)) == ["config.json", "model.safetensors"])
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: root.path)) == ["tokenizer-source", "model"])
+    }
+
+    /// Set BERT_TAGGER_KEEP_SAVED_MODEL=DIR to keep the saved directory there, e.g. for
+    /// `python3 Scripts/check_hf_load.py DIR`.
+    @Test func savesTheDefaultEncoderAsATokenClassifierThatReloadsBitIdentical() throws {
+        guard BERTFixture.encoderIsPresent else { print(BERTFixture.encoderAbsentMessage); return }
+        let labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+        let model = try Checkpoint(directory: BERTFixture.encoderDirectory, labels: labels).makeModel(maxTokens: 16, seed: 3)
+        let kept = ProcessInfo.processInfo.environment["BERT_TAGGER_KEEP_SAVED_MODEL"].map { URL(fileURLWithPath: $0) }
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let output = kept ?? root.appendingPathComponent("conll-minilm")
+        try Checkpoint.save(model, to: output, tokenizerSource: BERTFixture.encoderDirectory)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: output.path)) == Set(
+            ["config.json", "model.safetensors"] + Checkpoint.tokenizerFileNames))
+        let reloaded = try Checkpoint(directory: output)
+        #expect(reloaded.hasClassifier && reloaded.ignoredTensors.isEmpty && reloaded.labels == labels)
+        let again = try reloaded.makeModel(maxTokens: 16, seed: 4)
+        #expect(again.parameters.elementsEqual(model.parameters) { $0.bitPattern == $1.bitPattern })
+        #expect(again.config.extra["_name_or_path"] == model.config.extra["_name_or_path"], "unknown config keys are kept")
     }
 
     @Test func refusesALabelListThatDoesNotFitTheClassifier() throws {
