@@ -37,6 +37,8 @@ public enum DatasetError: Error, Equatable, Sendable {
     case incompletePredictions(missing: Int)
     /// A predicted label id has no label (the model's head and the label set disagree).
     case labelIDOutOfRange(id: Int, labelCount: Int)
+    /// A model's `config.json` lacks a usable value for `key`.
+    case invalidModelConfig(file: String, key: String, problem: String)
     /// The output file could not be written.
     case unwritable(file: String, reason: String)
 }
@@ -87,6 +89,8 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
             return "\(missing) word\(missing == 1 ? " has" : "s have") no prediction; record every batch of the pass before reading the labels."
         case let .labelIDOutOfRange(id, count):
             return "predicted label id \(id) is outside the label set of \(count) labels; the model's classifier and the label set disagree."
+        case let .invalidModelConfig(file, key, problem):
+            return "\(file): key \"\(key)\": \(problem). Point --model at a HuggingFace model folder, or give the length with --max-length."
         case let .unwritable(file, reason):
             return "\(file): cannot write the file (\(reason)). Check that the folder exists and is writable."
         }

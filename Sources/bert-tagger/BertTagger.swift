@@ -7,6 +7,8 @@ struct BertTagger: ParsableCommand {
         abstract: "Fine-tune and run BERT-family encoders for token classification (NER, POS, chunking).",
         version: "0.1.0",
         subcommands: [
+            EvaluateCommand.self,
+            DataCommand.self,
         ]
     )
 }
