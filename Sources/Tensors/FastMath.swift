@@ -5,7 +5,10 @@
 @inline(__always)
 public func fastExp(_ x: Float) -> Float {
     let clamped = Swift.min(Swift.max(x, -87.33654), 88.37626)
-    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    // Adding 1.5·2^23 rounds to the nearest integer and leaves it in the low mantissa bits, so neither the
+    // rounding nor the exponent needs a library call or a trapping conversion, and the loop vectorizes.
+    let shifted = clamped * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
     var r = clamped - n * 0.693_359_375
     r = r - n * -2.121_944_4e-4
     var p: Float = 1.987_569_15e-4
@@ -15,7 +18,7 @@ public func fastExp(_ x: Float) -> Float {
     p = p * r + 1.666_666_545_9e-1
     p = p * r + 5.000_000_120_1e-1
     p = p * r * r + r + 1
-    let scale = Float(bitPattern: UInt32(truncatingIfNeeded: Int32(n) &+ 127) << 23)
+    let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) << 23)
     return p * scale
 }
 
