@@ -6,6 +6,7 @@ struct Bench: ParsableCommand {
         commandName: "bert-tagger-bench",
         abstract: "Benchmarks that print the figures in the README's Performance section.",
         subcommands: [
+            EngineBenchmark.self,
             DataBenchmark.self,
         ]
     )
