@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             EngineBenchmark.self,
             DataBenchmark.self,
+            TokenizerBenchmark.self,
         ]
     )
 }
