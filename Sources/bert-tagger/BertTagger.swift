@@ -9,6 +9,7 @@ struct BertTagger: ParsableCommand {
         subcommands: [
             EvaluateCommand.self,
             DataCommand.self,
+            TokenizeCommand.self,
         ]
     )
 }
