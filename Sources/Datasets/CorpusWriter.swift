@@ -3,11 +3,16 @@ import Foundation
 /// Writes corpora back out with a predicted label per word, atomically.
 public enum CorpusWriter {
     /// CoNLL text: every original column of every token line, then the predicted label as one
-    /// more column, with the file's separator; `-DOCSTART-` and blank lines where they were.
+    /// more column, with the file's separator (tabs when a column holds a space); `-DOCSTART-`
+    /// and blank lines where they were.
     /// `predictions` holds one label per word of every sentence, or nil to write the corpus as is.
     public static func conllData(_ corpus: Corpus, predictions: [[String]]?) throws -> Data {
         try checkShape(corpus, predictions)
-        let separator = corpus.separator.character
+        // Words from JSON Lines may hold spaces; only tabs keep such a column whole.
+        let needsTabs = corpus.separator == .tab
+            || corpus.sentences.contains { $0.columns.contains { $0.utf8.contains(UInt8(ascii: " ")) } }
+            || (predictions ?? []).contains { $0.contains { $0.utf8.contains(UInt8(ascii: " ")) } }
+        let separator = needsTabs ? "\t" : " "
         var text = ""
         text.reserveCapacity(corpus.wordCount * 24)
 

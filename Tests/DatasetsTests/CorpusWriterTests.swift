@@ -56,6 +56,13 @@ import Testing
         #expect(try readCoNLL(text).sentences.map(\.document) == [0, 0, 1])
     }
 
+    @Test func wordsWithSpacesAreWrittenTabSeparated() throws {
+        let corpus = try JSONLinesReader().read(data: Data(#"{"tokens": ["New York", "is"], "tags": ["B-LOC", "O"]}"#.utf8), file: "in.jsonl")
+        let text = String(decoding: try CorpusWriter.conllData(corpus, predictions: [["B-LOC", "O"]]), as: UTF8.self)
+        #expect(text == "New York\tB-LOC\tB-LOC\nis\tO\tO\n\n")
+        #expect(try readCoNLL(text).sentences[0].words == ["New York", "is"])
+    }
+
     @Test func jsonLinesRoundTripKeepsTokensTagsAndPredictions() throws {
         let original = try JSONLinesReader().read(data: Data("""
             {"tokens": ["Zürich", "a/b", "\\"q\\""], "tags": ["B-LOC", "O", "O"]}

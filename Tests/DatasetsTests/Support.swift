@@ -55,3 +55,12 @@ let conll2003Folder: URL? = {
 }()
 
 let conll2003Missing: Comment = "CoNLL-2003 not found (looked for data/conll2003/train.txt in the checkout and ../shared/data/conll2003); these tests are skipped."
+
+/// The default encoder's folder, if this checkout has it (Scripts/setup.sh fetches it).
+let defaultModelFolder: URL? = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let model = root.appendingPathComponent("models/all-MiniLM-L6-v2")
+    return FileManager.default.fileExists(atPath: model.appendingPathComponent("vocab.txt").path) ? model : nil
+}()
+
+let defaultModelMissing: Comment = "models/all-MiniLM-L6-v2 not found (Scripts/setup.sh fetches it); these tests are skipped."
