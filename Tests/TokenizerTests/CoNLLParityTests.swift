@@ -64,7 +64,7 @@ struct CoNLLParityTests {
         let sentences = try Self.sentences(in: file)
         try #require(sentences.count == expected.count,
                      "\(file.path) has \(sentences.count) sentences, the fixture \(expected.count)")
-        let tokenizer = Models.uncased
+        let tokenizer = try Models.uncased()
         var mismatches: [String] = []
         for (sentence, hashes) in zip(sentences, expected) {
             let encoding = tokenizer.encode(words: sentence.words)
