@@ -81,7 +81,7 @@ public struct JSONLinesReader: Sendable {
         let tags: [String]
         if let strings = tagValue as? [String] {
             tags = strings
-        } else if let numbers = tagValue as? [NSNumber], numbers.allSatisfy({ Double($0.intValue) == $0.doubleValue }) {
+        } else if let numbers = tagValue as? [NSNumber], numbers.allSatisfy(Self.isInteger) {
             guard let labelNames else {
                 throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey,
                                                problem: "integer tags need the label list they index; pass a labels file")
@@ -104,5 +104,12 @@ public struct JSONLinesReader: Sendable {
             throw DatasetError.invalidTag(file: file, line: lineNumber, tag: bad, scheme: scheme.rawValue)
         }
         return Sentence(words: words, labels: tags, document: 0, line: lineNumber)
+    }
+
+    /// Whether a JSON number is an integer; JSON `true` also arrives as an NSNumber (type code
+    /// "c"), and must not pass for tag 1.
+    private static func isInteger(_ number: NSNumber) -> Bool {
+        let type = String(cString: number.objCType)
+        return type != "c" && type != "B" && Double(number.intValue) == number.doubleValue
     }
 }
