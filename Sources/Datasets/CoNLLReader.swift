@@ -159,6 +159,10 @@ public struct CoNLLReader: Sendable {
                 if let labelColumn {
                     labelIndex = try Corpus.resolve(column: labelColumn, columnCount: columnCount, file: file,
                                                     line: lineNumber, role: "label")
+                    if labelIndex == tokenIndex {
+                        throw DatasetError.labelColumnIsTokenColumn(file: file, line: lineNumber, column: tokenIndex,
+                                                                    columnCount: columnCount)
+                    }
                 }
             } else if fields.count != columnCount {
                 throw DatasetError.columnCount(file: file, line: lineNumber, found: fields.count,

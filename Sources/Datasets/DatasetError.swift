@@ -15,6 +15,8 @@ public enum DatasetError: Error, Equatable, Sendable {
     case columnCount(file: String, line: Int, found: Int, expected: Int, firstTokenLine: Int)
     /// The requested column does not exist in a file with `columnCount` columns.
     case columnOutOfRange(file: String, line: Int, column: Int, columnCount: Int, role: String)
+    /// The label column resolves to the token column (typically: a one-column file read for labels).
+    case labelColumnIsTokenColumn(file: String, line: Int, column: Int, columnCount: Int)
     /// A label is not a valid tag of the scheme the caller asked for.
     case invalidTag(file: String, line: Int, tag: String, scheme: String)
     /// A JSON Lines record is not valid JSON or has a key of the wrong shape.
@@ -59,6 +61,9 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
         case let .columnOutOfRange(file, line, column, count, role):
             return "\(file):\(line): the \(role) column \(column) does not exist; token lines have \(count) column\(count == 1 ? "" : "s") "
                 + "(valid indices 0..<\(count), or -\(count)...-1 counting from the end)."
+        case let .labelColumnIsTokenColumn(file, line, column, count):
+            return "\(file):\(line): the label column is column \(column), the token column itself; token lines have \(count) column\(count == 1 ? "" : "s"). "
+                + "Choose the label column, or read the file without labels to tag it."
         case let .invalidTag(file, line, tag, scheme):
             return "\(file):\(line): \"\(tag)\" is not a valid \(scheme) tag. Expected O or a prefix of the scheme followed by a type (e.g. B-PER); "
                 + "choose the scheme the file uses, or convert its tags."

@@ -42,7 +42,7 @@ public struct LabelSet: Sendable, Equatable {
         if includingContinuations {
             for label in Array(seen) { seen.insert(Self.continuationLabel(of: label)) }
         }
-        // swiftlint:disable:next force_try
+        // A set's elements are distinct, so the only error `init(_:)` can throw cannot happen.
         try! self.init(Self.canonicalOrder(seen))
     }
 

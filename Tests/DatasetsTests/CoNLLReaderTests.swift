@@ -179,6 +179,12 @@ import Testing
         #expect(negative == .columnOutOfRange(file: "two.txt", line: 1, column: -3, columnCount: 2, role: "token"))
     }
 
+    @Test func aOneColumnFileReadForLabelsIsAnErrorInsteadOfLabellingWordsWithThemselves() throws {
+        let error = datasetError { _ = try readCoNLL("EU\nrejects\n", file: "raw.txt") }
+        #expect(error == .labelColumnIsTokenColumn(file: "raw.txt", line: 1, column: 0, columnCount: 1))
+        #expect(error?.description.hasPrefix("raw.txt:1: the label column is column 0, the token column itself") == true)
+    }
+
     @Test func aMissingFileIsAnErrorNamingIt() throws {
         let error = datasetError { _ = try CoNLLReader().read(contentsOf: URL(fileURLWithPath: "/nonexistent/train.txt")) }
         guard case let .unreadable(file, _) = error else {
