@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"], swiftSettings: swiftSettings),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
         .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),

@@ -49,6 +49,13 @@ public struct AdamW {
         self.spans = spans
     }
 
+    /// Sets the step count of a resumed run, whose moments were loaded into `firstMoment` and `secondMoment`:
+    /// bias correction continues from there.
+    public mutating func restoreStepCount(_ count: Int) {
+        precondition(count >= 0, "a step count cannot be negative")
+        stepCount = count
+    }
+
     /// The first moment, [P], in the parameter layout.
     public var firstMoment: UnsafeMutableBufferPointer<Float> { moments.m.buffer }
     /// The second moment, [P], in the parameter layout.

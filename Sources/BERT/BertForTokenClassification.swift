@@ -130,6 +130,13 @@ public final class BertForTokenClassification {
 
     public func zeroGradients() { gradientSlab.zero() }
 
+    /// Training forwards run so far; the next one draws its dropout masks from stream count + 1. A resumed
+    /// run sets it back to where the saved run stood, so its masks continue the same sequence.
+    public var trainingForwardCount: UInt64 {
+        get { trainingForwards }
+        set { trainingForwards = newValue }
+    }
+
     // MARK: - Forward
 
     /// Runs the model on a packed batch: sequence b is tokens sequenceOffsets[b] ..< sequenceOffsets[b+1];

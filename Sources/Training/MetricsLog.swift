@@ -88,6 +88,32 @@ public final class MetricsLog {
         try? csv.close()
     }
 
+    /// Removes the rows logged after optimizer step `step` (column "step"): a resumed run continues from its
+    /// last saved state and logs those steps again.
+    public func dropRows(afterStep step: Int) throws {
+        func keep(_ text: String, isCSV: Bool) -> String {
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            let header = isCSV && !lines.isEmpty ? lines.removeFirst() : nil
+            lines = lines.filter { line in
+                let value: Int?
+                if isCSV {
+                    value = line.split(separator: ",", maxSplits: 1).first.flatMap { Int($0) }
+                } else {
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    value = (object?["step"] as? NSNumber)?.intValue
+                }
+                return (value ?? Int.max) <= step
+            }
+            return ((header.map { [$0] } ?? []) + lines).map { $0 + "\n" }.joined()
+        }
+        for (handle, url, isCSV) in [(jsonl, jsonlURL, false), (csv, csvURL, true)] {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            let kept = keep(text, isCSV: isCSV)
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: Data(kept.utf8))
+        }
+    }
+
     /// Writes one row. Every row of one log has the same columns: the first row fixes them.
     public func append(_ record: MetricsRecord) throws {
         let names = record.fields.map(\.name)

@@ -1,11 +1,39 @@
-/// Problems a user can meet when training, each saying what to do about it.
+/// Problems a user can meet when training or predicting, each saying what to do about it.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
+    case invalidOption(String)
+    case missingFile(path: String, what: String, fix: String)
+    case unseenLabels(file: String, labels: [(label: String, line: Int)])
+    case outputHoldsAnotherRun(path: String)
+    case nothingToResume(path: String)
+    case resumeMismatch(path: String, field: String, saved: String, given: String)
+    case emptyData(file: String)
+    case nonFiniteLoss(step: Int)
+
+    public static func == (a: TrainingError, b: TrainingError) -> Bool { a.description == b.description }
 
     public var description: String {
         switch self {
         case let .cannotWrite(path, reason):
             return "\(path): cannot write (\(reason)). Check that the output directory is writable and the disk has space."
+        case let .invalidOption(message):
+            return "invalid option: \(message)."
+        case let .missingFile(path, what, fix):
+            return "\(path): \(what) not found. \(fix)"
+        case let .unseenLabels(file, labels):
+            let list = labels.prefix(5).map { "\"\($0.label)\" (line \($0.line))" }.joined(separator: ", ")
+            return "\(file): labels the training data never uses: \(list)\(labels.count > 5 ? " and \(labels.count - 5) more" : ""). "
+                + "The model cannot predict them; fix the file, or train on data that has them (check --label-column)."
+        case let .outputHoldsAnotherRun(path):
+            return "\(path) already holds a run. Pass --resume to continue it, or choose another --output."
+        case let .nothingToResume(path):
+            return "\(path): no resumable state (last/trainer_state.json) to continue from. Start without --resume."
+        case let .resumeMismatch(path, field, saved, given):
+            return "\(path): the run was started with \(field) = \(saved), but this command gives \(given). Resume with the same options, or start a new run in another --output."
+        case let .emptyData(file):
+            return "\(file): no sentences to train or evaluate on."
+        case let .nonFiniteLoss(step):
+            return "the training loss became infinite or NaN at step \(step). Lower --lr or keep --max-grad-norm on."
         }
     }
 }

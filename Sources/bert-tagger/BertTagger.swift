@@ -9,6 +9,8 @@ struct BertTagger: ParsableCommand {
         subcommands: [
             EvaluateCommand.self,
             DataCommand.self,
+            TrainCommand.self,
+            PredictCommand.self,
             TokenizeCommand.self,
         ]
     )

@@ -1,0 +1,78 @@
+import BERT
+import Datasets
+import Foundation
+import SeqEval
+import Tokenizer
+
+/// A token-classification model ready to tag corpora: the tokenizer, the network and its label set, as
+/// loaded from one HuggingFace-style directory. Training evaluates with it and `predict` tags with it, so
+/// both follow exactly the same path from words to labels.
+public final class TokenClassifier {
+    public let directory: URL
+    public let tokenizer: BertTokenizer
+    public let model: BertForTokenClassification
+    public let labels: LabelSet
+    /// Labels the checkpoint holds no classifier for, initialised from the seed (empty for a trained model).
+    public let initializedTensors: [String]
+    /// Tensors in the checkpoint that token classification does not use (pooler, pre-training heads).
+    public let ignoredTensors: [String]
+
+    /// Loads `directory`. With `labels`, the classifier gets one output per label (a checkpoint's own
+    /// classifier must then match); without, the labels come from the checkpoint's config.
+    public init(directory: URL, labels: [String]? = nil, maxTokens: Int, seed: UInt64) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TrainingError.missingFile(path: directory.path, what: "model directory",
+                                            fix: "Pass --model a HuggingFace BERT directory (config.json, model.safetensors, tokenizer.json or vocab.txt); `bash Scripts/setup.sh` fetches the default one to models/all-MiniLM-L6-v2.")
+        }
+        let checkpoint = try Checkpoint(directory: directory, labels: labels)
+        tokenizer = try BertTokenizer(directory: directory)
+        self.labels = try LabelSet(checkpoint.labels)
+        let model = try checkpoint.makeModel(maxTokens: maxTokens, seed: seed)
+        self.model = model
+        ignoredTensors = checkpoint.ignoredTensors
+        initializedTensors = checkpoint.hasClassifier ? [] : ["classifier.weight", "classifier.bias"]
+    }
+
+    /// The longest input the model takes, [CLS] and [SEP] included.
+    public var maxLength: Int { min(model.config.maxPositionEmbeddings, model.maxTokens) }
+
+    /// Encodes `corpus` for this model: sub-words, aligned labels when `labelled`, windows for long sentences.
+    public func dataset(_ corpus: Corpus, labelled: Bool, windowing: Windowing,
+                        labelAllSubwords: Bool = false) throws -> TokenClassificationDataset {
+        var encoder = SentenceEncoder(unknownID: tokenizer.unkID) { [tokenizer] word in
+            tokenizer.encode(words: [word], addSpecialTokens: false).ids
+        }
+        return try TokenClassificationDataset(corpus: corpus, encoder: &encoder, clsID: tokenizer.clsID,
+                                              sepID: tokenizer.sepID, labels: labelled ? labels : nil,
+                                              labelAllSubwords: labelAllSubwords, windowing: windowing)
+    }
+
+    /// Word-level predictions for every sentence of `dataset`, and the mean loss over labelled tokens when
+    /// the dataset carries labels.
+    public func predict(_ dataset: TokenClassificationDataset, batches: [PackedBatch],
+                        progress: ProgressReporter? = nil) throws -> (predictions: [[String]], loss: Double?) {
+        var collected = dataset.makePredictions()
+        var lossSum = 0.0
+        var labelled = 0
+        var logits: [Float] = []
+        for (index, batch) in batches.enumerated() {
+            let hasLabels = batch.labels.contains { $0 != ignoredLabelID }
+            let loss = try model.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
+                                         sequenceOffsets: batch.sequenceOffsets,
+                                         labels: hasLabels ? batch.labels : nil, training: false)
+            if let loss, hasLabels {
+                let count = batch.labels.lazy.filter { $0 != ignoredLabelID }.count
+                lossSum += Double(loss) * Double(count)
+                labelled += count
+            }
+            logits.removeAll(keepingCapacity: true)
+            logits.append(contentsOf: model.logits)
+            try collected.record(batch, logits: logits, labelCount: model.numLabels)
+            progress?.update(index + 1)
+        }
+        return (try collected.labels(labels), labelled > 0 ? lossSum / Double(labelled) : nil)
+    }
+}

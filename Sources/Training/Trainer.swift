@@ -1,0 +1,454 @@
+import BERT
+import Datasets
+import Foundation
+import SafeTensors
+import SeqEval
+import Tensors
+
+/// What a finished (or stopped) run reports.
+public struct TrainingSummary: Sendable {
+    public var steps: Int
+    public var bestScore: Double?
+    public var bestStep: Int?
+    public var metric: TrainingOptions.Metric
+    public var devReport: ClassificationReport?
+    public var testReport: ClassificationReport?
+    public var interrupted: Bool
+    public var secondsPerEpoch: Double?
+}
+
+/// Fine-tunes a BERT token classifier: AdamW with decoupled decay, linear warmup and decay, clipping,
+/// gradient accumulation; validation with seqeval-exact scores; the best model kept as a HuggingFace
+/// directory; a resumable state saved along the way and on Ctrl-C.
+///
+/// The run directory (`options.output`):
+///
+///     options.json  labels.json          the resolved options and the label set
+///     metrics/steps.{jsonl,csv}          loss, learning rate, gradient norm, speed every --log-every steps
+///     metrics/evaluations.{jsonl,csv}    dev scores at every evaluation
+///     best/                              the best model by the dev metric (HuggingFace layout)
+///     last/                              weights + optimizer.safetensors + trainer_state.json, for --resume
+///     reports/{dev,test}.{txt,json}      seqeval classification reports of the best model
+///     predictions/{dev,test}.conll       input columns + predicted label (`bert-tagger evaluate` reads them)
+///     training.svg                       training loss and dev F1
+public final class Trainer {
+    public let options: TrainingOptions
+    public let resume: Bool
+    private let say: (String) -> Void
+    private let interruption: Interruption
+    private let progressInteractive: Bool?
+
+    public init(options: TrainingOptions, resume: Bool = false, interruption: Interruption = Interruption(),
+                progressInteractive: Bool? = nil, say: @escaping (String) -> Void) {
+        self.options = options
+        self.resume = resume
+        self.interruption = interruption
+        self.progressInteractive = progressInteractive
+        self.say = say
+    }
+
+    private var output: URL { URL(fileURLWithPath: options.output) }
+    private func path(_ components: String...) -> URL {
+        components.reduce(output) { $0.appendingPathComponent($1) }
+    }
+
+    // MARK: - Run
+
+    public func run() throws -> TrainingSummary {
+        try options.validate()
+        let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        configureThreads(threads)
+
+        var state = try prepareOutput()
+
+        // Data first: every error in the inputs shows up before the model loads.
+        let reader = CoNLLReader(tokenColumn: options.tokenColumn, labelColumn: options.labelColumn)
+        let trainCorpus = try read(reader, options.train, role: "training")
+        let devCorpus = try read(reader, options.dev, role: "dev")
+        let testCorpus = try options.test.map { try read(reader, $0, role: "test") }
+
+        let labelSet: LabelSet
+        if resume {
+            labelSet = try LabelSet.load(from: path("labels.json"))
+        } else {
+            labelSet = try LabelSet(collecting: trainCorpus, includingContinuations: options.labelAllSubwords)
+        }
+        for corpus in [devCorpus] + (testCorpus.map { [$0] } ?? []) {
+            try checkSeen(corpus, labels: labelSet)
+        }
+        let metric = options.metric ?? (labelSet.labels.allSatisfy(Self.looksLikeSchemeTag) ? .f1 : .accuracy)
+
+        // The model: the pretrained encoder, or the saved state of the run being resumed.
+        let source = resume ? lastStateDirectory() : URL(fileURLWithPath: options.model)
+        let modelMaxTokens = max(options.batchTokens, options.maxLength ?? 0)
+        let classifier = try TokenClassifier(directory: source, labels: labelSet.labels,
+                                             maxTokens: modelMaxTokens, seed: options.seed)
+        let model = classifier.model
+        if !classifier.ignoredTensors.isEmpty {
+            say("note: \(classifier.ignoredTensors.count) tensors of \(source.lastPathComponent) are not used for token classification (\(Self.summarize(classifier.ignoredTensors)))")
+        }
+        if !classifier.initializedTensors.isEmpty {
+            say("note: new classifier for \(labelSet.count) labels, initialised from seed \(options.seed)")
+        }
+        let maxLength = min(options.maxLength ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings,
+                            options.batchTokens)
+        let windowing = try Windowing(maxLength: maxLength, stride: options.stride)
+
+        say("encoding \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
+            + (testCorpus.map { ", \($0.sentences.count) test" } ?? "") + " sentences")
+        let trainSet = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing,
+                                              labelAllSubwords: options.labelAllSubwords)
+        let devSet = try classifier.dataset(devCorpus, labelled: true, windowing: windowing)
+        let testSet = try testCorpus.map { try classifier.dataset($0, labelled: true, windowing: windowing) }
+
+        let planner = try BatchPlanner(maxTokens: options.batchTokens, maxSequences: options.batchSentences)
+        let evalPlanner = try BatchPlanner(maxTokens: modelMaxTokens)
+        let devBatches = try devSet.batches(evalPlanner, order: .lengthSorted)
+        let batchesPerEpoch = try trainSet.plan(planner, order: .shuffled(seed: options.seed, epoch: 0)).count
+        let stepsPerEpoch = (batchesPerEpoch + options.gradientAccumulation - 1) / options.gradientAccumulation
+        let totalSteps = stepsPerEpoch * options.epochs
+        let schedule = LinearWarmupDecay(peak: Float(options.learningRate),
+                                         warmupSteps: options.warmupSteps(totalSteps: totalSteps), totalSteps: totalSteps)
+        var optimizer = AdamW(layout: model.layout, learningRate: Float(options.learningRate),
+                              weightDecay: Float(options.weightDecay))
+        let trainTokens = trainSet.windowLengths.reduce(0, +)
+        say("\(trainSet.windows.count) training sequences, \(trainTokens) tokens; \(batchesPerEpoch) batches of ≤\(options.batchTokens) tokens"
+            + " → \(stepsPerEpoch) steps per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
+
+        if resume {
+            try restoreOptimizer(&optimizer, state: state, model: model)
+            say("resuming at epoch \(state.epoch + 1), step \(state.step) of \(totalSteps)")
+        } else {
+            try writeJSON(options, to: path("options.json"))
+            try labelSet.save(to: path("labels.json"))
+        }
+
+        let stepLog = try MetricsLog(directory: path("metrics"), name: "steps")
+        let evalLog = try MetricsLog(directory: path("metrics"), name: "evaluations")
+        if resume {
+            try stepLog.dropRows(afterStep: state.step)
+            try evalLog.dropRows(afterStep: state.step)
+        }
+
+        interruption.install { [say] in say("\nstopping at the next step; saving a resumable state (Ctrl-C again to quit at once)") }
+        defer { interruption.uninstall() }
+
+        let started = Date()
+        let elapsedBefore = state.elapsedSeconds
+        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(started) }
+
+        var interrupted = false
+        var stoppedEarly = state.finished
+        var epochSeconds: [Double] = []
+
+        func evaluateAndKeepBest(epoch: Double) throws {
+            let evalStart = Date()
+            let evaluation = try evaluate(classifier, devSet, batches: devBatches, label: "dev")
+            let score = metric == .f1 ? evaluation.report.microAverage.f1Score : evaluation.report.accuracy
+            let improved = state.bestScore.map { score > $0 } ?? true
+            if improved {
+                state.bestScore = score
+                state.bestStep = state.step
+                state.evaluationsWithoutImprovement = 0
+                try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
+                                    tokenizerSource: URL(fileURLWithPath: options.model))
+            } else {
+                state.evaluationsWithoutImprovement += 1
+            }
+            let r = evaluation.report
+            try evalLog.append(MetricsRecord([
+                ("step", .int(state.step)), ("epoch", .number(epoch)),
+                ("dev_loss", .number(evaluation.loss ?? .nan)),
+                ("precision", .number(r.microAverage.precision)), ("recall", .number(r.microAverage.recall)),
+                ("f1", .number(r.microAverage.f1Score)), ("accuracy", .number(r.accuracy)),
+                ("best", .int(improved ? 1 : 0)), ("seconds", .number(Date().timeIntervalSince(evalStart))),
+            ]))
+            say(String(format: "dev at step %d (epoch %.2f): loss %.4f  P %.4f  R %.4f  F1 %.4f  accuracy %.4f%@",
+                       state.step, epoch, evaluation.loss ?? .nan, r.microAverage.precision, r.microAverage.recall,
+                       r.microAverage.f1Score, r.accuracy, improved ? "  (best so far, saved)" : ""))
+        }
+
+        var windowLoss = 0.0, windowBatches = 0, windowTokens = 0
+        var windowStart = Date()
+        epochs: while state.epoch < options.epochs && !stoppedEarly {
+            let epochStart = Date()
+            let plan = try trainSet.plan(planner, order: .shuffled(seed: options.seed, epoch: state.epoch))
+            let progress = ProgressReporter(label: "epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch,
+                                            interactive: progressInteractive)
+            var accumulated = 0
+            var batchIndex = state.nextBatch
+            while batchIndex < plan.count {
+                let batch = trainSet.batch(plan[batchIndex])
+                guard let loss = try model.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
+                                                   sequenceOffsets: batch.sequenceOffsets, labels: batch.labels,
+                                                   training: true) else { preconditionFailure("a labelled forward returns a loss") }
+                state.trainingForwards = model.trainingForwardCount
+                guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: state.step) }
+                model.backward()
+                accumulated += 1
+                windowLoss += Double(loss)
+                windowBatches += 1
+                windowTokens += batch.tokenCount
+                batchIndex += 1
+
+                let boundary = accumulated == options.gradientAccumulation || batchIndex == plan.count
+                guard boundary else { continue }
+                if accumulated > 1 {
+                    let scale = 1 / Float(accumulated)
+                    for i in model.gradients.indices { model.gradients[i] *= scale }
+                }
+                let norm = options.maxGradNorm > 0
+                    ? clipGradientNorm(model.gradients, maxNorm: Float(options.maxGradNorm))
+                    : Float(sumOfSquares(UnsafeBufferPointer(model.gradients)).squareRoot())
+                let rate = schedule.rate(at: state.step)
+                optimizer.step(parameters: model.parameters, gradients: UnsafeBufferPointer(model.gradients),
+                               learningRate: rate)
+                model.zeroGradients()
+                accumulated = 0
+                state.step += 1
+                state.nextBatch = batchIndex
+
+                let stepInEpoch = (batchIndex + options.gradientAccumulation - 1) / options.gradientAccumulation
+                let seconds = Date().timeIntervalSince(windowStart)
+                let tokensPerSecond = seconds > 0 ? Double(windowTokens) / seconds : 0
+                if state.step % options.logEvery == 0 || batchIndex == plan.count {
+                    try stepLog.append(MetricsRecord([
+                        ("step", .int(state.step)),
+                        ("epoch", .number(Double(state.epoch) + Double(batchIndex) / Double(plan.count))),
+                        ("loss", .number(windowLoss / Double(max(1, windowBatches)))),
+                        ("learning_rate", .number(Double(rate))), ("grad_norm", .number(Double(norm))),
+                        ("tokens_per_second", .number(tokensPerSecond)), ("elapsed_seconds", .number(elapsed())),
+                    ]))
+                    progress.update(stepInEpoch, fields: [
+                        ("loss", String(format: "%.4f", windowLoss / Double(max(1, windowBatches)))),
+                        ("lr", String(format: "%.2e", Double(rate))),
+                        ("tok/s", String(format: "%.0f", tokensPerSecond)),
+                    ])
+                    windowLoss = 0; windowBatches = 0; windowTokens = 0; windowStart = Date()
+                }
+
+                if batchIndex == plan.count { break }
+                if let every = options.evalEvery, state.step % every == 0 {
+                    progress.finishLine()
+                    try evaluateAndKeepBest(epoch: Double(state.epoch) + Double(batchIndex) / Double(plan.count))
+                    if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
+                        stoppedEarly = true
+                    }
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                    if stoppedEarly { break epochs }
+                } else if state.step % options.saveEvery == 0 {
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                }
+                if interruption.isRequested {
+                    progress.finishLine()
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                    interrupted = true
+                    break epochs
+                }
+            }
+            // The epoch's end: evaluate, save, decide whether to go on.
+            state.epoch += 1
+            state.nextBatch = 0
+            epochSeconds.append(Date().timeIntervalSince(epochStart))
+            try evaluateAndKeepBest(epoch: Double(state.epoch))
+            if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
+                say("no better dev \(metric.rawValue) in \(patience) evaluations: stopping early")
+                stoppedEarly = true
+            }
+            say(String(format: "epoch %d took %.1f s (training and validation)", state.epoch, epochSeconds.last!))
+            state.finished = stoppedEarly || state.epoch == options.epochs
+            try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+            if interruption.isRequested { interrupted = !state.finished; break }
+        }
+
+        var summary = TrainingSummary(steps: state.step, bestScore: state.bestScore, bestStep: state.bestStep,
+                                      metric: metric, interrupted: interrupted,
+                                      secondsPerEpoch: epochSeconds.isEmpty ? nil : epochSeconds.reduce(0, +) / Double(epochSeconds.count))
+        if interrupted {
+            say("stopped at step \(state.step); continue with the same command and --resume")
+            try writePlot()
+            return summary
+        }
+
+        // The best model tags dev and test; its reports and predictions are the run's result.
+        let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed)
+        let devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)")
+        summary.devReport = devFinal.report
+        try writeResults(corpus: devCorpus, predictions: devFinal.predictions, report: devFinal.report, name: "dev")
+        if let testSet, let testCorpus {
+            let testBatches = try testSet.batches(evalPlanner, order: .lengthSorted)
+            let testFinal = try evaluate(best, testSet, batches: testBatches, label: "test (best model)")
+            summary.testReport = testFinal.report
+            try writeResults(corpus: testCorpus, predictions: testFinal.predictions, report: testFinal.report, name: "test")
+        }
+        try writePlot()
+        return summary
+    }
+
+    // MARK: - Pieces
+
+    private struct Evaluation {
+        var predictions: [[String]]
+        var report: ClassificationReport
+        var loss: Double?
+    }
+
+    private func evaluate(_ classifier: TokenClassifier, _ dataset: TokenClassificationDataset,
+                          batches: [PackedBatch], label: String) throws -> Evaluation {
+        let progress = ProgressReporter(label: "evaluating \(label)", total: batches.count, interactive: progressInteractive)
+        let (predictions, loss) = try classifier.predict(dataset, batches: batches, progress: progress)
+        let gold = dataset.corpus.sentences.map { $0.labels ?? [] }
+        let report = try classificationReport(gold: gold, predicted: predictions)
+        return Evaluation(predictions: predictions, report: report, loss: loss)
+    }
+
+    private func writeResults(corpus: Corpus, predictions: [[String]], report: ClassificationReport, name: String) throws {
+        try FileManager.default.createDirectory(at: path("reports"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: path("predictions"), withIntermediateDirectories: true)
+        try writeAtomically(Data(report.formatted(digits: 4).utf8), to: path("reports", "\(name).txt"))
+        try writeAtomically(report.jsonData(prettyPrinted: true), to: path("reports", "\(name).json"))
+        try CorpusWriter.writeCoNLL(corpus, predictions: predictions, to: path("predictions", "\(name).conll"))
+        say("\(name) (best model):\n" + report.formatted(digits: 4))
+    }
+
+    /// Reads back the logs (so a resumed run plots all of itself) and draws training.svg.
+    private func writePlot() throws {
+        func rows(_ name: String) -> [[String: Any]] {
+            guard let text = try? String(contentsOf: path("metrics", "\(name).jsonl"), encoding: .utf8) else { return [] }
+            return text.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        func series(_ rows: [[String: Any]], _ key: String) -> [(step: Int, value: Double)] {
+            rows.compactMap { row in
+                guard let step = (row["step"] as? NSNumber)?.intValue, let value = (row[key] as? NSNumber)?.doubleValue
+                else { return nil }
+                return (step, value)
+            }
+        }
+        let plot = TrainingPlot(title: "\(URL(fileURLWithPath: options.model).lastPathComponent) on \(URL(fileURLWithPath: options.train).lastPathComponent)",
+                                loss: series(rows("steps"), "loss"), devF1: series(rows("evaluations"), "f1"))
+        try writeAtomically(Data(plot.svg().utf8), to: path("training.svg"))
+    }
+
+    private func read(_ reader: CoNLLReader, _ file: String, role: String) throws -> Corpus {
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw TrainingError.missingFile(path: file, what: "\(role) data",
+                                            fix: "Pass an existing CoNLL file (or run `bash Scripts/setup.sh` to link CoNLL-2003 into data/conll2003).")
+        }
+        let corpus = try reader.read(contentsOf: URL(fileURLWithPath: file))
+        guard !corpus.sentences.isEmpty else { throw TrainingError.emptyData(file: file) }
+        return corpus
+    }
+
+    private func checkSeen(_ corpus: Corpus, labels: LabelSet) throws {
+        var unseen: [(label: String, line: Int)] = []
+        var reported = Set<String>()
+        for sentence in corpus.sentences {
+            for (i, label) in (sentence.labels ?? []).enumerated() where labels.id(of: label) == nil {
+                if reported.insert(label).inserted { unseen.append((label, sentence.line(ofWord: i))) }
+            }
+        }
+        if !unseen.isEmpty { throw TrainingError.unseenLabels(file: corpus.file, labels: unseen) }
+    }
+
+    static func looksLikeSchemeTag(_ label: String) -> Bool {
+        if label == "O" { return true }
+        guard let dash = label.firstIndex(of: "-"), dash != label.startIndex, label.index(after: dash) != label.endIndex
+        else { return false }
+        return ["B", "I", "E", "S", "L", "U"].contains(String(label[..<dash]))
+    }
+
+    static func summarize(_ names: [String]) -> String {
+        let prefixes = Set(names.map { $0.split(separator: ".").prefix(2).joined(separator: ".") })
+        return prefixes.sorted().joined(separator: ", ")
+    }
+
+    private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try writeAtomically(try encoder.encode(value), to: url)
+    }
+
+    // MARK: - Run directory and resumable state
+
+    /// Creates the run directory, or checks the one being resumed; returns the state to start from.
+    private func prepareOutput() throws -> TrainerState {
+        let fm = FileManager.default
+        if resume {
+            let stateURL = lastStateDirectory().appendingPathComponent("trainer_state.json")
+            guard let data = try? Data(contentsOf: stateURL) else { throw TrainingError.nothingToResume(path: output.path) }
+            let saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
+            try checkResumable(saved: saved)
+            return try JSONDecoder().decode(TrainerState.self, from: data)
+        }
+        if fm.fileExists(atPath: path("options.json").path) || fm.fileExists(atPath: path("last").path) {
+            throw TrainingError.outputHoldsAnotherRun(path: output.path)
+        }
+        do {
+            try fm.createDirectory(at: path("metrics"), withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.cannotWrite(path: output.path, reason: error.localizedDescription)
+        }
+        return TrainerState()
+    }
+
+    /// Options that change what the run computes must match; where to write and how often to log may differ.
+    private func checkResumable(saved: TrainingOptions) throws {
+        var a = saved, b = options
+        for o in [\TrainingOptions.logEvery, \.saveEvery] { a[keyPath: o] = 0; b[keyPath: o] = 0 }
+        a.threads = nil; b.threads = nil
+        a.output = ""; b.output = ""
+        guard a != b else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let left = (try? JSONSerialization.jsonObject(with: encoder.encode(a))) as? [String: Any] ?? [:]
+        let right = (try? JSONSerialization.jsonObject(with: encoder.encode(b))) as? [String: Any] ?? [:]
+        for key in Set(left.keys).union(right.keys).sorted() {
+            let l = left[key].map { "\($0)" } ?? "nothing", r = right[key].map { "\($0)" } ?? "nothing"
+            if l != r { throw TrainingError.resumeMismatch(path: output.path, field: key, saved: l, given: r) }
+        }
+    }
+
+    /// `last/`, or the previous copy kept while a save was replacing it.
+    private func lastStateDirectory() -> URL {
+        let last = path("last")
+        if FileManager.default.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { return last }
+        return path("last.previous")
+    }
+
+    /// Saves weights, optimizer moments and the trainer state as one unit: into a staging directory that
+    /// then takes the place of `last/`, so a kill at any moment leaves a complete state behind.
+    private func saveState(_ state: TrainerState, elapsed: Double, model: BertForTokenClassification,
+                           optimizer: AdamW, labels: LabelSet) throws {
+        var state = state
+        state.elapsedSeconds = elapsed
+        let fm = FileManager.default
+        let staging = path("last.saving")
+        try? fm.removeItem(at: staging)
+        try Checkpoint.save(model, labels: labels.labels, to: staging, tokenizerSource: URL(fileURLWithPath: options.model))
+        let moments = [
+            F32Tensor(name: "exp_avg", shape: [optimizer.firstMoment.count], values: Array(optimizer.firstMoment)),
+            F32Tensor(name: "exp_avg_sq", shape: [optimizer.secondMoment.count], values: Array(optimizer.secondMoment)),
+        ]
+        try SafeTensorsWriter.write(moments, metadata: ["step": String(optimizer.stepCount)],
+                                    to: staging.appendingPathComponent("optimizer.safetensors"))
+        try writeJSON(state, to: staging.appendingPathComponent("trainer_state.json"))
+        let last = path("last"), previous = path("last.previous")
+        try? fm.removeItem(at: previous)
+        if fm.fileExists(atPath: last.path) { try fm.moveItem(at: last, to: previous) }
+        try fm.moveItem(at: staging, to: last)
+        try? fm.removeItem(at: previous)
+    }
+
+    private func restoreOptimizer(_ optimizer: inout AdamW, state: TrainerState, model: BertForTokenClassification) throws {
+        let file = try SafeTensorsFile(contentsOf: lastStateDirectory().appendingPathComponent("optimizer.safetensors"))
+        try file.readFloats("exp_avg", into: optimizer.firstMoment)
+        try file.readFloats("exp_avg_sq", into: optimizer.secondMoment)
+        guard let steps = file.metadata["step"].flatMap(Int.init) else {
+            throw TrainingError.nothingToResume(path: output.path)
+        }
+        optimizer.restoreStepCount(steps)
+        model.trainingForwardCount = state.trainingForwards
+    }
+}

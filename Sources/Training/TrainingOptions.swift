@@ -1,0 +1,84 @@
+import Foundation
+
+/// Everything that decides a training run; saved as `options.json` in the run directory, so a run can be
+/// read back, compared and resumed.
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    /// A HuggingFace BERT directory: config.json, model.safetensors and tokenizer files.
+    public var model: String
+    public var train: String
+    public var dev: String
+    public var test: String?
+    public var output: String
+
+    public var epochs: Int = 3
+    public var learningRate: Double = 1e-4
+    /// Real tokens (sub-words with [CLS]/[SEP], no padding) per optimizer micro-batch.
+    public var batchTokens: Int = 800
+    /// At most this many sentences (windows) per micro-batch, when set.
+    public var batchSentences: Int?
+    public var gradientAccumulation: Int = 1
+    /// Warmup: a fraction of all optimizer steps when below 1, else a number of steps.
+    public var warmup: Double = 0.1
+    public var weightDecay: Double = 0.01
+    public var maxGradNorm: Double = 1.0
+    /// Longest model input in sub-words, [CLS] and [SEP] included; longer sentences are windowed.
+    public var maxLength: Int?
+    /// Sub-words shared by neighbouring windows of an over-long sentence.
+    public var stride: Int?
+    /// Token and label columns of the CoNLL files (negative counts from the end).
+    public var tokenColumn: Int = 0
+    public var labelColumn: Int = -1
+    public var labelAllSubwords: Bool = false
+    public var seed: UInt64 = 42
+    public var threads: Int?
+    /// Stop after this many evaluations without a better dev score.
+    public var patience: Int?
+    /// Also evaluate every this many optimizer steps (besides each epoch's end).
+    public var evalEvery: Int?
+    /// Log training loss every this many optimizer steps.
+    public var logEvery: Int = 10
+    /// Save the resumable state every this many optimizer steps (besides each evaluation).
+    public var saveEvery: Int = 500
+    /// The dev metric that picks the best model; nil chooses F1 for tagging schemes, accuracy otherwise.
+    public var metric: Metric?
+
+    public enum Metric: String, Codable, Sendable, CaseIterable {
+        case f1, accuracy
+    }
+
+    public init(model: String, train: String, dev: String, test: String? = nil, output: String) {
+        self.model = model
+        self.train = train
+        self.dev = dev
+        self.test = test
+        self.output = output
+    }
+
+    /// Checks the options against each other before any work starts.
+    public func validate() throws {
+        func bad(_ message: String) -> TrainingError { .invalidOption(message) }
+        if epochs <= 0 { throw bad("--epochs must be positive, not \(epochs)") }
+        if !(learningRate > 0) { throw bad("--lr must be positive, not \(learningRate)") }
+        if batchTokens <= 2 { throw bad("--batch-tokens must exceed 2 (a sentence needs [CLS] and [SEP]), not \(batchTokens)") }
+        if let batchSentences, batchSentences <= 0 { throw bad("--batch-sentences must be positive, not \(batchSentences)") }
+        if gradientAccumulation <= 0 { throw bad("--gradient-accumulation must be positive, not \(gradientAccumulation)") }
+        if warmup < 0 { throw bad("--warmup must not be negative, not \(warmup)") }
+        if weightDecay < 0 { throw bad("--weight-decay must not be negative, not \(weightDecay)") }
+        if maxGradNorm < 0 { throw bad("--max-grad-norm must not be negative (0 turns clipping off), not \(maxGradNorm)") }
+        if let maxLength, maxLength < 3 { throw bad("--max-length must be at least 3, not \(maxLength)") }
+        if let maxLength, maxLength > batchTokens {
+            throw bad("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch")
+        }
+        if let stride, stride < 0 { throw bad("--stride must not be negative, not \(stride)") }
+        if let threads, threads <= 0 { throw bad("--threads must be positive, not \(threads)") }
+        if let patience, patience <= 0 { throw bad("--patience must be positive, not \(patience)") }
+        if let evalEvery, evalEvery <= 0 { throw bad("--eval-every must be positive, not \(evalEvery)") }
+        if logEvery <= 0 { throw bad("--log-every must be positive, not \(logEvery)") }
+        if saveEvery <= 0 { throw bad("--save-every must be positive, not \(saveEvery)") }
+    }
+
+    /// The number of warmup steps for a run of `totalSteps` optimizer steps.
+    public func warmupSteps(totalSteps: Int) -> Int {
+        warmup < 1 ? Int((warmup * Double(totalSteps)).rounded(.up)) : Int(warmup)
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `bert-tagger train`: fine-tune a BERT encoder for token classification and keep the best model.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a BERT encoder for token classification, validating every epoch and keeping the best model.",
+        discussion: """
+            With no --train/--dev, trains on CoNLL-2003 NER from \(defaultDataDirectory)/{train,dev,test}.txt \
+            (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state; \
+            run the same command with --resume to continue. Columns count from 0; negative numbers count from \
+            the end, so --label-column 1 trains CoNLL-2003's POS tags and 2 its chunk tags.
+            """
+    )
+
+    static let defaultDataDirectory = "data/conll2003"
+
+    @Option(help: "HuggingFace BERT directory (config.json, model.safetensors, tokenizer files).")
+    var model = "models/all-MiniLM-L6-v2"
+    @Option(help: "Training data, CoNLL columns. Default: \(defaultDataDirectory)/train.txt.")
+    var train: String?
+    @Option(help: "Dev data scored after every epoch. Default: \(defaultDataDirectory)/dev.txt.")
+    var dev: String?
+    @Option(help: "Test data scored with the best model at the end. Default: \(defaultDataDirectory)/test.txt when --train is not given.")
+    var test: String?
+    @Option(help: "Run directory. Default: runs/<date>-<time>.")
+    var output: String?
+
+    @Option(help: "Passes over the training data.") var epochs = 3
+    @Option(help: "Peak learning rate.") var lr = 1e-4
+    @Option(help: "Real tokens (sub-words, no padding) per batch.") var batchTokens = 800
+    @Option(help: "At most this many sentences per batch.") var batchSentences: Int?
+    @Option(help: "Batches whose gradients add up to one optimizer step.") var gradientAccumulation = 1
+    @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
+    @Option(help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
+    @Option(help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
+    @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's maximum.")
+    var maxLength: Int?
+    @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
+    @Option(parsing: .unconditional, help: "Column of the words.") var tokenColumn = 0
+    @Option(parsing: .unconditional, help: "Column of the labels (-1: the last).") var labelColumn = -1
+    @Flag(help: "Label every sub-word (B- becomes I- on continuation pieces) instead of the first only.")
+    var labelAllSubwords = false
+    @Option(help: "Seed for the classifier's initialisation, batch order and dropout.") var seed: UInt64 = 42
+    @Option(help: "Threads for matrix products and kernels. Default: all cores.") var threads: Int?
+    @Option(help: "Stop after this many evaluations without a better dev score.") var patience: Int?
+    @Option(help: "Also evaluate on dev every this many optimizer steps.") var evalEvery: Int?
+    @Option(help: "Log the training loss every this many steps.") var logEvery = 10
+    @Option(help: "Save the resumable state every this many steps.") var saveEvery = 500
+    @Option(help: "Dev metric that picks the best model: f1 or accuracy. Default: f1 for BIO-style tags, accuracy otherwise.")
+    var metric: TrainingOptions.Metric?
+    @Flag(help: "Continue the run in --output from its last saved state.") var resume = false
+
+    func validate() throws {
+        if resume && output == nil {
+            throw ValidationError("--resume needs --output: the run directory to continue.")
+        }
+        if (train == nil) != (dev == nil) {
+            throw ValidationError("give both --train and --dev, or neither to train on CoNLL-2003 from \(Self.defaultDataDirectory).")
+        }
+    }
+
+    func run() throws {
+        var trainFile = train, devFile = dev, testFile = test
+        if trainFile == nil {
+            let dir = Self.defaultDataDirectory
+            let files = ["train", "dev", "test"].map { "\(dir)/\($0).txt" }
+            guard files.prefix(2).allSatisfy({ FileManager.default.fileExists(atPath: $0) }) else {
+                throw ValidationError("""
+                    no --train/--dev given and CoNLL-2003 is not at \(dir)/ (train.txt, dev.txt, test.txt). \
+                    Run `bash Scripts/setup.sh` (it links ../shared/data/conll2003 there when that folder exists), \
+                    or pass --train FILE --dev FILE [--test FILE] with CoNLL column files.
+                    """)
+            }
+            trainFile = files[0]
+            devFile = files[1]
+            if testFile == nil && FileManager.default.fileExists(atPath: files[2]) { testFile = files[2] }
+        }
+        let stamp: String = {
+            let f = DateFormatter()
+            f.dateFormat = "yyyyMMdd-HHmmss"
+            f.locale = Locale(identifier: "en_US_POSIX")
+            return f.string(from: Date())
+        }()
+        var options = TrainingOptions(model: model, train: trainFile!, dev: devFile!, test: testFile,
+                                      output: output ?? "runs/\(stamp)")
+        options.epochs = epochs
+        options.learningRate = lr
+        options.batchTokens = batchTokens
+        options.batchSentences = batchSentences
+        options.gradientAccumulation = gradientAccumulation
+        options.warmup = warmup
+        options.weightDecay = weightDecay
+        options.maxGradNorm = maxGradNorm
+        options.maxLength = maxLength
+        options.stride = stride
+        options.tokenColumn = tokenColumn
+        options.labelColumn = labelColumn
+        options.labelAllSubwords = labelAllSubwords
+        options.seed = seed
+        options.threads = threads
+        options.patience = patience
+        options.evalEvery = evalEvery
+        options.logEvery = logEvery
+        options.saveEvery = saveEvery
+        options.metric = metric
+        try options.validate()
+
+        let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        log("run directory: \(options.output)")
+        let summary = try Trainer(options: options, resume: resume, say: log).run()
+        if summary.interrupted { throw ExitCode(130) }
+        var lines = ["best dev \(summary.metric.rawValue): \(summary.bestScore.map { String(format: "%.4f", $0) } ?? "-") at step \(summary.bestStep ?? 0)"]
+        if let test = summary.testReport {
+            lines.append(String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
+        }
+        if let perEpoch = summary.secondsPerEpoch { lines.append(String(format: "%.1f s per epoch", perEpoch)) }
+        lines.append("best model: \(options.output)/best   reports: \(options.output)/reports   plot: \(options.output)/training.svg")
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+extension TrainingOptions.Metric: ExpressibleByArgument {}
