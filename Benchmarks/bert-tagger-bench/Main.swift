@@ -9,6 +9,7 @@ struct Bench: ParsableCommand {
             EngineBenchmark.self,
             DataBenchmark.self,
             TokenizerBenchmark.self,
+            ScoringBenchmark.self,
         ]
     )
 }

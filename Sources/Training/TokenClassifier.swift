@@ -42,9 +42,7 @@ public final class TokenClassifier {
     /// Encodes `corpus` for this model: sub-words, aligned labels when `labelled`, windows for long sentences.
     public func dataset(_ corpus: Corpus, labelled: Bool, windowing: Windowing,
                         labelAllSubwords: Bool = false) throws -> TokenClassificationDataset {
-        var encoder = SentenceEncoder(unknownID: tokenizer.unkID) { [tokenizer] word in
-            tokenizer.encode(words: [word], addSpecialTokens: false).ids
-        }
+        var encoder = SentenceEncoder(tokenizer: tokenizer)
         return try TokenClassificationDataset(corpus: corpus, encoder: &encoder, clsID: tokenizer.clsID,
                                               sepID: tokenizer.sepID, labels: labelled ? labels : nil,
                                               labelAllSubwords: labelAllSubwords, windowing: windowing)

@@ -7,11 +7,11 @@ struct BertTagger: ParsableCommand {
         abstract: "Fine-tune and run BERT-family encoders for token classification (NER, POS, chunking).",
         version: "0.1.0",
         subcommands: [
-            EvaluateCommand.self,
-            DataCommand.self,
             TrainCommand.self,
             PredictCommand.self,
+            EvaluateCommand.self,
             TokenizeCommand.self,
+            DataCommand.self,
         ]
     )
 }
