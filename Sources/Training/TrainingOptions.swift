@@ -13,7 +13,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var epochs: Int = 3
     public var learningRate: Double = 1e-4
     /// Real tokens (sub-words with [CLS]/[SEP], no padding) per optimizer micro-batch.
-    public var batchTokens: Int = 800
+    public var batchTokens: Int = 640
     /// At most this many sentences (windows) per micro-batch, when set.
     public var batchSentences: Int?
     public var gradientAccumulation: Int = 1

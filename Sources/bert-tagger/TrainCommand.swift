@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Passes over the training data.") var epochs = 3
     @Option(help: "Peak learning rate.") var lr = 1e-4
-    @Option(help: "Real tokens (sub-words, no padding) per batch.") var batchTokens = 800
+    @Option(help: "Real tokens (sub-words with [CLS]/[SEP], no padding) per batch; 640 is about 32 CoNLL-2003 sentences.") var batchTokens = 640
     @Option(help: "At most this many sentences per batch.") var batchSentences: Int?
     @Option(help: "Batches whose gradients add up to one optimizer step.") var gradientAccumulation = 1
     @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
