@@ -37,6 +37,9 @@ public final class Trainer {
     private let say: (String) -> Void
     private let interruption: Interruption
     private let progressInteractive: Bool?
+    /// Runs after every optimizer step with the step count, before the loop looks for an interruption:
+    /// lets tests stop a run at a chosen step.
+    var onStep: ((Int) -> Void)?
 
     public init(options: TrainingOptions, resume: Bool = false, interruption: Interruption = Interruption(),
                 progressInteractive: Bool? = nil, say: @escaping (String) -> Void) {
@@ -227,6 +230,7 @@ public final class Trainer {
                     windowLoss = 0; windowBatches = 0; windowTokens = 0; windowStart = Date()
                 }
 
+                onStep?(state.step)
                 if batchIndex == plan.count { break }
                 if let every = options.evalEvery, state.step % every == 0 {
                     progress.finishLine()

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import Training
+
+/// Reproducibility: the same seed, data and threads give the same run, and a run stopped and resumed ends
+/// exactly where a run never stopped ends.
+@Suite(.serialized) struct ResumeTests {
+    /// 60 training sentences in batches of at most 96 tokens make 7 micro-batches an epoch.
+    static let batchesPerEpoch = 7
+
+    @Test func sameSeedDataAndThreadsGiveIdenticalLosses() throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let first = task.runDirectory("first"), second = task.runDirectory("second"), other = task.runDirectory("other")
+        try TinyTaggingTask.run(task.options(output: first))
+        try TinyTaggingTask.run(task.options(output: second))
+        var otherSeed = task.options(output: other)
+        otherSeed.seed = 43
+        try TinyTaggingTask.run(otherSeed)
+
+        let losses = column(try metricsRows(first, "steps"), "loss")
+        #expect(losses.count == 2 * Self.batchesPerEpoch)
+        #expect(losses == column(try metricsRows(second, "steps"), "loss"))
+        #expect(column(try metricsRows(first, "steps"), "grad_norm") == column(try metricsRows(second, "steps"), "grad_norm"))
+        #expect(try differingTensors(first.appendingPathComponent("last/model.safetensors"),
+                                     second.appendingPathComponent("last/model.safetensors")).isEmpty)
+        // The seed orders the batches, initialises the classifier and draws the dropout masks: another one
+        // gives another run, so the equality above is not vacuous.
+        #expect(losses != column(try metricsRows(other, "steps"), "loss"))
+    }
+
+    struct Stop: CustomTestStringConvertible, Sendable {
+        var accumulation: Int
+        var evalEvery: Int?
+        var afterStep: Int
+        var testDescription: String {
+            "stopped after step \(afterStep), gradient accumulation \(accumulation)" + (evalEvery.map { ", eval every \($0)" } ?? "")
+        }
+    }
+
+    /// With accumulation 2, an epoch's 7 micro-batches make 4 steps (the last one a single batch).
+    @Test(arguments: [
+        Stop(accumulation: 1, afterStep: 3),               // mid-epoch
+        Stop(accumulation: 1, afterStep: 7),               // at the end of the first epoch, after its evaluation
+        Stop(accumulation: 1, afterStep: 11),              // mid-way through the second epoch
+        Stop(accumulation: 1, evalEvery: 2, afterStep: 4), // just after a mid-epoch evaluation
+        Stop(accumulation: 2, afterStep: 2),               // mid-epoch, after a full accumulation
+        Stop(accumulation: 2, afterStep: 4),               // at the epoch's end, after the single-batch step
+        Stop(accumulation: 2, afterStep: 5),
+    ])
+    func aResumedRunEndsBitIdenticalToAnUninterruptedOne(stop: Stop) throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        func options(_ output: URL) -> TrainingOptions {
+            var options = task.options(output: output)
+            options.gradientAccumulation = stop.accumulation
+            options.evalEvery = stop.evalEvery
+            return options
+        }
+        let reference = task.runDirectory("reference"), resumed = task.runDirectory("resumed")
+        let whole = try TinyTaggingTask.run(options(reference)).summary
+
+        let interruption = Interruption()
+        let stopped = try TinyTaggingTask.run(options(resumed), interruption: interruption) { step in
+            if step == stop.afterStep { interruption.request() }
+        }
+        #expect(stopped.summary.interrupted)
+        #expect(stopped.summary.steps == stop.afterStep)
+        #expect(stopped.messages.last?.contains("--resume") == true)
+        #expect(!FileManager.default.fileExists(atPath: resumed.appendingPathComponent("reports").path),
+                "a stopped run writes no final reports")
+        let saved = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: resumed.appendingPathComponent("last/trainer_state.json")))
+        #expect(saved.step == stop.afterStep && !saved.finished)
+
+        let finished = try TinyTaggingTask.run(options(resumed), resume: true)
+        #expect(!finished.summary.interrupted)
+        #expect(finished.messages.contains { $0.hasPrefix("resuming at epoch") })
+        #expect(finished.summary.steps == whole.steps)
+        #expect(finished.summary.bestScore == whole.bestScore && finished.summary.bestStep == whole.bestStep)
+        #expect(finished.summary.devReport == whole.devReport && finished.summary.testReport == whole.testReport)
+
+        for file in ["last/model.safetensors", "last/optimizer.safetensors", "best/model.safetensors"] {
+            let differences = try differingTensors(reference.appendingPathComponent(file), resumed.appendingPathComponent(file))
+            #expect(differences.isEmpty, "\(file): \(differences.prefix(5))")
+        }
+        let referenceState = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: reference.appendingPathComponent("last/trainer_state.json")))
+        var resumedState = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: resumed.appendingPathComponent("last/trainer_state.json")))
+        resumedState.elapsedSeconds = referenceState.elapsedSeconds
+        #expect(resumedState == referenceState)
+
+        // The logs read as one run: every step once, the same losses, the same evaluations.
+        let referenceSteps = try metricsRows(reference, "steps"), resumedSteps = try metricsRows(resumed, "steps")
+        #expect(column(resumedSteps, "step") == (1...whole.steps).map(Double.init))
+        #expect(column(resumedSteps, "loss") == column(referenceSteps, "loss"))
+        let referenceEvaluations = try metricsRows(reference, "evaluations"), resumedEvaluations = try metricsRows(resumed, "evaluations")
+        #expect(column(resumedEvaluations, "step") == column(referenceEvaluations, "step"))
+        #expect(column(resumedEvaluations, "f1") == column(referenceEvaluations, "f1"))
+        let csvRows = try String(contentsOf: resumed.appendingPathComponent("metrics/steps.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",").first.map(String.init) ?? "" }
+        #expect(csvRows == (1...whole.steps).map(String.init))
+    }
+
+    @Test func aStateSavedEveryFewStepsResumesAfterTheLastSave() throws {
+        // A kill (no chance to save) loses only the steps since the last periodic save: emulate one by
+        // going back to a copy of the run directory taken in the middle of a run.
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        var options = task.options(output: task.runDirectory("reference"))
+        options.saveEvery = 3
+        let reference = URL(fileURLWithPath: options.output)
+        try TinyTaggingTask.run(options)
+
+        let killed = task.runDirectory("killed")
+        options.output = killed.path
+        let snapshot = task.root.appendingPathComponent("snapshot")
+        let fm = FileManager.default
+        try TinyTaggingTask.run(options, onStep: { step in
+            // Steps run before the periodic save, so at step 5 the state of step 3 is on disk and the logs
+            // already hold steps 4 and 5: what a kill at this moment leaves.
+            if step == 5 { try? fm.copyItem(at: killed, to: snapshot) }
+        })
+        try fm.removeItem(at: killed)
+        try fm.moveItem(at: snapshot, to: killed)
+        #expect(column(try metricsRows(killed, "steps"), "step") == [1, 2, 3, 4, 5])
+
+        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: killed.appendingPathComponent("last/trainer_state.json")))
+        #expect(state.step == 3)
+        try TinyTaggingTask.run(options, resume: true)
+        #expect(try differingTensors(reference.appendingPathComponent("last/model.safetensors"),
+                                     killed.appendingPathComponent("last/model.safetensors")).isEmpty)
+        let steps = try metricsRows(killed, "steps")
+        #expect(column(steps, "step") == (1...(2 * Self.batchesPerEpoch)).map(Double.init))
+        #expect(column(steps, "loss") == column(try metricsRows(reference, "steps"), "loss"))
+    }
+}
