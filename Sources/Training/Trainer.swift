@@ -236,7 +236,10 @@ public final class Trainer {
                     progress.finishLine()
                     try evaluateAndKeepBest(epoch: Double(state.epoch) + Double(batchIndex) / Double(plan.count))
                     if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
+                        say("no better dev \(metric.rawValue) in \(patience) evaluations: stopping early")
                         stoppedEarly = true
+                        // Saved as finished, so --resume reports on the best model instead of training on.
+                        state.finished = true
                     }
                     try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
                     if stoppedEarly { break epochs }
@@ -270,7 +273,7 @@ public final class Trainer {
                                       secondsPerEpoch: epochSeconds.isEmpty ? nil : epochSeconds.reduce(0, +) / Double(epochSeconds.count))
         if interrupted {
             say("stopped at step \(state.step); continue with the same command and --resume")
-            try writePlot()
+            try writePlot(metric: metric)
             return summary
         }
 
@@ -285,7 +288,7 @@ public final class Trainer {
             summary.testReport = testFinal.report
             try writeResults(corpus: testCorpus, predictions: testFinal.predictions, report: testFinal.report, name: "test")
         }
-        try writePlot()
+        try writePlot(metric: metric)
         return summary
     }
 
@@ -315,8 +318,9 @@ public final class Trainer {
         say("\(name) (best model):\n" + report.formatted(digits: 4))
     }
 
-    /// Reads back the logs (so a resumed run plots all of itself) and draws training.svg.
-    private func writePlot() throws {
+    /// Reads back the logs (so a resumed run plots all of itself) and draws training.svg with the dev
+    /// `metric` the run is judged by.
+    private func writePlot(metric: TrainingOptions.Metric) throws {
         func rows(_ name: String) -> [[String: Any]] {
             guard let text = try? String(contentsOf: path("metrics", "\(name).jsonl"), encoding: .utf8) else { return [] }
             return text.split(separator: "\n").compactMap {
@@ -331,7 +335,8 @@ public final class Trainer {
             }
         }
         let plot = TrainingPlot(title: "\(URL(fileURLWithPath: options.model).lastPathComponent) on \(URL(fileURLWithPath: options.train).lastPathComponent)",
-                                loss: series(rows("steps"), "loss"), devF1: series(rows("evaluations"), "f1"))
+                                loss: series(rows("steps"), "loss"), devF1: series(rows("evaluations"), metric.rawValue),
+                                devMetric: metric == .f1 ? "F1" : "accuracy")
         try writeAtomically(Data(plot.svg().utf8), to: path("training.svg"))
     }
 

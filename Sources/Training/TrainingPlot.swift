@@ -1,15 +1,20 @@
 import Foundation
 
-/// A self-contained SVG with two panels sharing the step axis: training loss above, dev F1 below.
+/// A self-contained SVG with two panels sharing the step axis: training loss above, the dev metric (F1, or
+/// accuracy for tags without entities) below.
 public struct TrainingPlot: Sendable {
     public var title: String
     public var loss: [(step: Int, value: Double)]
     public var devF1: [(step: Int, value: Double)]
+    /// What `devF1` holds, as the plot names it.
+    public var devMetric: String
 
-    public init(title: String, loss: [(step: Int, value: Double)], devF1: [(step: Int, value: Double)]) {
+    public init(title: String, loss: [(step: Int, value: Double)], devF1: [(step: Int, value: Double)],
+                devMetric: String = "F1") {
         self.title = title
         self.loss = loss
         self.devF1 = devF1
+        self.devMetric = devMetric
     }
 
     public func svg(width: Double = 760, panelHeight: Double = 240) -> String {
@@ -54,7 +59,7 @@ public struct TrainingPlot: Sendable {
         panel(loss, y0: top, label: "training loss", color: "#1f77b4", fixedRange: nil, markers: false)
         let f1Values = devF1.map(\.value).filter(\.isFinite)
         let f1Low = max(0, ((f1Values.min() ?? 0) * 10).rounded(.down) / 10)
-        panel(devF1, y0: top + panelHeight + gap, label: "dev F1", color: "#d62728",
+        panel(devF1, y0: top + panelHeight + gap, label: "dev \(devMetric)", color: "#d62728",
               fixedRange: f1Low...1, markers: true)
         let axisY = top + panelHeight * 2 + gap
         for i in 0...5 {
@@ -63,7 +68,7 @@ public struct TrainingPlot: Sendable {
         }
         out += "<text x=\"\(fmt(left + plotWidth / 2))\" y=\"\(fmt(axisY + 36))\" text-anchor=\"middle\">optimizer step</text>\n"
         if let best = devF1.filter({ $0.value.isFinite }).max(by: { $0.value < $1.value }) {
-            out += "<text x=\"\(fmt(left + plotWidth - 4))\" y=\"\(fmt(top + panelHeight + gap + 16))\" text-anchor=\"end\">best dev F1 \(String(format: "%.4f", best.value)) at step \(best.step)</text>\n"
+            out += "<text x=\"\(fmt(left + plotWidth - 4))\" y=\"\(fmt(top + panelHeight + gap + 16))\" text-anchor=\"end\">best dev \(escape(devMetric)) \(String(format: "%.4f", best.value)) at step \(best.step)</text>\n"
         }
         out += "</svg>\n"
         return out
