@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@Suite struct PredictCommandTests {
+    /// The best model of the shared training run.
+    func bestModel() throws -> URL {
+        let (output, result) = try TinyCLIFixture.trainedRun.get()
+        try #require(result.status == 0, "training the model to predict with failed: \(result.stderr)")
+        return output.appendingPathComponent("best")
+    }
+
+    @Test func conllOutputIsTheInputWithOnePredictedColumnAndEvaluateScoresIt() throws {
+        let model = try bestModel()
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("predicted-\(UUID().uuidString.prefix(8)).conll")
+        let result = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", output.path,
+                                  "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("tagged 12 sentences"), "\(result.stderr)")
+
+        let input = try String(contentsOf: files.dev, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let tagged = try String(contentsOf: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(tagged.count == input.count, "one output line per input line")
+        let labels = Set(["O", "B-PER", "B-LOC", "B-ORG", "I-ORG"])
+        for (original, line) in zip(input, tagged) {
+            if original.isEmpty || original.hasPrefix("-DOCSTART-") {
+                #expect(line == original, "blank and document lines are kept as they are")
+            } else {
+                #expect(line.hasPrefix(original + " "), "\(line)")
+                let predicted = String(line.dropFirst(original.count + 1))
+                #expect(labels.contains(predicted), "\(line)")
+            }
+        }
+
+        // The gold column is the last but one: `evaluate` scores the file as it is.
+        let evaluation = try runTool(["evaluate", output.path])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        #expect(evaluation.stdout.contains("micro avg"))
+        // The same model tagging the same file gives the run's own dev predictions.
+        let runPredictions = try String(contentsOf: model.deletingLastPathComponent().appendingPathComponent("predictions/dev.conll"),
+                                        encoding: .utf8)
+        #expect(try String(contentsOf: output, encoding: .utf8) == runPredictions)
+    }
+
+    @Test func jsonLinesInGivesJSONLinesWithPredictionsOut() throws {
+        let model = try bestModel()
+        let files = try TinyCLIFixture.files.get()
+        let input = files.root.appendingPathComponent("text-\(UUID().uuidString.prefix(8)).jsonl")
+        try """
+            {"tokens": ["mr", "Smith", "said", "."]}
+            {"tokens": ["she", "visited", "Rome"]}
+
+            """.write(to: input, atomically: true, encoding: .utf8)
+        let output = input.deletingPathExtension().appendingPathExtension("out.jsonl")
+        let result = try runTool(["predict", "--model", model.path, "--input", input.path, "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(rows.count == 2)
+        #expect(rows.map { ($0["tokens"] as? [String])?.count } == [4, 3])
+        #expect(rows.map { ($0["predictions"] as? [String])?.count } == [4, 3])
+    }
+
+    @Test func aMissingModelDirectoryIsAClearErrorAndNonZeroExit() throws {
+        let files = try TinyCLIFixture.files.get()
+        let missing = files.root.appendingPathComponent("no-such-model").path
+        let output = files.root.appendingPathComponent("never-written.conll")
+        let result = try runTool(["predict", "--model", missing, "--input", files.dev.path, "--output", output.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("\(missing): model directory not found"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test func anEncoderWithoutAClassifierIsAnErrorNamingWhatIsMissing() throws {
+        // The pretrained encoder has no classifier and no labels: it cannot tag.
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("never-written-2.conll")
+        let result = try runTool(["predict", "--model", files.model.path, "--input", files.dev.path, "--output", output.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("config.json"), "\(result.stderr)")
+        #expect(result.stderr.contains("no classifier"), "\(result.stderr)")
+    }
+
+    @Test func aMissingInputIsAClearError() throws {
+        let model = try bestModel()
+        let result = try runTool(["predict", "--model", model.path, "--input", "/nonexistent/input.conll", "--output", "/tmp/x"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/input.conll: no such file"), "\(result.stderr)")
+    }
+}
