@@ -100,6 +100,26 @@ import Testing
         #expect(csvRows == (1...whole.steps).map(String.init))
     }
 
+    @Test func aKillWhileLastIsBeingReplacedResumesFromThePreviousCopy() throws {
+        // Saving moves last/ aside to last.previous/ before the new state takes its place: a kill between
+        // the two moves leaves only last.previous/.
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let reference = task.runDirectory("reference"), resumed = task.runDirectory("resumed")
+        try TinyTaggingTask.run(task.options(output: reference))
+        let interruption = Interruption()
+        try TinyTaggingTask.run(task.options(output: resumed), interruption: interruption) { step in
+            if step == 5 { interruption.request() }
+        }
+        try FileManager.default.moveItem(at: resumed.appendingPathComponent("last"),
+                                         to: resumed.appendingPathComponent("last.previous"))
+        let finished = try TinyTaggingTask.run(task.options(output: resumed), resume: true)
+        #expect(finished.messages.contains { $0.hasPrefix("resuming at epoch 1, step 5") }, "\(finished.messages)")
+        #expect(try differingTensors(reference.appendingPathComponent("last/model.safetensors"),
+                                     resumed.appendingPathComponent("last/model.safetensors")).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: resumed.appendingPathComponent("last.previous").path))
+    }
+
     @Test func aStateSavedEveryFewStepsResumesAfterTheLastSave() throws {
         // A kill (no chance to save) loses only the steps since the last periodic save: emulate one by
         // going back to a copy of the run directory taken in the middle of a run.

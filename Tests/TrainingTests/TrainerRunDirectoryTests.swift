@@ -79,6 +79,26 @@ import Testing
         #expect(messages.contains { $0.hasPrefix("note: new classifier for 6 labels") })
     }
 
+    @Test func sentencesLongerThanMaxLengthAreTrainedInWindowsAndTaggedWhole() throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let run = task.runDirectory()
+        var options = task.options(output: run, epochs: 1)
+        options.maxLength = 6  // [CLS] + 4 words + [SEP]: most sentences need two or three windows
+        options.stride = 1
+        let (summary, messages) = try TinyTaggingTask.run(options)
+        let line = try #require(messages.first { $0.contains("training sequences") })
+        let sequences = Int(line.prefix { $0.isNumber }) ?? 0
+        #expect(sequences > 60, "60 sentences cut into windows: \(line)")
+        let predictions = try CoNLLReader(labelColumn: -1).read(contentsOf: run.appendingPathComponent("predictions/dev.conll"))
+        let source = try CoNLLReader(labelColumn: -1).read(contentsOf: task.dev)
+        #expect(predictions.sentences.map(\.words.count) == source.sentences.map(\.words.count))
+        #expect(predictions.sentences.allSatisfy { $0.labels!.allSatisfy { !$0.isEmpty } })
+        // Every gold entity of dev is scored, however its sentence was cut.
+        let gold = try classificationReport(gold: source.sentences.map { $0.labels! }, predicted: source.sentences.map { $0.labels! })
+        #expect(summary.devReport?.microAverage.support == gold.microAverage.support)
+    }
+
     @Test func trainingLearnsTheSyntheticTask() throws {
         let task = try TinyTaggingTask()
         defer { task.remove() }
