@@ -164,8 +164,7 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tool-output-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    for file in [out, err] { try Data().write(to: file) }
     let process = Process()
     process.executableURL = Binary.url
     process.arguments = arguments
