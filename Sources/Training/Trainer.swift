@@ -387,7 +387,13 @@ public final class Trainer {
         if resume {
             let stateURL = lastStateDirectory().appendingPathComponent("trainer_state.json")
             guard let data = try? Data(contentsOf: stateURL) else { throw TrainingError.nothingToResume(path: output.path) }
-            let saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
+            let saved: TrainingOptions
+            do {
+                saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
+            } catch {
+                throw TrainingError.missingFile(path: path("options.json").path, what: "a readable options file (\(error))",
+                                                fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
+            }
             try checkResumable(saved: saved)
             return try JSONDecoder().decode(TrainerState.self, from: data)
         }
@@ -444,8 +450,12 @@ public final class Trainer {
                                     to: staging.appendingPathComponent("optimizer.safetensors"))
         try writeJSON(state, to: staging.appendingPathComponent("trainer_state.json"))
         let last = path("last"), previous = path("last.previous")
-        try? fm.removeItem(at: previous)
-        if fm.fileExists(atPath: last.path) { try fm.moveItem(at: last, to: previous) }
+        // At every moment one complete state exists: `last/`, or `last.previous/` while `last/` is replaced.
+        // An old `last.previous/` is removed only when `last/` stands, since it may be the only state left.
+        if fm.fileExists(atPath: last.path) {
+            try? fm.removeItem(at: previous)
+            try fm.moveItem(at: last, to: previous)
+        }
         try fm.moveItem(at: staging, to: last)
         try? fm.removeItem(at: previous)
     }

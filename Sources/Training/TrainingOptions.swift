@@ -54,6 +54,43 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         self.output = output
     }
 
+    enum CodingKeys: String, CodingKey {
+        case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation
+        case warmup, weightDecay, maxGradNorm, maxLength, stride, tokenColumn, labelColumn, labelAllSubwords, seed
+        case threads, patience, evalEvery, logEvery, saveEvery, metric
+    }
+
+    /// Keys absent from a saved options.json (a run from before an option existed) take their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(model: try c.decode(String.self, forKey: .model), train: try c.decode(String.self, forKey: .train),
+                  dev: try c.decode(String.self, forKey: .dev), test: try c.decodeIfPresent(String.self, forKey: .test),
+                  output: try c.decode(String.self, forKey: .output))
+        func value<T: Decodable>(_ key: CodingKeys, _ current: T) throws -> T {
+            try c.decodeIfPresent(T.self, forKey: key) ?? current
+        }
+        epochs = try value(.epochs, epochs)
+        learningRate = try value(.learningRate, learningRate)
+        batchTokens = try value(.batchTokens, batchTokens)
+        batchSentences = try c.decodeIfPresent(Int.self, forKey: .batchSentences)
+        gradientAccumulation = try value(.gradientAccumulation, gradientAccumulation)
+        warmup = try value(.warmup, warmup)
+        weightDecay = try value(.weightDecay, weightDecay)
+        maxGradNorm = try value(.maxGradNorm, maxGradNorm)
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
+        stride = try c.decodeIfPresent(Int.self, forKey: .stride)
+        tokenColumn = try value(.tokenColumn, tokenColumn)
+        labelColumn = try value(.labelColumn, labelColumn)
+        labelAllSubwords = try value(.labelAllSubwords, labelAllSubwords)
+        seed = try value(.seed, seed)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        patience = try c.decodeIfPresent(Int.self, forKey: .patience)
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery)
+        logEvery = try value(.logEvery, logEvery)
+        saveEvery = try value(.saveEvery, saveEvery)
+        metric = try c.decodeIfPresent(Metric.self, forKey: .metric)
+    }
+
     /// Checks the options against each other before any work starts.
     public func validate() throws {
         func bad(_ message: String) -> TrainingError { .invalidOption(message) }

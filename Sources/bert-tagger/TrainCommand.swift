@@ -84,8 +84,10 @@ struct TrainCommand: ParsableCommand {
             f.locale = Locale(identifier: "en_US_POSIX")
             return f.string(from: Date())
         }()
-        var options = TrainingOptions(model: model, train: trainFile!, dev: devFile!, test: testFile,
-                                      output: output ?? "runs/\(stamp)")
+        // Absolute paths in options.json: a resumed run compares them, whatever folder it is started from.
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        var options = TrainingOptions(model: absolute(model), train: absolute(trainFile!), dev: absolute(devFile!),
+                                      test: testFile.map(absolute), output: absolute(output ?? "runs/\(stamp)"))
         options.epochs = epochs
         options.learningRate = lr
         options.batchTokens = batchTokens
