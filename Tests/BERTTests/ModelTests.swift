@@ -115,7 +115,7 @@ func perturbedModel(_ config: BertConfig, numLabels: Int = 5, maxTokens: Int = 1
         func losses(seed: UInt64) throws -> [Float] {
             let model = perturbedModel(tinyConfig(), seed: 1)
             let twin = BertForTokenClassification(config: tinyConfig(), numLabels: 5, maxTokens: 16, seed: seed)
-            twin.parameters.update(fromContentsOf: model.parameters)
+            _ = twin.parameters.update(fromContentsOf: model.parameters)
             return try (0 ..< 3).map { _ in
                 try twin.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
                                  labels: batch.labels, training: true)!
