@@ -1,5 +1,6 @@
 /// The label id that marks a token the loss ignores (PyTorch's `CrossEntropyLoss` default and
-/// HuggingFace's convention): [CLS], [SEP], continuation pieces, and words another window owns.
+/// HuggingFace's convention): [CLS], [SEP], continuation pieces, words another window owns,
+/// and context from neighbouring sentences.
 public let ignoredLabelID: Int32 = -100
 
 /// HuggingFace's `tokenize_and_align_labels`, literally: the first piece of each word carries

@@ -119,7 +119,8 @@ public struct WordToken: Sendable, Equatable {
 public struct PackedSequence: Sendable, Equatable {
     public var sentence: Int
     public var window: Int
-    /// [n] per token of the sequence ([CLS] … [SEP]): the word it belongs to, nil for specials.
+    /// [n] per token of the sequence ([CLS] … [SEP]): the word of this sentence it belongs to, nil
+    /// for specials and for context from neighbouring sentences.
     public var wordIndices: [Int?]
     /// The words this sequence predicts.
     public var ownedWords: Range<Int>
@@ -134,7 +135,7 @@ public struct PackedBatch: Sendable, Equatable {
     /// [B+1] sequence b is tokens `sequenceOffsets[b] ..< sequenceOffsets[b+1]`.
     public var sequenceOffsets: [Int32]
     /// [T] label id, or -100 where not scored (specials, continuation pieces, words another
-    /// window owns, or everything when the corpus has no labels).
+    /// window owns, context from neighbouring sentences, or everything when the corpus has no labels).
     public var labels: [Int32]
     /// [B] per sequence: sentence, window and the word of every token.
     public var sequences: [PackedSequence]
@@ -161,6 +162,7 @@ public struct PackedBatch: Sendable, Equatable {
             wordIndices.reserveCapacity(window.tokenCount)
             inputIDs.append(clsID)
             labels.append(ignoredLabelID)
+            appendContext(window.leftContext, encoded: encoded, wordIndices: &wordIndices)
             for w in window.words {
                 let pieces = sentence.pieces(ofWord: w)
                 inputIDs += sentence.pieceIDs[pieces]
@@ -171,6 +173,7 @@ public struct PackedBatch: Sendable, Equatable {
                     labels += repeatElement(ignoredLabelID, count: pieces.count)
                 }
             }
+            appendContext(window.rightContext, encoded: encoded, wordIndices: &wordIndices)
             inputIDs.append(sepID)
             labels.append(ignoredLabelID)
             wordIndices.append(nil)
@@ -178,6 +181,15 @@ public struct PackedBatch: Sendable, Equatable {
             sequenceOffsets.append(Int32(inputIDs.count))
             sequences.append(PackedSequence(sentence: window.sentence, window: window.window,
                                             wordIndices: wordIndices, ownedWords: window.ownedWords))
+        }
+    }
+
+    /// Feeds the pieces of neighbouring sentences: seen by the model, never scored or predicted.
+    private mutating func appendContext(_ spans: [ContextSpan], encoded: [EncodedSentence], wordIndices: inout [Int?]) {
+        for span in spans {
+            inputIDs += encoded[span.sentence].pieceIDs[span.pieces]
+            labels += repeatElement(ignoredLabelID, count: span.pieces.count)
+            wordIndices += repeatElement(nil, count: span.pieces.count)
         }
     }
 

@@ -1,4 +1,22 @@
-/// One model input made from a sentence: a run of whole words, of which it predicts some.
+/// Words of a neighbouring sentence fed beside a window as context: the model sees them, but they
+/// are never labelled and never predicted.
+public struct ContextSpan: Sendable, Equatable, Hashable {
+    /// Index of the neighbouring sentence in its corpus.
+    public var sentence: Int
+    /// The words of that sentence fed as context: a suffix of it left of a window, a prefix right of one.
+    public var words: Range<Int>
+    /// The pieces of `words` in that sentence's `pieceIDs`.
+    public var pieces: Range<Int>
+
+    public init(sentence: Int, words: Range<Int>, pieces: Range<Int>) {
+        self.sentence = sentence
+        self.words = words
+        self.pieces = pieces
+    }
+}
+
+/// One model input made from a sentence: a run of whole words, of which it predicts some, with
+/// optional context from the neighbouring sentences of its document on either side.
 ///
 /// A sentence that fits in the model is one window owning all its words. A longer one becomes
 /// several overlapping windows; each word is owned by exactly one of them, the one where it has
@@ -16,29 +34,51 @@ public struct SequenceWindow: Sendable, Equatable, Hashable {
     public var ownedWords: Range<Int>
     /// The pieces of `words` in the sentence's `pieceIDs`.
     public var pieces: Range<Int>
+    /// Words of earlier sentences fed before `words`, in reading order (the farthest first).
+    public var leftContext: [ContextSpan]
+    /// Words of later sentences fed after `words`, in reading order (the nearest first).
+    public var rightContext: [ContextSpan]
 
-    public init(sentence: Int, window: Int, words: Range<Int>, ownedWords: Range<Int>, pieces: Range<Int>) {
+    public init(sentence: Int, window: Int, words: Range<Int>, ownedWords: Range<Int>, pieces: Range<Int>,
+                leftContext: [ContextSpan] = [], rightContext: [ContextSpan] = []) {
         self.sentence = sentence
         self.window = window
         self.words = words
         self.ownedWords = ownedWords
         self.pieces = pieces
+        self.leftContext = leftContext
+        self.rightContext = rightContext
     }
 
-    /// Tokens the model sees: the pieces plus [CLS] and [SEP].
-    public var tokenCount: Int { pieces.count + 2 }
+    /// Context pieces fed before and after the window's own words.
+    public var leftContextPieceCount: Int { leftContext.reduce(0) { $0 + $1.pieces.count } }
+    public var rightContextPieceCount: Int { rightContext.reduce(0) { $0 + $1.pieces.count } }
+
+    /// Tokens the model sees: the pieces and their context plus [CLS] and [SEP].
+    public var tokenCount: Int { pieces.count + leftContextPieceCount + rightContextPieceCount + 2 }
 }
 
-/// Cuts sentences into windows of at most `maxLength` tokens ([CLS] and [SEP] included).
+/// Cuts sentences into windows of at most `maxLength` tokens ([CLS] and [SEP] included), and
+/// feeds each with up to `context` sub-words of its neighbours on either side.
+///
+/// Context comes from the sentences before and after in the same document (never across a
+/// `-DOCSTART-` boundary), whole words only, the nearest words first; it may span several
+/// sentences when the neighbours are short. It fills only the room the sentence leaves: a sentence
+/// that fits takes context on both sides; one that needs several windows takes left context in
+/// its first window and right context in its last, each as far as that window has room (windows
+/// are cut as without context, so this is usually little). When both sides want more than the
+/// room, each gets half and a side that needs less leaves the rest to the other.
 public struct Windowing: Sendable, Equatable {
     /// Longest sequence the model takes (its `max_position_embeddings`).
     public var maxLength: Int
     /// Most pieces consecutive windows share (HuggingFace's `stride`): the next window starts at
     /// the earliest word from which the rest of the previous window is at most this long.
     public var stride: Int
+    /// Most sub-words of neighbouring sentences fed on each side of a window; 0 feeds sentences alone.
+    public var context: Int
 
     /// `stride` defaults to a quarter of `maxLength`, at most 128.
-    public init(maxLength: Int = 512, stride: Int? = nil) throws {
+    public init(maxLength: Int = 512, stride: Int? = nil, context: Int = 0) throws {
         guard maxLength >= 3 else {
             throw DatasetError.invalidOptions("the maximum length \(maxLength) leaves no room for a word between [CLS] and [SEP]; use at least 3.")
         }
@@ -48,14 +88,19 @@ public struct Windowing: Sendable, Equatable {
             throw DatasetError.invalidOptions("the stride \(stride) must be at least 0 and less than \(capacity), "
                 + "the pieces that fit in a window of \(maxLength) tokens; choose a smaller stride.")
         }
+        guard context >= 0 else {
+            throw DatasetError.invalidOptions("the context \(context) must be at least 0 sub-words (0 feeds every sentence alone).")
+        }
         self.maxLength = maxLength
         self.stride = stride
+        self.context = context
     }
 
     /// Pieces that fit in one window besides [CLS] and [SEP].
     public var capacity: Int { maxLength - 2 }
 
-    /// The windows of one sentence. A word with more pieces than fit in a window is an error
+    /// The windows of one sentence, without context (which needs the neighbours: see
+    /// `windows(of:corpus:)`). A word with more pieces than fit in a window is an error
     /// naming the word and its line in `file`.
     public func windows(of encoded: EncodedSentence, sentence: Sentence, index: Int, file: String) throws -> [SequenceWindow] {
         let wordCount = encoded.wordCount
@@ -115,14 +160,107 @@ public struct Windowing: Sendable, Equatable {
         return windows
     }
 
-    /// The windows of every sentence, in sentence order.
+    /// The windows of every sentence, in sentence order, with context from each sentence's
+    /// neighbours in its document when `context` is above 0.
     public func windows(of encoded: [EncodedSentence], corpus: Corpus) throws -> [SequenceWindow] {
         precondition(encoded.count == corpus.sentences.count, "one encoding per sentence")
         var windows: [SequenceWindow] = []
         windows.reserveCapacity(encoded.count)
         for index in encoded.indices {
-            windows += try self.windows(of: encoded[index], sentence: corpus.sentences[index], index: index, file: corpus.file)
+            var sentenceWindows = try self.windows(of: encoded[index], sentence: corpus.sentences[index], index: index,
+                                                   file: corpus.file)
+            if context > 0 {
+                addContext(to: &sentenceWindows, encoded: encoded, corpus: corpus)
+            }
+            windows += sentenceWindows
         }
         return windows
+    }
+
+    /// Gives the first window left context and the last right context, within the room each leaves.
+    private func addContext(to windows: inout [SequenceWindow], encoded: [EncodedSentence], corpus: Corpus) {
+        guard let first = windows.first else { return }
+        let index = first.sentence
+        if windows.count == 1 {
+            let room = capacity - first.pieces.count
+            let (left, right) = sharedContext(of: index, room: room, encoded: encoded, corpus: corpus)
+            windows[0].leftContext = left
+            windows[0].rightContext = right
+        } else {
+            windows[0].leftContext = leftContext(of: index, budget: min(context, capacity - first.pieces.count),
+                                                 encoded: encoded, corpus: corpus)
+            let last = windows.count - 1
+            windows[last].rightContext = rightContext(of: index, budget: min(context, capacity - windows[last].pieces.count),
+                                                      encoded: encoded, corpus: corpus)
+        }
+    }
+
+    /// Context on both sides of a whole sentence within `room` pieces: each side up to `context`;
+    /// if together they want more than the room, each gets half and one that needs less leaves the
+    /// rest to the other.
+    private func sharedContext(of index: Int, room: Int, encoded: [EncodedSentence],
+                               corpus: Corpus) -> (left: [ContextSpan], right: [ContextSpan]) {
+        func count(_ spans: [ContextSpan]) -> Int { spans.reduce(0) { $0 + $1.pieces.count } }
+        let budget = min(context, room)
+        let left = leftContext(of: index, budget: budget, encoded: encoded, corpus: corpus)
+        let right = rightContext(of: index, budget: budget, encoded: encoded, corpus: corpus)
+        let wantLeft = count(left), wantRight = count(right)
+        if wantLeft + wantRight <= room { return (left, right) }
+        let half = room / 2
+        if wantLeft <= half {
+            return (left, rightContext(of: index, budget: room - wantLeft, encoded: encoded, corpus: corpus))
+        }
+        if wantRight <= room - half {
+            return (leftContext(of: index, budget: room - wantRight, encoded: encoded, corpus: corpus), right)
+        }
+        return (leftContext(of: index, budget: half, encoded: encoded, corpus: corpus),
+                rightContext(of: index, budget: room - half, encoded: encoded, corpus: corpus))
+    }
+
+    /// The last whole words before sentence `index` in its document, at most `budget` pieces,
+    /// taken from the nearest word backwards and stopping at the first word that does not fit.
+    func leftContext(of index: Int, budget: Int, encoded: [EncodedSentence], corpus: Corpus) -> [ContextSpan] {
+        var spans: [ContextSpan] = []
+        var remaining = budget
+        let document = corpus.sentences[index].document
+        var neighbour = index - 1
+        while remaining > 0 && neighbour >= 0 && corpus.sentences[neighbour].document == document {
+            let sentence = encoded[neighbour]
+            var first = sentence.wordCount
+            while first > 0 && sentence.pieces(ofWord: first - 1).count <= remaining {
+                remaining -= sentence.pieces(ofWord: first - 1).count
+                first -= 1
+            }
+            if first < sentence.wordCount {
+                spans.append(ContextSpan(sentence: neighbour, words: first..<sentence.wordCount,
+                                         pieces: Int(sentence.wordStarts[first])..<sentence.pieceCount))
+            }
+            if first > 0 { break }  // a word that does not fit ends the context: no gaps
+            neighbour -= 1
+        }
+        return spans.reversed()
+    }
+
+    /// The first whole words after sentence `index` in its document, at most `budget` pieces,
+    /// taken from the nearest word onwards and stopping at the first word that does not fit.
+    func rightContext(of index: Int, budget: Int, encoded: [EncodedSentence], corpus: Corpus) -> [ContextSpan] {
+        var spans: [ContextSpan] = []
+        var remaining = budget
+        let document = corpus.sentences[index].document
+        var neighbour = index + 1
+        while remaining > 0 && neighbour < corpus.sentences.count && corpus.sentences[neighbour].document == document {
+            let sentence = encoded[neighbour]
+            var end = 0
+            while end < sentence.wordCount && sentence.pieces(ofWord: end).count <= remaining {
+                remaining -= sentence.pieces(ofWord: end).count
+                end += 1
+            }
+            if end > 0 {
+                spans.append(ContextSpan(sentence: neighbour, words: 0..<end, pieces: 0..<Int(sentence.wordStarts[end])))
+            }
+            if end < sentence.wordCount { break }
+            neighbour += 1
+        }
+        return spans
     }
 }
