@@ -39,7 +39,8 @@ public final class TokenClassifier {
     /// The longest input the model takes, [CLS] and [SEP] included.
     public var maxLength: Int { min(model.config.maxPositionEmbeddings, model.maxTokens) }
 
-    /// Encodes `corpus` for this model: sub-words, aligned labels when `labelled`, windows for long sentences.
+    /// Encodes `corpus` for this model: sub-words, aligned labels when `labelled`, windows for long sentences
+    /// and, when `windowing` asks for it, context from neighbouring sentences of the same document.
     public func dataset(_ corpus: Corpus, labelled: Bool, windowing: Windowing,
                         labelAllSubwords: Bool = false) throws -> TokenClassificationDataset {
         var encoder = SentenceEncoder(tokenizer: tokenizer)

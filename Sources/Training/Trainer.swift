@@ -95,10 +95,13 @@ public final class Trainer {
         }
         let maxLength = min(options.maxLength ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings,
                             options.batchTokens)
-        let windowing = try Windowing(maxLength: maxLength, stride: options.stride)
+        // One windowing for training, dev evaluation and the final predictions: a model trained with context
+        // is scored as it will be used.
+        let windowing = try Windowing(maxLength: maxLength, stride: options.stride, context: options.context)
 
         say("encoding \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
-            + (testCorpus.map { ", \($0.sentences.count) test" } ?? "") + " sentences")
+            + (testCorpus.map { ", \($0.sentences.count) test" } ?? "") + " sentences"
+            + (options.context > 0 ? " with up to \(options.context) sub-words of document context on each side" : ""))
         let trainSet = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing,
                                               labelAllSubwords: options.labelAllSubwords)
         let devSet = try classifier.dataset(devCorpus, labelled: true, windowing: windowing)

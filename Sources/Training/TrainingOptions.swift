@@ -25,6 +25,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var maxLength: Int?
     /// Sub-words shared by neighbouring windows of an over-long sentence.
     public var stride: Int?
+    /// Sub-words of the neighbouring sentences of the same document fed on each side of a sentence as
+    /// context (never labelled or scored); 0 feeds every sentence alone.
+    public var context: Int = 0
     /// Token and label columns of the CoNLL files (negative counts from the end).
     public var tokenColumn: Int = 0
     public var labelColumn: Int = -1
@@ -56,7 +59,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation
-        case warmup, weightDecay, maxGradNorm, maxLength, stride, tokenColumn, labelColumn, labelAllSubwords, seed
+        case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
         case threads, patience, evalEvery, logEvery, saveEvery, metric
     }
 
@@ -79,6 +82,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         maxGradNorm = try value(.maxGradNorm, maxGradNorm)
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength)
         stride = try c.decodeIfPresent(Int.self, forKey: .stride)
+        context = try value(.context, context)
         tokenColumn = try value(.tokenColumn, tokenColumn)
         labelColumn = try value(.labelColumn, labelColumn)
         labelAllSubwords = try value(.labelAllSubwords, labelAllSubwords)
@@ -107,6 +111,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
             throw bad("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch")
         }
         if let stride, stride < 0 { throw bad("--stride must not be negative, not \(stride)") }
+        if context < 0 { throw bad("--context must not be negative (0 turns it off), not \(context)") }
         if let threads, threads <= 0 { throw bad("--threads must be positive, not \(threads)") }
         if let patience, patience <= 0 { throw bad("--patience must be positive, not \(patience)") }
         if let evalEvery, evalEvery <= 0 { throw bad("--eval-every must be positive, not \(evalEvery)") }
