@@ -28,6 +28,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
+    @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document (CoNLL: between -DOCSTART- lines; JSONL: the neighbouring lines) as context. The model does not record it: give the --context it was trained with (its run's options.json).",
+                               valueName: "N"))
+    var context = 0
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
     @Option(help: "Threads. Default: all cores.") var threads: Int?
 
@@ -35,6 +38,7 @@ struct PredictCommand: ParsableCommand {
         if batchTokens <= 2 { throw ValidationError("--batch-tokens must exceed 2.") }
         if let maxLength, maxLength < 3 { throw ValidationError("--max-length must be at least 3.") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive.") }
+        if context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
     }
 
     func run() throws {
@@ -53,7 +57,7 @@ struct PredictCommand: ParsableCommand {
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0)
         let limit = min(maxLength ?? classifier.maxLength, classifier.maxLength, batchTokens)
-        let dataset = try classifier.dataset(corpus, labelled: false, windowing: try Windowing(maxLength: limit, stride: stride))
+        let dataset = try classifier.dataset(corpus, labelled: false, windowing: try Windowing(maxLength: limit, stride: stride, context: context))
         let batches = try dataset.batches(try BatchPlanner(maxTokens: batchTokens), order: .lengthSorted)
         let started = Date()
         let progress = ProgressReporter(label: "tagging", total: batches.count)

@@ -39,6 +39,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's maximum.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
+    @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
+                               valueName: "N"))
+    var context = 0
     @Option(parsing: .unconditional, help: "Column of the words.") var tokenColumn = 0
     @Option(parsing: .unconditional, help: "Column of the labels (-1: the last).") var labelColumn = -1
     @Flag(help: "Label every sub-word (B- becomes I- on continuation pieces) instead of the first only.")
@@ -98,6 +101,7 @@ struct TrainCommand: ParsableCommand {
         options.maxGradNorm = maxGradNorm
         options.maxLength = maxLength
         options.stride = stride
+        options.context = context
         options.tokenColumn = tokenColumn
         options.labelColumn = labelColumn
         options.labelAllSubwords = labelAllSubwords
