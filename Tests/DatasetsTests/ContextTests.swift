@@ -1,5 +1,6 @@
 import Testing
 @testable import Datasets
+import Tokenizer
 
 /// Document context: sentences fed with whole words of their neighbours in the same document, only the
 /// sentence itself labelled and predicted.
@@ -320,6 +321,50 @@ import Testing
             }
             let labels = try LabelSet((0..<5).map { "L\($0)" })
             #expect(try predictions.labels(labels) == fixture.corpus.labelSequences())
+        }
+    }
+}
+
+/// Document context on CoNLL-2003 train with the default encoder's tokenizer: what each setting costs an
+/// epoch in tokens, and the rules held on a real corpus (946 documents, 14,041 sentences).
+@Suite(.enabled(if: conll2003Folder != nil && defaultModelFolder != nil, "needs CoNLL-2003 and models/all-MiniLM-L6-v2"))
+struct CoNLL2003ContextTests {
+    struct Expected: Sendable, CustomTestStringConvertible {
+        var context: Int
+        /// Tokens of one epoch ([CLS] and [SEP] included), the longest input, and batches of ≤ 640 tokens.
+        var tokens: Int, longest: Int, batches: Int
+        var testDescription: String { "context \(context)" }
+    }
+
+    /// Train read and encoded once for every case.
+    static let train: Result<(Corpus, [EncodedSentence]), any Error> = Result {
+        let corpus = try CoNLLReader().read(contentsOf: conll2003Folder!.appendingPathComponent("train.txt"))
+        var encoder = SentenceEncoder(tokenizer: try BertTokenizer(directory: defaultModelFolder!))
+        return (corpus, try encoder.encode(corpus, labels: try LabelSet(collecting: corpus)))
+    }
+
+    @Test(arguments: [
+        Expected(context: 0, tokens: 280_125, longest: 164, batches: 448),
+        Expected(context: 32, tokens: 1_051_785, longest: 228, batches: 1_750),
+        Expected(context: 64, tokens: 1_718_538, longest: 292, batches: 3_010),
+        Expected(context: 128, tokens: 2_772_412, longest: 418, batches: 5_110),
+    ])
+    func trainTokensPerEpoch(expected: Expected) throws {
+        let (corpus, encoded) = try Self.train.get()
+        let windowing = try Windowing(maxLength: 512, context: expected.context)
+        let data = TokenClassificationDataset(corpus: corpus, encoded: encoded,
+                                              windows: try windowing.windows(of: encoded, corpus: corpus), clsID: 101, sepID: 102)
+        let lengths = data.windowLengths
+        #expect(data.windows.count == 14_041, "no train sentence needs windows at 512")
+        #expect(lengths.reduce(0, +) == expected.tokens)
+        #expect(lengths.max() == expected.longest)
+        #expect(try data.plan(BatchPlanner(maxTokens: 640), order: .shuffled(seed: 42, epoch: 0)).count == expected.batches)
+        for window in data.windows {
+            let document = corpus.sentences[window.sentence].document
+            let spans = window.leftContext + window.rightContext
+            #expect(spans.allSatisfy { corpus.sentences[$0.sentence].document == document })
+            #expect(window.leftContextPieceCount <= expected.context && window.rightContextPieceCount <= expected.context)
+            #expect(window.ownedWords == 0..<corpus.sentences[window.sentence].words.count)
         }
     }
 }
