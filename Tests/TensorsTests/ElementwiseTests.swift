@@ -125,6 +125,34 @@ extension Optional where Wrapped == [Int32] {
         #expect(maxAbsDifference(fast, slow) < 3e-6, "largest difference \(maxAbsDifference(fast, slow))")
     }
 
+    /// The vectorized body and its scalar tail on an odd length, split over workers, against Double libm.
+    @Test(arguments: [GELUForm.erf, .tanh, .relu])
+    func backwardMatchesNaiveReference(form: GELUForm) {
+        var r = TestRandom(17)
+        let x = r.floats(70_003, scale: 6), dout = r.floats(70_003)
+        var fast = [Float](repeating: 0, count: x.count), slow = fast
+        geluBackward(&fast, dout, x, count: x.count, form: form)
+        geluBackwardReference(&slow, dout, x, count: x.count, form: form)
+        #expect(maxAbsDifference(fast, slow) < 3e-6, "largest difference \(maxAbsDifference(fast, slow))")
+    }
+
+    /// The eight-lane approximations are the scalar ones lane by lane, to the bit, saturated ends included.
+    @Test func simdFastMathEqualsScalarBits() {
+        var r = TestRandom(18)
+        let xs = r.floats(8 * 4_000, scale: 30) + [-200, -88, -87.5, -15.5, -4.5, 0, 4.5, 15.5, 88, 89, 200, -1e-30, 1e-30, 0.5, -0.5, 3]
+        var i = 0
+        while i + 8 <= xs.count {
+            let v = SIMD8<Float>(xs[i ..< i + 8])
+            let e = fastExp(v), f = fastErf(v), t = fastTanh(v)
+            for lane in 0 ..< 8 {
+                #expect(e[lane].bitPattern == fastExp(v[lane]).bitPattern, "exp(\(v[lane]))")
+                #expect(f[lane].bitPattern == fastErf(v[lane]).bitPattern, "erf(\(v[lane]))")
+                #expect(t[lane].bitPattern == fastTanh(v[lane]).bitPattern, "tanh(\(v[lane]))")
+            }
+            i += 8
+        }
+    }
+
     /// Tolerance: 1e-5 relative to the largest gradient, against Double GELU with libm's erf and tanh.
     @Test(arguments: [GELUForm.erf, .tanh, .relu])
     func backwardMatchesFiniteDifferences(form: GELUForm) {
