@@ -203,13 +203,12 @@ public final class Trainer {
                     let scale = 1 / Float(accumulated)
                     for i in model.gradients.indices { model.gradients[i] *= scale }
                 }
-                let norm = options.maxGradNorm > 0
-                    ? clipGradientNorm(model.gradients, maxNorm: Float(options.maxGradNorm))
-                    : Float(sumOfSquares(UnsafeBufferPointer(model.gradients)).squareRoot())
+                // Clipping's scale, the update and the zeroing of the gradients are one pass over memory.
+                let norm = gradientNorm(UnsafeBufferPointer(model.gradients))
                 let rate = schedule.rate(at: state.step)
-                optimizer.step(parameters: model.parameters, gradients: UnsafeBufferPointer(model.gradients),
-                               learningRate: rate)
-                model.zeroGradients()
+                optimizer.step(parameters: model.parameters.baseAddress!, consumingGradients: model.gradients.baseAddress!,
+                               learningRate: rate,
+                               gradientScale: clipCoefficient(norm: norm, maxNorm: Float(options.maxGradNorm)))
                 accumulated = 0
                 state.step += 1
                 state.nextBatch = batchIndex

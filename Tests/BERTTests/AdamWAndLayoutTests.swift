@@ -41,6 +41,43 @@ import Testing
         #expect(worst < 1e-6, "largest difference from torch's update \(worst)")
         #expect(optimizer.stepCount == 3)
     }
+
+    /// The vectorized update, plain and fused with gradient scaling and zeroing, against the naive one
+    /// entry at a time: the same bits, since every lane does the same operations in the same order.
+    @Test(arguments: [false, true])
+    func stepEqualsNaiveReferenceBitForBit(fused: Bool) {
+        let layout = ParameterLayout(config: tinyConfig(), numLabels: 3)
+        let P = layout.totalCount
+        var rng = SplitMix64(seed: 11)
+        var params = (0 ..< P).map { _ in rng.nextNormal() }
+        var expected = params
+        var m = [Float](repeating: 0, count: P), v = m
+        var decays = [Bool](repeating: false, count: P)
+        for entry in layout.entries where entry.decays { for i in entry.range { decays[i] = true } }
+        var optimizer = AdamW(layout: layout, learningRate: 1e-3, weightDecay: 0.01)
+        for step in 1 ... 3 {
+            let grads = (0 ..< P).map { _ in rng.nextNormal() * 3 }
+            let lr: Float = 2e-3 / Float(step), scale: Float = fused ? 0.37 : 1
+            var consumed = grads
+            params.withUnsafeMutableBufferPointer { p in
+                if fused {
+                    consumed.withUnsafeMutableBufferPointer {
+                        optimizer.step(parameters: p.baseAddress!, consumingGradients: $0.baseAddress!,
+                                       learningRate: lr, gradientScale: scale)
+                    }
+                } else {
+                    grads.withUnsafeBufferPointer { optimizer.step(parameters: p, gradients: $0, learningRate: lr) }
+                }
+            }
+            adamWStepReference(parameters: &expected, gradients: grads, firstMoment: &m, secondMoment: &v,
+                               decays: decays, stepCount: step, learningRate: lr, weightDecay: 0.01,
+                               gradientScale: scale)
+            #expect(consumed.allSatisfy { $0 == 0 } == fused, "gradients are zeroed exactly when fused")
+        }
+        #expect(params.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(Array(optimizer.firstMoment).map(\.bitPattern) == m.map(\.bitPattern))
+        #expect(Array(optimizer.secondMoment).map(\.bitPattern) == v.map(\.bitPattern))
+    }
 }
 
 @Suite struct ParameterLayoutTests {
