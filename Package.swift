@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "bert-tagger-bench",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT",
+                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bert-tagger-bench",

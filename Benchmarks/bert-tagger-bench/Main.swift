@@ -7,6 +7,7 @@ struct Bench: ParsableCommand {
         abstract: "Benchmarks that print the figures in the README's Performance section.",
         subcommands: [
             EngineBenchmark.self,
+            TrainStepBenchmark.self,
             DataBenchmark.self,
             TokenizerBenchmark.self,
             ScoringBenchmark.self,

@@ -1,0 +1,130 @@
+import ArgumentParser
+import BERT
+import Datasets
+import Foundation
+import Tensors
+import Training
+
+/// Real optimizer steps on real CoNLL-2003 batches: the data path the trainer uses (reader, the classifier's
+/// tokenizer and windowing, shuffled length-bucketed batches), then forward, backward, clipping, AdamW and
+/// zeroing timed phase by phase. The engine benchmark's synthetic batch has 24 mid-length sequences; real
+/// batches range from a few long sentences to two hundred one-word ones, and this shows what each costs.
+struct TrainStepBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-step",
+        abstract: "Tokens/s of real training steps on CoNLL-2003 train, per phase and per sequence-length bucket.")
+
+    @Option(help: "Folder holding train.txt.")
+    var corpus = "data/conll2003"
+
+    @Option(help: "Pretrained encoder directory (config.json, vocab/tokenizer, model.safetensors).")
+    var model = "models/all-MiniLM-L6-v2"
+
+    @Option(help: "Token budget per batch, as `train --batch-tokens`.")
+    var batchTokens = 640
+
+    @Option(help: "Timed optimizer steps: the first ones of a shuffled epoch, after the warm-up steps.")
+    var steps = 40
+
+    @Option(help: "Untimed steps first (they fault in the activation and optimizer memory).")
+    var warmup = 2
+
+    @Option(help: "Threads for BLAS and the elementwise kernels (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Seed of the shuffled epoch (and of the new classifier).")
+    var seed: UInt64 = 42
+
+    @Option(help: "Gradient clipping norm, as `train --max-grad-norm` (0 for none).")
+    var maxGradNorm: Float = 1.0
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard batchTokens > 2 else { throw ValidationError("--batch-tokens must exceed 2") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        Parallel.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let trainURL = URL(fileURLWithPath: corpus).appendingPathComponent("train.txt")
+        guard FileManager.default.fileExists(atPath: trainURL.path) else {
+            throw ValidationError("\(trainURL.path) not found; pass --corpus with the folder that holds CoNLL-2003's train.txt.")
+        }
+        let trainCorpus = try CoNLLReader().read(contentsOf: trainURL)
+        let labelSet = try LabelSet(collecting: trainCorpus)
+        let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model), labels: labelSet.labels,
+                                             maxTokens: batchTokens, seed: seed)
+        let engine = classifier.model
+        let windowing = try Windowing(maxLength: min(engine.config.maxPositionEmbeddings, batchTokens))
+        let data = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing)
+        let plan = try data.plan(try BatchPlanner(maxTokens: batchTokens), order: .shuffled(seed: seed, epoch: 0))
+        guard plan.count >= warmup + steps else {
+            throw ValidationError("an epoch has \(plan.count) batches: ask for at most \(plan.count - warmup) --steps")
+        }
+        var optimizer = AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01)
+        print("train-step benchmark: \(model) on \(trainURL.path), \(plan.count) batches of ≤\(batchTokens) tokens an epoch, "
+              + "\(Parallel.threadCount) threads; \(warmup) warm-up + \(steps) timed steps")
+
+        let phases = ["forward", "backward", "gradient norm", "AdamW + clip scale + zeroing"]
+        var phaseSeconds = [Double](repeating: 0, count: phases.count)
+        // Buckets by the batch's longest sequence: the planner groups sequences of about one length.
+        let bucketBounds = [8, 16, 32, 64, Int.max]
+        var bucketTokens = [Int](repeating: 0, count: bucketBounds.count)
+        var bucketSequences = [Int](repeating: 0, count: bucketBounds.count)
+        var bucketSeconds = [Double](repeating: 0, count: bucketBounds.count)
+        var bucketBatches = [Int](repeating: 0, count: bucketBounds.count)
+        var tokens = 0, lossSum = 0.0
+
+        for index in 0 ..< warmup + steps {
+            let batch = data.batch(plan[index])
+            let timed = index >= warmup
+            var clock = DispatchTime.now().uptimeNanoseconds
+            var spent = [Double](repeating: 0, count: phases.count)
+            func lap(_ phase: Int) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                spent[phase] = Double(now - clock) / 1e9
+                clock = now
+            }
+            guard let loss = try engine.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
+                                                sequenceOffsets: batch.sequenceOffsets, labels: batch.labels,
+                                                training: true) else { preconditionFailure("a labelled forward returns a loss") }
+            lap(0)
+            engine.backward()
+            lap(1)
+            // As the trainer steps: the norm, then clipping's scale, AdamW and zeroing in one pass.
+            let norm = gradientNorm(UnsafeBufferPointer(engine.gradients))
+            lap(2)
+            optimizer.step(parameters: engine.parameters.baseAddress!, consumingGradients: engine.gradients.baseAddress!,
+                           learningRate: 5e-5, gradientScale: clipCoefficient(norm: norm, maxNorm: maxGradNorm))
+            lap(3)
+            guard timed else { continue }
+            for p in phases.indices { phaseSeconds[p] += spent[p] }
+            let bucket = bucketBounds.firstIndex { batch.maxSequenceLength <= $0 }!
+            bucketTokens[bucket] += batch.tokenCount
+            bucketSequences[bucket] += batch.sequenceCount
+            bucketSeconds[bucket] += spent.reduce(0, +)
+            bucketBatches[bucket] += 1
+            tokens += batch.tokenCount
+            lossSum += Double(loss)
+        }
+
+        let total = phaseSeconds.reduce(0, +)
+        print(String(format: "%d steps, %d tokens in %.2f s: %.0f tokens/s (%.1f ms/step), mean loss %.4f",
+                     steps, tokens, total, Double(tokens) / total, 1000 * total / Double(steps), lossSum / Double(steps)))
+        print("per phase (ms/step, share):")
+        for p in phases.indices {
+            print("  " + phases[p].padding(toLength: 30, withPad: " ", startingAt: 0)
+                  + String(format: "%8.2f  %5.1f%%", 1000 * phaseSeconds[p] / Double(steps), 100 * phaseSeconds[p] / total))
+        }
+        print("per bucket (batch's longest sequence): batches, sequences/batch, tokens/s")
+        var lower = 1
+        for b in bucketBounds.indices {
+            defer { lower = bucketBounds[b] == Int.max ? lower : bucketBounds[b] + 1 }
+            guard bucketBatches[b] > 0 else { continue }
+            let name = bucketBounds[b] == Int.max ? "\(lower)+" : "\(lower)-\(bucketBounds[b])"
+            print("  " + name.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "%4d  %6.1f  %8.0f tokens/s", bucketBatches[b],
+                         Double(bucketSequences[b]) / Double(bucketBatches[b]), Double(bucketTokens[b]) / bucketSeconds[b]))
+        }
+    }
+}
