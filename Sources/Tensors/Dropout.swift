@@ -34,9 +34,20 @@ public func dropoutRowForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafeP
 @inline(__always)
 private func dropoutRange(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ r: Range<Int>,
                           threshold: UInt32, scale: Float, random: CounterRandom, counterBase: UInt32) {
-    for i in r {
+    // Eight counters at a time (the scalar loop did not vectorize); the tail draws the same numbers one by one.
+    var i = r.lowerBound
+    let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7), limit = SIMD8<UInt32>(repeating: threshold)
+    while i + 8 <= r.upperBound {
+        let draws = random.bits(lanes &+ (counterBase &+ UInt32(truncatingIfNeeded: i))) &>> 8
+        let kept = UnsafeRawPointer(inp + i).loadUnaligned(as: SIMD8<Float>.self) * scale
+        let value = kept.replacing(with: 0, where: draws .< limit)
+        UnsafeMutableRawPointer(out + i).storeBytes(of: value, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < r.upperBound {
         let keep = random.bits(counterBase &+ UInt32(truncatingIfNeeded: i)) >> 8 >= threshold
         out[i] = keep ? inp[i] * scale : 0
+        i += 1
     }
 }
 

@@ -57,7 +57,7 @@ public func fastTanh(_ x: Float) -> Float {
 /// `fastExp` in eight lanes.
 @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.37626))
+    let clamped = clampLanes(x, -87.33654, 88.37626)
     let shifted = clamped * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912
     var r = clamped - n * 0.693_359_375
@@ -77,7 +77,7 @@ public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
 /// `fastErf` in eight lanes.
 @inline(__always)
 public func fastErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = x.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+    let c = clampLanes(x, -4, 4)
     let x2 = c * c
     var p = SIMD8<Float>(repeating: -2.726_142_258_013_06e-10)
     p = p * x2 + 2.770_681_424_959_02e-08
@@ -98,6 +98,14 @@ public func fastErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
 /// `fastTanh` in eight lanes.
 @inline(__always)
 public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = x.clamped(lowerBound: SIMD8(repeating: -15), upperBound: SIMD8(repeating: 15))
+    let c = clampLanes(x, -15, 15)
     return 1 - 2 / (fastExp(2 * c) + 1)
+}
+
+/// min(max(x, lower), upper) per lane, as the scalar forms clamp; `clamped(lowerBound:upperBound:)` goes
+/// through generic pointwise calls the optimizer leaves out of line.
+@inline(__always)
+private func clampLanes(_ x: SIMD8<Float>, _ lower: Float, _ upper: Float) -> SIMD8<Float> {
+    let raised = x.replacing(with: lower, where: x .< lower)
+    return raised.replacing(with: upper, where: raised .> upper)
 }

@@ -56,6 +56,16 @@ public struct CounterRandom: Sendable {
         h ^= h >> 16; h &*= 0x85EB_CA6B; h ^= h >> 13; h &*= 0xC2B2_AE35; h ^= h >> 16
         return h
     }
+
+    /// `bits` for eight consecutive-or-not counters at once, lane for lane the same numbers.
+    @inline(__always)
+    public func bits(_ counters: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        var h = (counters &+ key0) &* 0x9E37_79B1
+        h ^= h &>> 16; h &*= 0x85EB_CA6B; h ^= h &>> 13; h &*= 0xC2B2_AE35; h ^= h &>> 16
+        h ^= key1
+        h ^= h &>> 16; h &*= 0x85EB_CA6B; h ^= h &>> 13; h &*= 0xC2B2_AE35; h ^= h &>> 16
+        return h
+    }
 }
 
 #if canImport(Darwin)

@@ -8,12 +8,18 @@ public func softmaxForward(_ probs: UnsafeMutablePointer<Float>, _ scores: Unsaf
         let s = scores + r * N, p = probs + r * N
         var maxValue = -Float.infinity
         for j in 0 ..< N { maxValue = Swift.max(maxValue, s[j]) }
-        var sum: Float = 0
-        for j in 0 ..< N {
-            let e = fastExp(s[j] - maxValue)
-            p[j] = e
-            sum += e
+        // The exponentials eight at a time; the sum stays one running total in column order, so the result
+        // is the scalar loop's to the bit.
+        var j = 0
+        let shift = SIMD8<Float>(repeating: maxValue)
+        while j + 8 <= N {
+            let e = fastExp(UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self) - shift)
+            UnsafeMutableRawPointer(p + j).storeBytes(of: e, as: SIMD8<Float>.self)
+            j += 8
         }
+        while j < N { p[j] = fastExp(s[j] - maxValue); j += 1 }
+        var sum: Float = 0
+        for j in 0 ..< N { sum += p[j] }
         let inv = 1 / sum
         for j in 0 ..< N { p[j] *= inv }
     }

@@ -206,6 +206,26 @@ extension Optional where Wrapped == [Int32] {
 }
 
 @Suite(.serialized) struct DropoutTests {
+    /// The eight-lane mask and its scalar tail, on odd lengths and with counters that wrap past 2^32.
+    @Test(arguments: [UInt32(5), UInt32.max - 3])
+    func vectorizedMaskMatchesNaiveReferenceOnOddLengths(counterBase: UInt32) {
+        var r = TestRandom(19)
+        let random = CounterRandom(key: 7)
+        for count in [1, 7, 8, 9, 31, 70_001] {
+            let x = r.floats(count).map { $0 + 2 }
+            var fast = [Float](repeating: 0, count: count), row = fast, slow = fast
+            dropoutForward(&fast, x, count: count, probability: 0.3, random: random, counterBase: counterBase)
+            dropoutRowForward(&row, x, count: count, probability: 0.3, random: random, counterBase: counterBase)
+            dropoutForwardReference(&slow, x, count: count, probability: 0.3, random: random, counterBase: counterBase)
+            #expect(fast.map { $0 == 0 } == slow.map { $0 == 0 }, "mask of \(count)")
+            #expect(maxAbsDifference(fast, slow) < 1e-6)
+            #expect(row == fast)
+        }
+        let counters = SIMD8<UInt32>(0, 1, 99, 1 << 31, UInt32.max, 12_345, 7, 8)
+        let lanes = random.bits(counters)
+        for lane in 0 ..< 8 { #expect(lanes[lane] == random.bits(counters[lane])) }
+    }
+
     @Test func forwardMatchesNaiveReferenceAndDropsAboutP() {
         var r = TestRandom(11)
         let x = r.floats(200_000).map { $0 + 2 }, random = CounterRandom(key: 42)
