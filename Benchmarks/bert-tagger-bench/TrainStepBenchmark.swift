@@ -76,6 +76,34 @@ struct TrainStepBenchmark: ParsableCommand {
         var bucketBatches = [Int](repeating: 0, count: bucketBounds.count)
         var tokens = 0, lossSum = 0.0
 
+        // Attention's kernels alone on the same batches (random q, k, v, every layer forward and backward, with
+        // the config's dropout), to show what the per-(sequence, head) work costs inside the step.
+        let C = engine.config.hiddenSize, NH = engine.config.numAttentionHeads, L = engine.config.numHiddenLayers
+        let attentionScratch = AttentionScratch(maxSequenceLength: windowing.maxLength, workers: Parallel.threadCount)
+        let qkv = FloatSlab(count: 3 * batchTokens * C), grads = FloatSlab(count: 4 * batchTokens * C)
+        var fill = Tensors.SplitMix64(seed: 9)
+        for i in 0 ..< qkv.count { qkv.buffer[i] = fill.nextUniform() - 0.5 }
+        for i in 0 ..< grads.count { grads.buffer[i] = fill.nextUniform() - 0.5 }
+        let attentionDropout = AttentionDropout(probability: Float(engine.config.attentionProbsDropoutProb),
+                                                random: CounterRandom(key: 5))
+        var attentionSeconds = 0.0
+        func timeAttention(_ batch: PackedBatch) -> Double {
+            let T = batch.tokenCount, B = batch.sequenceCount
+            let q = qkv.pointer, k = q + T * C, v = k + T * C
+            let out = grads.pointer, dq = out + T * C, dk = dq + T * C, dv = dk + T * C
+            let start = DispatchTime.now().uptimeNanoseconds
+            batch.sequenceOffsets.withUnsafeBufferPointer { offsets in
+                for _ in 0 ..< L {
+                    attentionForward(out, q, k, v, offsets.baseAddress!, B: B, NH: NH, C: C,
+                                     dropout: attentionDropout, scratch: attentionScratch)
+                    attentionBackward(dq, dk, dv, out, q, k, v, offsets.baseAddress!, B: B, NH: NH, C: C,
+                                      dropout: attentionDropout, scratch: attentionScratch)
+                }
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        var bucketAttention = [Double](repeating: 0, count: 5)
+
         for index in 0 ..< warmup + steps {
             let batch = data.batch(plan[index])
             let timed = index >= warmup
@@ -107,6 +135,9 @@ struct TrainStepBenchmark: ParsableCommand {
             bucketBatches[bucket] += 1
             tokens += batch.tokenCount
             lossSum += Double(loss)
+            let attention = timeAttention(batch)
+            attentionSeconds += attention
+            bucketAttention[bucket] += attention
         }
 
         let total = phaseSeconds.reduce(0, +)
@@ -117,14 +148,17 @@ struct TrainStepBenchmark: ParsableCommand {
             print("  " + phases[p].padding(toLength: 30, withPad: " ", startingAt: 0)
                   + String(format: "%8.2f  %5.1f%%", 1000 * phaseSeconds[p] / Double(steps), 100 * phaseSeconds[p] / total))
         }
-        print("per bucket (batch's longest sequence): batches, sequences/batch, tokens/s")
+        print(String(format: "attention kernels alone (%d layers, forward + backward, timed apart on the same batches): "
+                     + "%.2f ms/step, %.1f%% of a step", L, 1000 * attentionSeconds / Double(steps), 100 * attentionSeconds / total))
+        print("per bucket (batch's longest sequence): batches, sequences/batch, tokens/s, attention's share")
         var lower = 1
         for b in bucketBounds.indices {
             defer { lower = bucketBounds[b] == Int.max ? lower : bucketBounds[b] + 1 }
             guard bucketBatches[b] > 0 else { continue }
             let name = bucketBounds[b] == Int.max ? "\(lower)+" : "\(lower)-\(bucketBounds[b])"
             print("  " + name.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "%4d  %6.1f  %8.0f tokens/s", bucketBatches[b],
-                         Double(bucketSequences[b]) / Double(bucketBatches[b]), Double(bucketTokens[b]) / bucketSeconds[b]))
+                         Double(bucketSequences[b]) / Double(bucketBatches[b]), Double(bucketTokens[b]) / bucketSeconds[b])
+                  + String(format: "  %5.1f%%", 100 * bucketAttention[b] / bucketSeconds[b]))
         }
     }
 }
