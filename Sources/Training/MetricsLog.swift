@@ -27,21 +27,15 @@ public struct MetricsRecord: Sendable, Equatable {
         case .int(let i): return String(i)
         case .number(let d): return d.isFinite ? String(d) : "null"
         case .text(let s):
-            var out = "\""
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default:
-                    if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-                }
-            }
-            return out + "\""
+            return (try? String(decoding: textEncoder.encode(s), as: UTF8.self)) ?? "null"
         }
     }
+
+    private static let textEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
 
     private static func csv(_ value: Value) -> String {
         switch value {
