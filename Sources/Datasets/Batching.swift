@@ -39,16 +39,20 @@ public enum BatchOrder: Sendable, Equatable {
     /// Sequences sorted by length (ties in corpus order), batches in that order: for evaluation,
     /// where the order does not matter and the same input should always give the same batches.
     case lengthSorted
-    /// Sequences of equal length in random order, then batches in random order; `epoch` is
+    /// Sequences in random order, each batch filled from that order: every batch mixes lengths like
+    /// a random sample of the corpus (packed batches waste nothing on mixed lengths). `epoch` is
     /// mixed into the seed so every epoch differs while (seed, epoch) always gives the same batches.
     case shuffled(seed: UInt64, epoch: Int)
+    /// Sequences of equal length in random order, batches filled in length order, then batches in
+    /// random order: each batch holds sequences of about one length.
+    case lengthGrouped(seed: UInt64, epoch: Int)
 }
 
 /// Groups sequences into batches by a token budget.
 ///
-/// Sequences are sorted by length, so each batch holds sequences of about one length (the
-/// buckets), and filled greedily while their real tokens (no padding: batches are packed) stay
-/// within `maxTokens` and their number within `maxSequences`.
+/// Sequences are taken in the order's sequence (random, or sorted by length so that each batch
+/// holds sequences of about one length) and batches filled greedily while their real tokens (no
+/// padding: batches are packed) stay within `maxTokens` and their number within `maxSequences`.
 public struct BatchPlanner: Sendable, Equatable {
     public var maxTokens: Int
     public var maxSequences: Int?
@@ -72,20 +76,18 @@ public struct BatchPlanner: Sendable, Equatable {
         }
         var generator: SplitMix64?
         var indices = Array(lengths.indices)
-        if case let .shuffled(seed, epoch) = order {
-            // Two SplitMix64 steps decorrelate nearby (seed, epoch) pairs.
-            var mixer = SplitMix64(seed: seed ^ (UInt64(bitPattern: Int64(epoch)) &* 0xD1B5_4A32_D192_ED03))
-            _ = mixer.next()
-            generator = SplitMix64(seed: mixer.next())
+        switch order {
+        case .lengthSorted:
+            indices = Self.stableSortedByLength(indices, lengths)
+        case let .shuffled(seed, epoch):
+            var random = Self.generator(seed: seed, epoch: epoch)
+            random.shuffle(&indices)
+        case let .lengthGrouped(seed, epoch):
+            generator = Self.generator(seed: seed, epoch: epoch)
             generator!.shuffle(&indices)
+            // A stable sort keeps the shuffled order among sequences of one length.
+            indices = Self.stableSortedByLength(indices, lengths)
         }
-        // A stable sort keeps the shuffled (or corpus) order among sequences of one length.
-        indices = indices.enumerated()
-            .sorted { a, b in
-                let la = lengths[a.element], lb = lengths[b.element]
-                return la != lb ? la < lb : a.offset < b.offset
-            }
-            .map(\.element)
 
         var batches: [[Int]] = []
         var current: [Int] = []
@@ -103,6 +105,22 @@ public struct BatchPlanner: Sendable, Equatable {
         if !current.isEmpty { batches.append(current) }
         if generator != nil { generator!.shuffle(&batches) }
         return batches
+    }
+
+    private static func generator(seed: UInt64, epoch: Int) -> SplitMix64 {
+        // Two SplitMix64 steps decorrelate nearby (seed, epoch) pairs.
+        var mixer = SplitMix64(seed: seed ^ (UInt64(bitPattern: Int64(epoch)) &* 0xD1B5_4A32_D192_ED03))
+        _ = mixer.next()
+        return SplitMix64(seed: mixer.next())
+    }
+
+    private static func stableSortedByLength(_ indices: [Int], _ lengths: [Int]) -> [Int] {
+        indices.enumerated()
+            .sorted { a, b in
+                let la = lengths[a.element], lb = lengths[b.element]
+                return la != lb ? la < lb : a.offset < b.offset
+            }
+            .map(\.element)
     }
 }
 

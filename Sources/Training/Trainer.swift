@@ -110,16 +110,23 @@ public final class Trainer {
         let planner = try BatchPlanner(maxTokens: options.batchTokens, maxSequences: options.batchSentences)
         let evalPlanner = try BatchPlanner(maxTokens: modelMaxTokens)
         let devBatches = try devSet.batches(evalPlanner, order: .lengthSorted)
-        let batchesPerEpoch = try trainSet.plan(planner, order: .shuffled(seed: options.seed, epoch: 0)).count
-        let stepsPerEpoch = (batchesPerEpoch + options.gradientAccumulation - 1) / options.gradientAccumulation
-        let totalSteps = stepsPerEpoch * options.epochs
+        // Random batches hold slightly different numbers of sequences from epoch to epoch: count each
+        // epoch's batches (planning is cheap and (seed, epoch) always gives the same plan).
+        let (seed, grouped) = (options.seed, options.groupByLength)
+        let trainOrder = { (epoch: Int) -> BatchOrder in
+            grouped ? .lengthGrouped(seed: seed, epoch: epoch) : .shuffled(seed: seed, epoch: epoch)
+        }
+        let batchesPerEpoch = try (0..<options.epochs).map { try trainSet.plan(planner, order: trainOrder($0)).count }
+        let stepsPerEpoch = batchesPerEpoch.map { ($0 + options.gradientAccumulation - 1) / options.gradientAccumulation }
+        let totalSteps = stepsPerEpoch.reduce(0, +)
         let schedule = LinearWarmupDecay(peak: Float(options.learningRate),
                                          warmupSteps: options.warmupSteps(totalSteps: totalSteps), totalSteps: totalSteps)
         var optimizer = AdamW(layout: model.layout, learningRate: Float(options.learningRate),
                               weightDecay: Float(options.weightDecay))
         let trainTokens = trainSet.windowLengths.reduce(0, +)
-        say("\(trainSet.windows.count) training sequences, \(trainTokens) tokens; \(batchesPerEpoch) batches of ≤\(options.batchTokens) tokens"
-            + " → \(stepsPerEpoch) steps per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
+        say("\(trainSet.windows.count) training sequences, \(trainTokens) tokens; \(batchesPerEpoch[0]) batches of ≤\(options.batchTokens) tokens"
+            + (options.groupByLength ? " grouped by length" : "")
+            + " → \(stepsPerEpoch[0]) steps per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
 
         if resume {
             try restoreOptimizer(&optimizer, state: state, model: model)
@@ -178,8 +185,8 @@ public final class Trainer {
         var windowStart = Date()
         epochs: while state.epoch < options.epochs && !stoppedEarly {
             let epochStart = Date()
-            let plan = try trainSet.plan(planner, order: .shuffled(seed: options.seed, epoch: state.epoch))
-            let progress = ProgressReporter(label: "epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch,
+            let plan = try trainSet.plan(planner, order: trainOrder(state.epoch))
+            let progress = ProgressReporter(label: "epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch[state.epoch],
                                             interactive: progressInteractive)
             var accumulated = 0
             var batchIndex = state.nextBatch

@@ -17,6 +17,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// At most this many sentences (windows) per micro-batch, when set.
     public var batchSentences: Int?
     public var gradientAccumulation: Int = 1
+    /// Fill each batch with sequences of about one length instead of a random sample of the corpus.
+    public var groupByLength: Bool = false
     /// Warmup: a fraction of all optimizer steps when below 1, else a number of steps.
     public var warmup: Double = 0.1
     public var weightDecay: Double = 0.01
@@ -58,7 +60,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation
+        case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation, groupByLength
         case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
         case threads, patience, evalEvery, logEvery, saveEvery, metric
     }
@@ -77,6 +79,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         batchTokens = try value(.batchTokens, batchTokens)
         batchSentences = try c.decodeIfPresent(Int.self, forKey: .batchSentences)
         gradientAccumulation = try value(.gradientAccumulation, gradientAccumulation)
+        // Runs saved before the option existed grouped their batches by length: resuming one keeps its batches.
+        groupByLength = try c.decodeIfPresent(Bool.self, forKey: .groupByLength) ?? true
         warmup = try value(.warmup, warmup)
         weightDecay = try value(.weightDecay, weightDecay)
         maxGradNorm = try value(.maxGradNorm, maxGradNorm)

@@ -33,6 +33,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Real tokens (sub-words with [CLS]/[SEP], no padding) per batch; 640 is about 32 CoNLL-2003 sentences.") var batchTokens = 640
     @Option(help: "At most this many sentences per batch.") var batchSentences: Int?
     @Option(help: "Batches whose gradients add up to one optimizer step.") var gradientAccumulation = 1
+    @Flag(help: "Fill each batch with sentences of about one length instead of a random sample of the corpus.")
+    var groupByLength = false
     @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
     @Option(help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
     @Option(help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
@@ -96,6 +98,7 @@ struct TrainCommand: ParsableCommand {
         options.batchTokens = batchTokens
         options.batchSentences = batchSentences
         options.gradientAccumulation = gradientAccumulation
+        options.groupByLength = groupByLength
         options.warmup = warmup
         options.weightDecay = weightDecay
         options.maxGradNorm = maxGradNorm

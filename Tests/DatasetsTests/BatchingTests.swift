@@ -30,7 +30,7 @@ import Testing
             let lengths = randomLengths(500, seed: seed)
             var random = SplitMix64(seed: seed &+ 100)
             let planner = try BatchPlanner(maxTokens: 64 + random.next(below: 1000), maxSequences: seed.isMultiple(of: 2) ? nil : 8)
-            for order in [BatchOrder.lengthSorted, .shuffled(seed: seed, epoch: 1)] {
+            for order in [BatchOrder.lengthSorted, .shuffled(seed: seed, epoch: 1), .lengthGrouped(seed: seed, epoch: 1)] {
                 let batches = try planner.plan(lengths: lengths, order: order)
                 #expect(batches.allSatisfy { batch in batch.reduce(0) { $0 + lengths[$1] } <= planner.maxTokens })
                 #expect(batches.allSatisfy { !$0.isEmpty && $0.count <= (planner.maxSequences ?? .max) })
@@ -39,9 +39,9 @@ import Testing
         }
     }
 
-    @Test func batchesHoldSequencesOfSimilarLength() throws {
+    @Test func lengthGroupedBatchesHoldSequencesOfSimilarLength() throws {
         let lengths = randomLengths(2000, seed: 1)
-        let batches = try BatchPlanner(maxTokens: 512).plan(lengths: lengths, order: .shuffled(seed: 1, epoch: 0))
+        let batches = try BatchPlanner(maxTokens: 512).plan(lengths: lengths, order: .lengthGrouped(seed: 1, epoch: 0))
         // Sorted by length before filling, so lengths within a batch span one narrow band.
         let spreads = batches.map { batch in batch.map { lengths[$0] }.max()! - batch.map { lengths[$0] }.min()! }
         #expect(spreads.filter { $0 > 1 }.count <= 60)
@@ -50,11 +50,30 @@ import Testing
         #expect(batches.count * 512 < used * 11 / 10 + 512 * 60)
     }
 
+    @Test func shuffledBatchesMixLengthsAndFillTheBudgetInDrawOrder() throws {
+        let lengths = randomLengths(2000, seed: 1)
+        let planner = try BatchPlanner(maxTokens: 512)
+        let batches = try planner.plan(lengths: lengths, order: .shuffled(seed: 1, epoch: 0))
+        // Lengths 3...62 drawn at random: nearly every batch spans most of that range.
+        let spreads = batches.map { batch in batch.map { lengths[$0] }.max()! - batch.map { lengths[$0] }.min()! }
+        #expect(spreads.filter { $0 >= 30 }.count >= batches.count * 9 / 10)
+        // Each batch closed only because the next sequence drawn would not fit.
+        for (batch, next) in zip(batches, batches.dropFirst()) {
+            #expect(batch.reduce(0) { $0 + lengths[$1] } + lengths[next[0]] > planner.maxTokens)
+        }
+        // Not grouped: the sequences follow one random permutation, batch after batch.
+        let order = batches.flatMap { $0 }
+        #expect(order != Array(lengths.indices))
+        #expect(zip(order, order.dropFirst()).filter { lengths[$0] <= lengths[$1] }.count < order.count * 6 / 10)
+    }
+
     @Test func theSameSeedAndEpochGiveTheSameBatches() throws {
         let lengths = randomLengths(300, seed: 2)
         let planner = try BatchPlanner(maxTokens: 200)
         #expect(try planner.plan(lengths: lengths, order: .shuffled(seed: 42, epoch: 3))
             == planner.plan(lengths: lengths, order: .shuffled(seed: 42, epoch: 3)))
+        #expect(try planner.plan(lengths: lengths, order: .lengthGrouped(seed: 42, epoch: 3))
+            == planner.plan(lengths: lengths, order: .lengthGrouped(seed: 42, epoch: 3)))
     }
 
     @Test func aDifferentSeedOrEpochGivesADifferentOrder() throws {
@@ -63,6 +82,9 @@ import Testing
         let base = try planner.plan(lengths: lengths, order: .shuffled(seed: 42, epoch: 0))
         #expect(try planner.plan(lengths: lengths, order: .shuffled(seed: 43, epoch: 0)) != base)
         #expect(try planner.plan(lengths: lengths, order: .shuffled(seed: 42, epoch: 1)) != base)
+        let grouped = try planner.plan(lengths: lengths, order: .lengthGrouped(seed: 42, epoch: 0))
+        #expect(try planner.plan(lengths: lengths, order: .lengthGrouped(seed: 43, epoch: 0)) != grouped)
+        #expect(try planner.plan(lengths: lengths, order: .lengthGrouped(seed: 42, epoch: 1)) != grouped)
     }
 
     @Test func evaluationOrderIsLengthSortedAndKeepsCorpusOrderOnTies() throws {

@@ -145,6 +145,6 @@ import Testing
         harmless.saveEvery = 2
         harmless.threads = 2
         let (summary, _) = try TinyTaggingTask.run(harmless, resume: true)
-        #expect(!summary.interrupted && summary.steps == 2 * ResumeTests.batchesPerEpoch)
+        #expect(!summary.interrupted && summary.steps == ResumeTests.batches(epochs: 2))
     }
 }
