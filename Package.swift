@@ -30,8 +30,9 @@ let package = Package(
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
-        .target(name: "SafeTensors", swiftSettings: swiftSettings),
-        .target(name: "Tokenizer", swiftSettings: swiftSettings),
+        .target(name: "StrictJSON", swiftSettings: swiftSettings),
+        .target(name: "SafeTensors", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
         .target(name: "SeqEval", swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .target(name: "BERT", dependencies: ["Tensors", "SafeTensors"], swiftSettings: swiftSettings),
@@ -53,6 +54,7 @@ let package = Package(
             path: "Benchmarks/bert-tagger-bench",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// One tensor's entry in a safetensors header.
 public struct TensorInfo: Sendable, Equatable {
@@ -57,11 +58,12 @@ public struct SafeTensorsFile: Sendable {
         dataStart = headerEnd
         let bufferLength = bytes.count - headerEnd
 
-        let json: HeaderJSON
+        // Numbers stay text so offsets never round; every pair is kept, so duplicates are caught below.
+        let json: JSON
         do {
-            json = try bytes.withUnsafeBytes { try HeaderJSONParser.parse(UnsafeRawBufferPointer(rebasing: $0[8..<headerEnd])) }
-        } catch let error as HeaderJSONError {
-            throw SafeTensorsError.invalidHeader(path: path, reason: "not JSON (\(error))")
+            json = try bytes.withUnsafeBytes { try JSON.parse(UnsafeRawBufferPointer(rebasing: $0[8..<headerEnd])) }
+        } catch let error as JSONParseError {
+            throw SafeTensorsError.invalidHeader(path: path, reason: "not JSON (\(error.message) at byte \(error.offset) of the header)")
         }
         guard case let .object(pairs) = json else {
             throw SafeTensorsError.invalidHeader(path: path, reason: "expected a JSON object, found \(json.kindName)")
@@ -71,6 +73,8 @@ public struct SafeTensorsFile: Sendable {
         var seenMetadata = false
         var infos: [TensorInfo] = []
         var indexByName: [String: Int] = [:]
+        // Names compare as Swift Strings, which is stricter than the JSON's exact keys: `indexByName` and
+        // `metadata` cannot hold two names that Swift calls equal, so canonically equivalent ones are duplicates too.
         for (name, value) in pairs {
             if name == "__metadata__" {
                 if seenMetadata { throw SafeTensorsError.invalidHeader(path: path, reason: "__metadata__ appears twice") }
@@ -111,7 +115,7 @@ public struct SafeTensorsFile: Sendable {
         self.indexByName = Dictionary(uniqueKeysWithValues: infos.enumerated().map { ($1.name, $0) })
     }
 
-    private static func parseMetadata(_ value: HeaderJSON, path: String) throws -> [String: String] {
+    private static func parseMetadata(_ value: JSON, path: String) throws -> [String: String] {
         guard case let .object(pairs) = value else {
             throw SafeTensorsError.invalidHeader(path: path, reason: "__metadata__ must be an object, found \(value.kindName)")
         }
@@ -129,10 +133,10 @@ public struct SafeTensorsFile: Sendable {
         return metadata
     }
 
-    private static func parseTensor(name: String, value: HeaderJSON, bufferLength: Int, path: String) throws -> TensorInfo {
+    private static func parseTensor(name: String, value: JSON, bufferLength: Int, path: String) throws -> TensorInfo {
         func fail(_ reason: String) -> SafeTensorsError { .invalidTensor(path: path, tensor: name, reason: reason) }
         guard case let .object(fields) = value else { throw fail("expected an object, found \(value.kindName)") }
-        var dtypeValue: HeaderJSON?, shapeValue: HeaderJSON?, offsetsValue: HeaderJSON?
+        var dtypeValue: JSON?, shapeValue: JSON?, offsetsValue: JSON?
         for (key, field) in fields {
             switch key {
             case "dtype": if dtypeValue != nil { throw fail("\"dtype\" appears twice") }; dtypeValue = field
@@ -173,7 +177,7 @@ public struct SafeTensorsFile: Sendable {
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end, elementCount: count)
     }
 
-    private static func render(_ value: HeaderJSON) -> String {
+    private static func render(_ value: JSON) -> String {
         switch value {
         case .null: return "null"
         case let .bool(b): return String(b)

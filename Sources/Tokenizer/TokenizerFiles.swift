@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// Reads tokenizer.json, vocab.txt and tokenizer_config.json into the parts `BertTokenizer` is built from.
 enum TokenizerFiles {
@@ -23,13 +24,16 @@ enum TokenizerFiles {
     /// Typed access to one JSON file's values, with errors that name the file and the key path.
     struct Document {
         let path: String
-        let root: JSONValue
+        /// Objects keep every key, and `root["key"]` compares scalars exactly, so canonically equivalent
+        /// tokens such as the ohm sign U+2126 and capital omega U+03A9 stay two vocabulary entries.
+        let root: JSON
 
         init(_ url: URL) throws {
             path = url.path
+            let data = try read(url)
             do {
-                root = try JSONValue.parse([UInt8](try read(url)))
-            } catch let error as JSONValue.SyntaxError {
+                root = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try JSON.parse(raw) }
+            } catch let error as JSONParseError {
                 throw TokenizerError.invalidJSON(path: url.path, reason: error.description)
             }
             guard case .object = root else {
@@ -41,30 +45,30 @@ enum TokenizerFiles {
             .invalidValue(path: path, keyPath: keyPath, expected: expected)
         }
 
-        func members(_ value: JSONValue?, _ keyPath: String) throws -> [(key: String, value: JSONValue)] {
+        func members(_ value: JSON?, _ keyPath: String) throws -> [(key: String, value: JSON)] {
             guard case .object(let members)? = value else { throw fail(keyPath, "an object") }
             return members
         }
 
-        func list(_ value: JSONValue?, _ keyPath: String) throws -> [JSONValue] {
+        func list(_ value: JSON?, _ keyPath: String) throws -> [JSON] {
             guard case .array(let elements)? = value else { throw fail(keyPath, "a list") }
             return elements
         }
 
-        func string(_ value: JSONValue?, _ keyPath: String) throws -> String {
+        func string(_ value: JSON?, _ keyPath: String) throws -> String {
             guard case .string(let string)? = value else { throw fail(keyPath, "a string") }
             return string
         }
 
-        func integer(_ value: JSONValue?, _ keyPath: String) throws -> Int {
-            guard case .number(let number)? = value, number == number.rounded(), abs(number) <= Double(Int32.max) else {
+        func integer(_ value: JSON?, _ keyPath: String) throws -> Int {
+            guard let number = value?.doubleValue, number == number.rounded(), abs(number) <= Double(Int32.max) else {
                 throw fail(keyPath, "an integer")
             }
             return Int(number)
         }
 
         /// `nil` for an absent key or JSON null.
-        func optionalBool(_ value: JSONValue?, _ keyPath: String) throws -> Bool? {
+        func optionalBool(_ value: JSON?, _ keyPath: String) throws -> Bool? {
             switch value {
             case nil, .null?: return nil
             case .bool(let flag)?: return flag
@@ -73,7 +77,7 @@ enum TokenizerFiles {
         }
 
         /// A special token given as a string or, in newer files, as an AddedToken object with "content".
-        func token(_ value: JSONValue?, _ keyPath: String) throws -> String? {
+        func token(_ value: JSON?, _ keyPath: String) throws -> String? {
             switch value {
             case nil, .null?: return nil
             case .string(let string)?: return string

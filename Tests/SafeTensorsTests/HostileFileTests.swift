@@ -62,6 +62,8 @@ import Testing
                 continue
             }
         }
+        #expect(parse(header: "{\"a\":1,}", data: []) == .invalidHeader(
+            path: path, reason: "not JSON (expected a string key in an object at byte 7 of the header)"))
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         guard case .invalidHeader? = parse(header: deep, data: []) else {
             Issue.record("deeply nested header was not rejected")
