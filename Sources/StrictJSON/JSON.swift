@@ -49,18 +49,6 @@ public enum JSON: Sendable {
         case .object: return "an object"
         }
     }
-
-    /// The first key of this object that repeats an earlier key scalar for scalar; nil when every key is
-    /// distinct or this is not an object. Keys that are only canonically equivalent are distinct here:
-    /// a caller that indexes keys by Swift `String` must compare them with `String ==` instead.
-    public var firstDuplicateKey: String? {
-        guard case let .object(pairs) = self else { return nil }
-        var seen = Set<[UInt8]>()
-        for pair in pairs where !seen.insert(Array(pair.key.utf8)).inserted {
-            return pair.key
-        }
-        return nil
-    }
 }
 
 extension JSON: Equatable {

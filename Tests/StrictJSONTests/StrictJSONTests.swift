@@ -71,9 +71,6 @@ struct ValueTests {
         #expect(value["b"] == .number("1"))
         #expect(value["c"] == nil)
         #expect(JSON.array([])["b"] == nil)
-        #expect(value.firstDuplicateKey == "b")
-        #expect(try parse(#"{"a":1,"b":{"a":2}}"#).firstDuplicateKey == nil)
-        #expect(try parse("[1,1]").firstDuplicateKey == nil)
     }
 
     @Test func structuralErrorsAreRejected() {
@@ -249,14 +246,14 @@ struct KeyTests {
         #expect(value["\u{3A9}"] == .number("2"))
         #expect(value["\u{E9}"] == .number("3"))
         #expect(value["e\u{301}"] == .number("4"))
-        #expect(value.firstDuplicateKey == nil)
         #expect(JSON.string("\u{2126}") != JSON.string("\u{3A9}"))
         #expect(JSON.object([("\u{2126}", .null)]) != JSON.object([("\u{3A9}", .null)]))
     }
 
     @Test func escapedAndLiteralSpellingsOfAKeyAreTheSameKey() throws {
         let value = try parse("{\"\\u2126\":1,\"\u{2126}\":2}")
-        #expect(value.firstDuplicateKey == "\u{2126}")
+        guard case let .object(pairs) = value else { Issue.record("not an object"); return }
+        #expect(pairs.allSatisfy { $0.key.unicodeScalars.elementsEqual("\u{2126}".unicodeScalars) })
         #expect(value["\u{2126}"] == .number("1"))
     }
 }
