@@ -154,6 +154,10 @@ public final class Trainer {
         var stoppedEarly = state.finished
         var epochSeconds: [Double] = []
 
+        // The evaluation that found the best model: its predictions are the best model's, so the end of the
+        // run writes them instead of evaluating dev again (a resumed run that found its best before the
+        // stop evaluates the saved model).
+        var bestDev: (step: Int, evaluation: Evaluation)?
         func evaluateAndKeepBest(epoch: Double) throws {
             let evalStart = Date()
             let evaluation = try evaluate(classifier, devSet, batches: devBatches, label: "dev")
@@ -165,6 +169,7 @@ public final class Trainer {
                 state.evaluationsWithoutImprovement = 0
                 try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
                                     tokenizerSource: URL(fileURLWithPath: options.model))
+                bestDev = (state.step, evaluation)
             } else {
                 state.evaluationsWithoutImprovement += 1
             }
@@ -288,7 +293,13 @@ public final class Trainer {
 
         // The best model tags dev and test; its reports and predictions are the run's result.
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed)
-        let devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)")
+        let devFinal: Evaluation
+        if let bestDev, bestDev.step == state.bestStep {
+            devFinal = bestDev.evaluation
+            say("dev (best model): the evaluation at step \(bestDev.step)")
+        } else {
+            devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)")
+        }
         summary.devReport = devFinal.report
         try writeResults(corpus: devCorpus, predictions: devFinal.predictions, report: devFinal.report, name: "dev")
         if let testSet, let testCorpus {

@@ -103,4 +103,29 @@ import Testing
         #expect(summary.metric == .accuracy)
         #expect(summary.bestScore == summary.devReport?.accuracy)
     }
+
+    @Test func aRunResumedAfterItsBestEvaluationReportsTheSameDevResults() throws {
+        // A finished run reports the evaluation that found its best model; a run resumed after that
+        // evaluation no longer holds it and evaluates the saved best model: both must give the same results.
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let whole = task.runDirectory("whole"), resumed = task.runDirectory("resumed")
+        func options(_ output: URL) -> TrainingOptions { task.options(output: output, epochs: 2, learningRate: Self.frozen) }
+        let reference = try TinyTaggingTask.run(options(whole))
+        let firstEpoch = ResumeTests.batches(epochs: 1)
+        #expect(reference.summary.bestStep == firstEpoch)
+        #expect(reference.messages.contains("dev (best model): the evaluation at step \(firstEpoch)"), "\(reference.messages)")
+
+        let interruption = Interruption()
+        try TinyTaggingTask.run(options(resumed), interruption: interruption) { step in
+            if step == firstEpoch { interruption.request() }
+        }
+        let finished = try TinyTaggingTask.run(options(resumed), resume: true)
+        #expect(finished.summary.bestStep == firstEpoch)
+        #expect(!finished.messages.contains { $0.hasPrefix("dev (best model): the evaluation") })
+        #expect(finished.summary.devReport == reference.summary.devReport)
+        for file in ["predictions/dev.conll", "reports/dev.json", "reports/dev.txt"] {
+            #expect(try Data(contentsOf: resumed.appendingPathComponent(file)) == Data(contentsOf: whole.appendingPathComponent(file)), "\(file)")
+        }
+    }
 }

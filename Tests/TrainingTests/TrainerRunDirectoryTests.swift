@@ -77,6 +77,8 @@ import Testing
         let svg = try String(contentsOf: run.appendingPathComponent("training.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("<polyline"))
         #expect(messages.contains { $0.hasPrefix("note: new classifier for 6 labels") })
+        // Dev is not evaluated again at the end: the evaluation that found the best model is reported.
+        #expect(messages.contains("dev (best model): the evaluation at step \(summary.bestStep ?? -1)"), "\(messages)")
     }
 
     @Test func sentencesLongerThanMaxLengthAreTrainedInWindowsAndTaggedWhole() throws {
