@@ -110,13 +110,14 @@ public final class Trainer {
         let planner = try BatchPlanner(maxTokens: options.batchTokens, maxSequences: options.batchSentences)
         let evalPlanner = try BatchPlanner(maxTokens: modelMaxTokens)
         let devBatches = try devSet.batches(evalPlanner, order: .lengthSorted)
-        // Random batches hold slightly different numbers of sequences from epoch to epoch: count each
-        // epoch's batches (planning is cheap and (seed, epoch) always gives the same plan).
-        let (seed, grouped) = (options.seed, options.groupByLength)
-        let trainOrder = { (epoch: Int) -> BatchOrder in
-            grouped ? .lengthGrouped(seed: seed, epoch: epoch) : .shuffled(seed: seed, epoch: epoch)
+        // Every epoch's batches, planned up front: random batches hold slightly different numbers of
+        // sequences from epoch to epoch, and the schedule needs the total. (seed, epoch) always gives the
+        // same plan, so a resumed run plans what the stopped one did.
+        let plans = try (0..<options.epochs).map { epoch in
+            try trainSet.plan(planner, order: options.groupByLength ? .lengthGrouped(seed: options.seed, epoch: epoch)
+                                                                     : .shuffled(seed: options.seed, epoch: epoch))
         }
-        let batchesPerEpoch = try (0..<options.epochs).map { try trainSet.plan(planner, order: trainOrder($0)).count }
+        let batchesPerEpoch = plans.map(\.count)
         let stepsPerEpoch = batchesPerEpoch.map { ($0 + options.gradientAccumulation - 1) / options.gradientAccumulation }
         let totalSteps = stepsPerEpoch.reduce(0, +)
         let schedule = LinearWarmupDecay(peak: Float(options.learningRate),
@@ -190,7 +191,7 @@ public final class Trainer {
         var windowStart = Date()
         epochs: while state.epoch < options.epochs && !stoppedEarly {
             let epochStart = Date()
-            let plan = try trainSet.plan(planner, order: trainOrder(state.epoch))
+            let plan = plans[state.epoch]
             let progress = ProgressReporter(label: "epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch[state.epoch],
                                             interactive: progressInteractive)
             var accumulated = 0
