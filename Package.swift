@@ -17,16 +17,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Matrix products: OpenBLAS on Linux; Accelerate's BLAS on Apple platforms.
-        .systemLibrary(
-            name: "CBLAS",
-            path: "Sources/CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // The processor's instruction sets (CPUID, XGETBV).
+        .target(name: "CCPUFeatures"),
+        // oneDNN, loaded at run time where the system has it (Debian: libdnnl2; headers from libdnnl-dev).
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // Matrix products: OpenBLAS (loaded at run time) on Linux; Accelerate's BLAS on Apple platforms.
         .target(
             name: "Tensors",
-            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            dependencies: ["CCPUFeatures", "CDNNL"],
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
@@ -61,7 +59,7 @@ let package = Package(
         .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Datasets", "SeqEval", "SafeTensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors"], swiftSettings: swiftSettings),
         .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v5]

@@ -15,13 +15,14 @@ for arg in "$@"; do
 done
 say() { printf '==> %s\n' "$*"; }
 
-# 1. System packages: OpenBLAS for matrix products, pkg-config so SwiftPM finds it.
+# 1. System packages: OpenBLAS for single-precision matrix products, oneDNN (headers and library) for BF16
+#    products on processors with AVX512-BF16 or AMX. Both are loaded at run time.
 if [ "$(uname)" = Linux ]; then
-  if ! pkg-config --exists openblas 2>/dev/null; then
-    say "installing libopenblas-dev and pkg-config"
+  if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ]; then
+    say "installing OpenBLAS and oneDNN (libopenblas0-pthread, libdnnl-dev)"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas0-pthread libdnnl-dev >/dev/null
   fi
 fi
 

@@ -28,6 +28,7 @@ struct DataBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        try printMachineHeader()
         let trainURL = URL(fileURLWithPath: corpus).appendingPathComponent("train.txt")
         guard FileManager.default.fileExists(atPath: trainURL.path) else {
             throw ValidationError("\(trainURL.path) not found; pass --corpus with the folder that holds CoNLL-2003's train.txt.")

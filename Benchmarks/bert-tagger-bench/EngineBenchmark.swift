@@ -32,7 +32,7 @@ struct EngineBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        Parallel.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let config = try BertConfig.load(from: URL(fileURLWithPath: model).appendingPathComponent("config.json"))
         let batch = CoNLLShapedBatch(tokens: tokens, vocabSize: config.vocabSize, numLabels: labels, seed: 7)
         let T = batch.ids.count, C = config.hiddenSize, F = config.intermediateSize, L = config.numHiddenLayers

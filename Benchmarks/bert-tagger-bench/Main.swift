@@ -1,3 +1,4 @@
+import Tensors
 import ArgumentParser
 
 @main
@@ -7,10 +8,18 @@ struct Bench: ParsableCommand {
         abstract: "Benchmarks that print the figures in the README's Performance section.",
         subcommands: [
             EngineBenchmark.self,
+            GEMMBenchmark.self,
             TrainStepBenchmark.self,
             DataBenchmark.self,
             TokenizerBenchmark.self,
             ScoringBenchmark.self,
         ]
     )
+}
+
+/// The first lines of every benchmark: the machine the figures come from.
+func printMachineHeader(threads: Int? = nil) throws {
+    try ComputeLibraries.load()
+    if let threads { Parallel.setThreadCount(threads) }
+    print("machine: \(ComputeLibraries.summary)")
 }

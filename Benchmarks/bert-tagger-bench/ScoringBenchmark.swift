@@ -17,6 +17,7 @@ struct ScoringBenchmark: ParsableCommand {
     var repeats = 20
 
     func run() throws {
+        try printMachineHeader()
         let devURL = URL(fileURLWithPath: corpus).appendingPathComponent("dev.txt")
         guard FileManager.default.fileExists(atPath: devURL.path) else {
             throw ValidationError("\(devURL.path) not found; pass --corpus with the folder that holds CoNLL-2003's dev.txt.")

@@ -25,6 +25,7 @@ struct TokenizerBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        try printMachineHeader()
         var file = URL(fileURLWithPath: corpus)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), isDirectory.boolValue {

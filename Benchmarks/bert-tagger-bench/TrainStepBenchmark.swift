@@ -46,7 +46,7 @@ struct TrainStepBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        Parallel.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let trainURL = URL(fileURLWithPath: corpus).appendingPathComponent("train.txt")
         guard FileManager.default.fileExists(atPath: trainURL.path) else {
             throw ValidationError("\(trainURL.path) not found; pass --corpus with the folder that holds CoNLL-2003's train.txt.")

@@ -23,6 +23,10 @@ public final class BertForTokenClassification {
     private let grads: ParameterViews
     private let acts: ActivationPlan
     private let attentionScratch: AttentionScratch
+    /// The encoder's projections in BF16 keep their rounded inputs here; nil in single precision.
+    private let gemmScratch: GEMMScratch?
+    /// Number format of the encoder layers' matrix products (the classifier stays in single precision).
+    public let precision: GEMMPrecision
     private let activation: GELUForm
     private let maxSequenceLength: Int
 
@@ -52,8 +56,10 @@ public final class BertForTokenClassification {
 
     /// Plans activations once for at most `maxTokens` tokens per batch and sequences up to
     /// `config.maxPositionEmbeddings`, and initialises parameters as HuggingFace does, from `seed`.
-    /// `seed` also keys the dropout masks.
-    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0) {
+    /// `seed` also keys the dropout masks. `precision` is the number format of the encoder layers' matrix
+    /// products: BF16 rounds their inputs and accumulates in single precision; parameters, gradients,
+    /// LayerNorm, softmax and the loss stay single precision either way.
+    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32) {
         precondition(numLabels > 0, "a token classifier needs at least one label")
         precondition(maxTokens > 0, "maxTokens must be positive")
         precondition(config.hiddenSize % config.numAttentionHeads == 0,
@@ -70,6 +76,9 @@ public final class BertForTokenClassification {
         maxSequenceLength = min(config.maxPositionEmbeddings, maxTokens)
         attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
+        self.precision = precision
+        let C = config.hiddenSize, F = config.intermediateSize
+        gemmScratch = precision == .fp32 ? nil : GEMMScratch(capacity: max(maxTokens, C) * max(C, F))
         switch config.hiddenAct {
         case .gelu: activation = .erf
         case .geluNew, .geluPyTorchTanh: activation = .tanh
@@ -227,21 +236,27 @@ public final class BertForTokenClassification {
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l]
-            matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C)
-            matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C)
-            matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C)
+            matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
+                          precision: precision, scratch: gemmScratch)
+            matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
+                          precision: precision, scratch: gemmScratch)
+            matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
+                          precision: precision, scratch: gemmScratch)
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
-            matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C)
+            matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
+                          precision: precision, scratch: gemmScratch)
             if dropoutActive(hiddenDropout) {
                 dropoutForward(a.residual1, a.residual1, count: T * C, probability: hiddenDropout,
                                random: dropoutRandom.derived(Site.attentionOutput(l)))
             }
             residualForward(a.residual1, a.residual1, x, count: T * C)
             layerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, w.ln1Weight, w.ln1Bias, T: T, C: C, eps: eps)
-            matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F)
+            matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F,
+                          precision: precision, scratch: gemmScratch)
             geluForward(a.act, a.ff1, count: T * F, form: activation)
-            matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C)
+            matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
+                          precision: precision, scratch: gemmScratch)
             if dropoutActive(hiddenDropout) {
                 dropoutForward(a.residual2, a.residual2, count: T * C, probability: hiddenDropout,
                                random: dropoutRandom.derived(Site.feedForwardOutput(l)))
@@ -309,10 +324,10 @@ public final class BertForTokenClassification {
                 dProjection = UnsafePointer(acts.dDropped)
             }
             matmulBackward(acts.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
-                           T: T, IC: F, OC: C)
+                           T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch)
             geluBackward(acts.dFF, acts.dFF, a.ff1, count: T * F, form: activation)
             matmulBackward(acts.dY1, g.intermediateWeight, g.intermediateBias, acts.dFF, a.y1,
-                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true)
+                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision, scratch: gemmScratch)
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
             layerNormBackward(acts.dHidden, g.ln1Weight, g.ln1Bias, acts.dY1, a.residual1, w.ln1Weight,
@@ -324,15 +339,15 @@ public final class BertForTokenClassification {
                 dProjection = UnsafePointer(acts.dDropped)
             }
             matmulBackward(acts.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
-                           T: T, IC: C, OC: C)
+                           T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch)
             attentionBackward(acts.dQ, acts.dK, acts.dV, acts.dContext, a.q, a.k, a.v, sequenceOffsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulBackward(acts.dHidden, g.valueWeight, g.valueBias, acts.dV, x, w.valueWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
             matmulBackward(acts.dHidden, g.keyWeight, g.keyBias, acts.dK, x, w.keyWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
             matmulBackward(acts.dHidden, g.queryWeight, g.queryBias, acts.dQ, x, w.queryWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
         }
         if dropsHidden {
             dropoutBackward(acts.dHidden, acts.dHidden, count: T * C, probability: hiddenDropout,

@@ -52,13 +52,13 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>,
         let qb = q + start * C + h * hs, kb = k + start * C + h * hs, vb = v + start * C + h * hs
         let probs = scratch.block(worker, 0)                                       // [n, n]
         BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, alpha: scale, a: qb, lda: C, b: kb, ldb: C,
-                   beta: 0, c: probs, ldc: n)
+                   beta: 0, c: probs, ldc: n, callingThreadOnly: true)
         softmaxForward(probs, probs, R: n, N: n)
         if let dropout, dropout.probability > 0 {
             dropProbabilities(probs, probs, start: start, n: n, h: h, dropout: dropout, scratch: scratch)
         }
         BLAS.sgemm(.none, .none, m: n, n: hs, k: n, a: probs, lda: n, b: vb, ldb: C,
-                   beta: 0, c: out + start * C + h * hs, ldc: C)
+                   beta: 0, c: out + start * C + h * hs, ldc: C, callingThreadOnly: true)
     }
 }
 
@@ -79,7 +79,7 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
         // Recompute the forward's probabilities.
         let probs = scratch.block(worker, 0)                                       // [n, n]
         BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, alpha: scale, a: qb, lda: C, b: kb, ldb: C,
-                   beta: 0, c: probs, ldc: n)
+                   beta: 0, c: probs, ldc: n, callingThreadOnly: true)
         softmaxForward(probs, probs, R: n, N: n)
         let dropping = dropout.map { $0.probability > 0 } ?? false
         var kept = UnsafePointer(probs)                                             // [n, n] after dropout
@@ -90,19 +90,19 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
         }
         // out = kept · v
         BLAS.sgemm(.transposed, .none, m: n, n: hs, k: n, a: kept, lda: n, b: db, ldb: C,
-                   beta: 0, c: dv + at, ldc: C)
+                   beta: 0, c: dv + at, ldc: C, callingThreadOnly: true)
         let dprobs = scratch.block(worker, 2)                                      // [n, n]
         BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, a: db, lda: C, b: vb, ldb: C,
-                   beta: 0, c: dprobs, ldc: n)
+                   beta: 0, c: dprobs, ldc: n, callingThreadOnly: true)
         if dropping, let dropout {
             dropProbabilities(dprobs, dprobs, start: start, n: n, h: h, dropout: dropout, scratch: scratch)
         }
         softmaxBackward(dprobs, dprobs, probs, R: n, N: n)
         // scores = scale · q kᵀ
         BLAS.sgemm(.none, .none, m: n, n: hs, k: n, alpha: scale, a: dprobs, lda: n, b: kb, ldb: C,
-                   beta: 0, c: dq + at, ldc: C)
+                   beta: 0, c: dq + at, ldc: C, callingThreadOnly: true)
         BLAS.sgemm(.transposed, .none, m: n, n: hs, k: n, alpha: scale, a: dprobs, lda: n, b: qb, ldb: C,
-                   beta: 0, c: dk + at, ldc: C)
+                   beta: 0, c: dk + at, ldc: C, callingThreadOnly: true)
     }
 }
 
@@ -119,7 +119,7 @@ private func dropProbabilities(_ out: UnsafeMutablePointer<Float>, _ inp: Unsafe
 }
 
 /// Hands (sequence, head) items to the workers round-robin, so one long sequence's heads spread over all
-/// of them. Matrix products inside are small; BLAS runs single-threaded there so workers don't contend.
+/// of them.
 @inline(__always)
 private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
                                  _ body: (_ worker: Int, _ b: Int, _ h: Int) -> Void) {
@@ -129,7 +129,6 @@ private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
         for item in 0 ..< items { body(0, item / NH, item % NH) }
         return
     }
-    BLAS.setThreadCount(1)
     Parallel.forEachWorker(workers) { w in
         var item = w
         while item < items {
@@ -137,7 +136,6 @@ private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
             item += workers
         }
     }
-    BLAS.setThreadCount(Parallel.threadCount)
 }
 
 /// Naive reference for `attentionForward` without dropout: loops in Double, sequence by sequence.

@@ -1,32 +1,147 @@
-// The one place that knows which BLAS the platform has: Accelerate on Apple platforms, OpenBLAS
-// (through the CBLAS system module) elsewhere.
+// The one place that knows which libraries run the matrix products: Accelerate on Apple platforms; elsewhere
+// OpenBLAS (loaded at first use, kernels named from the CPU: OpenBLASLibrary) for single precision and oneDNN,
+// where the system has it, for BF16 products and for products run on the calling thread alone.
 #if canImport(Accelerate)
 import Accelerate
-#else
-import CBLAS
 #endif
+import Foundation
 
-/// Row-major single-precision matrix products, with transposes expressed as flags rather than copies.
+/// The number format of a matrix product's inputs. Accumulation and outputs are single precision either way.
+public enum GEMMPrecision: String, CaseIterable, Sendable, CustomStringConvertible {
+    case fp32, bf16
+    public var description: String { rawValue }
+}
+
+/// Work areas for the inputs of BF16 products, converted from single precision before each product:
+/// two of `capacity` floats each (a BF16 input takes half of one).
+public final class GEMMScratch: @unchecked Sendable {
+    public let capacity: Int
+    let a: FloatSlab
+    let b: FloatSlab
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        a = FloatSlab(count: capacity)
+        b = FloatSlab(count: capacity)
+    }
+}
+
+/// Row-major matrix products, with transposes expressed as flags rather than copies.
 public enum BLAS {
     public enum Transpose: Sendable {
         case none, transposed
 
+        #if canImport(Accelerate)
         fileprivate var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+        #else
+        fileprivate var cblas: Int32 { self == .none ? 111 : 112 }   // CblasNoTrans, CblasTrans
+        #endif
+    }
+
+    /// Who runs the products of one precision.
+    public enum Kernels: Equatable, Sendable {
+        case openBLAS
+        case oneDNN(isa: String)
+        case accelerate
+        /// BF16 inputs rounded in single precision and multiplied by the single-precision kernels: the same
+        /// numbers as BF16 hardware up to summation order, at single-precision speed.
+        case emulatedBF16(reason: String)
     }
 
     /// c[m,n] = alpha · op(a)[m,k] · op(b)[k,n] + beta · c[m,n], all row-major with leading dimensions
     /// (row strides) lda, ldb, ldc, so a head's columns inside a wider matrix are a strided view.
+    /// `callingThreadOnly` runs it on the calling thread alone, for products made inside parallel workers.
     @inline(__always)
     public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        precondition(m >= 0 && n >= 0 && k >= 0 && m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max),
-                     "sgemm sizes out of range: m \(m), n \(n), k \(k)")
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             callingThreadOnly: Bool = false) {
+        checkSizes(m, n, k)
         if m == 0 || n == 0 { return }
+        #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k),
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #else
+        // OpenBLAS's thread count is one setting for the whole process; oneDNN's is the calling thread's own.
+        if callingThreadOnly, case .success(let dnnl) = OneDNNLibrary.shared {
+            dnnl.sgemm(transA == .transposed, transB == .transposed, m: m, n: n, k: k, alpha: alpha,
+                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: 1)
+            return
+        }
+        openBLAS.sgemm(101 /* CblasRowMajor */, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k),
+                       alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        #endif
     }
+
+    /// The same product in `precision`: BF16 rounds both inputs to bfloat16 (through `scratch`) and accumulates
+    /// in single precision. Inputs of a BF16 product are whole row-major matrices: the stored rows times their
+    /// leading dimension must fit the scratch.
+    public static func gemm(_ precision: GEMMPrecision, _ transA: Transpose, _ transB: Transpose,
+                            m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?) {
+        gemm(precision, transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: beta, c: c, ldc: ldc, scratch: scratch, bf16Kernels: bf16Kernels)
+    }
+
+    /// `gemm` with the BF16 kernels named, so tests run the emulation on BF16 hardware too.
+    static func gemm(_ precision: GEMMPrecision, _ transA: Transpose, _ transB: Transpose,
+                     m: Int, n: Int, k: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?,
+                     bf16Kernels: Kernels) {
+        guard precision == .bf16 else {
+            sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        checkSizes(m, n, k)
+        if m == 0 || n == 0 { return }
+        guard let scratch else { preconditionFailure("a BF16 product needs a GEMMScratch") }
+        let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
+        precondition(countA <= scratch.capacity && countB <= scratch.capacity,
+                     "BF16 product inputs of \(countA) and \(countB) values exceed the scratch's \(scratch.capacity)")
+        #if !canImport(Accelerate)
+        if case .oneDNN = bf16Kernels, case .success(let dnnl) = OneDNNLibrary.shared {
+            let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)
+            let b16 = UnsafeMutableRawPointer(scratch.b.pointer).assumingMemoryBound(to: UInt16.self)
+            convertToBFloat16(a16, a, count: countA)
+            convertToBFloat16(b16, b, count: countB)
+            let matmul = dnnl.matmul(.init(transA: transA == .transposed, transB: transB == .transposed,
+                                           m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                                           alpha: alpha, beta: beta, bf16: true))
+            dnnl.run(matmul, a: a16, b: b16, c: c, threads: Parallel.threadCount)
+            return
+        }
+        #endif
+        roundToBFloat16(scratch.a.pointer, a, count: countA)
+        roundToBFloat16(scratch.b.pointer, b, count: countB)
+        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.pointer, lda: lda,
+              b: scratch.b.pointer, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// Who runs single-precision products.
+    public static var fp32Kernels: Kernels {
+        #if canImport(Accelerate)
+        return .accelerate
+        #else
+        return .openBLAS
+        #endif
+    }
+
+    /// Who runs BF16 products: oneDNN where the processor multiplies BF16 in hardware (AVX512-BF16 or AMX),
+    /// else the emulation.
+    public static let bf16Kernels: Kernels = {
+        #if canImport(Accelerate)
+        return .emulatedBF16(reason: "Accelerate offers no BF16 products")
+        #else
+        guard CPUFeatures.current.hasBF16 else { return .emulatedBF16(reason: "the CPU has no BF16 instructions") }
+        switch OneDNNLibrary.shared {
+        case .success(let dnnl): return .oneDNN(isa: dnnl.isa)
+        case .failure(let error): return .emulatedBF16(reason: error.description)
+        }
+        #endif
+    }()
 
     /// The number of threads one matrix product may use. OpenBLAS keeps its own pool, sized here;
     /// Accelerate sizes its own and offers no control, so there this reports the core count.
@@ -34,13 +149,32 @@ public enum BLAS {
         #if canImport(Accelerate)
         return ProcessInfoCores.active
         #else
-        return Int(openblas_get_num_threads())
+        return Int(openBLAS.getThreads())
         #endif
     }
 
-    public static func setThreadCount(_ count: Int) {
+    static func setThreadCount(_ count: Int) {
         #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(max(1, count)))
+        openBLAS.setThreads(Int32(max(1, count)))
         #endif
     }
+
+    @inline(__always)
+    private static func checkSizes(_ m: Int, _ n: Int, _ k: Int) {
+        precondition(m >= 0 && n >= 0 && k >= 0 && m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max),
+                     "matrix product sizes out of range: m \(m), n \(n), k \(k)")
+    }
+
+    #if !canImport(Accelerate)
+    /// The loaded library; a process without one stops here with the message that says how to install it
+    /// (commands call `ComputeLibraries.load()` first, which reports it as an error instead).
+    private static var openBLAS: OpenBLASLibrary {
+        @inline(__always) get {
+            switch OpenBLASLibrary.shared {
+            case .success(let library): return library
+            case .failure(let error): fatalError(error.description)
+            }
+        }
+    }
+    #endif
 }

@@ -60,9 +60,11 @@ public final class Trainer {
     public func run() throws -> TrainingSummary {
         try options.validate()
         let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        configureThreads(threads)
+        try ComputeLibraries.load()
+        Parallel.setThreadCount(threads)
 
         var state = try prepareOutput()
+        say("compute: \(ComputeLibraries.summary)")
 
         // Data first: every error in the inputs shows up before the model loads.
         let reader = CoNLLReader(tokenColumn: options.tokenColumn, labelColumn: options.labelColumn)

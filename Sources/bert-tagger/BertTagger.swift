@@ -12,6 +12,7 @@ struct BertTagger: ParsableCommand {
             EvaluateCommand.self,
             TokenizeCommand.self,
             DataCommand.self,
+            InfoCommand.self,
         ]
     )
 }

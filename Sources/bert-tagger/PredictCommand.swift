@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Tensors
 import Training
 
 /// `bert-tagger predict`: tag a corpus with a token-classification model directory.
@@ -43,7 +44,9 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        configureThreads(threadCount)
+        try ComputeLibraries.load()
+        Parallel.setThreadCount(threadCount)
+        FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary)\n".utf8))
         let inputURL = URL(fileURLWithPath: input)
         guard FileManager.default.fileExists(atPath: input) else {
             throw ValidationError("\(input): no such file; --input must name the corpus to tag.")

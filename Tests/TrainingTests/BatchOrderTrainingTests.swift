@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tensors
 import Testing
 @testable import Training
 
@@ -20,7 +21,7 @@ import Testing
         let (summary, messages) = try TinyTaggingTask.run(options)
 
         // The batches each epoch planned, from the same sequences the trainer encoded.
-        configureThreads(1)
+        Parallel.setThreadCount(1)
         let classifier = try TokenClassifier(directory: run.appendingPathComponent("best"), maxTokens: 64, seed: 0)
         let corpus = try CoNLLReader(labelColumn: -1).read(contentsOf: task.train)
         let dataset = try classifier.dataset(corpus, labelled: true, windowing: try Windowing(maxLength: classifier.maxLength))

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tensors
 import Testing
 @testable import Training
 
@@ -39,7 +40,7 @@ import Testing
 
         // The best model scored dev with context: tagging dev with context through the same path gives back
         // the run's dev predictions and the dev loss of the evaluation that kept it.
-        configureThreads(1)
+        Parallel.setThreadCount(1)
         let best = try TokenClassifier(directory: contextRun.appendingPathComponent("best"), maxTokens: options.batchTokens, seed: 0)
         let devCorpus = try CoNLLReader(labelColumn: -1).read(contentsOf: task.dev)
         func tag(context: Int) throws -> (predictions: [[String]], loss: Double?) {

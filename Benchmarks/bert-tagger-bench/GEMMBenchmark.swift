@@ -1,0 +1,132 @@
+import ArgumentParser
+import BERT
+import Foundation
+import Tensors
+
+/// The encoder's matrix products on every library present, side by side in one process: the figures behind
+/// the choice of library per precision.
+struct GEMMBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "GFLOP/s of the encoder's products (forward NT, backward NN and TN, attention) on each library present.")
+
+    @Option(help: "Model directory whose config.json sets the shapes.")
+    var model = "models/all-MiniLM-L6-v2"
+
+    @Option(parsing: .upToNextOption, help: "Token counts (rows of the activations).")
+    var tokens: [Int] = [640, 4096]
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Seconds of timed calls per shape and library (after a first, separately timed call).")
+    var seconds = 0.3
+
+    @Option(help: "Path to MKL's libmkl_rt (PyPI's mkl wheel puts it in <python prefix>/lib) to compare it too.")
+    var mkl: String?
+
+    func validate() throws {
+        guard tokens.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--tokens must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// (name, transA, transB, m, n, k, beta, calls per layer in a training step)
+    typealias Shape = (name: String, transA: BLAS.Transpose, transB: BLAS.Transpose, m: Int, n: Int, k: Int, beta: Float,
+                       calls: Int)
+
+    func run() throws {
+        try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let config = try BertConfig.load(from: URL(fileURLWithPath: model).appendingPathComponent("config.json"))
+        let C = config.hiddenSize, F = config.intermediateSize, hs = C / config.numAttentionHeads
+        let (candidates, notes) = GEMMCandidate.available(mklLibrary: mkl)
+        for note in notes { print("not compared: \(note)") }
+
+        var shapes: [Shape] = []
+        for T in tokens {
+            for (IC, OC, calls) in [(C, C, 4), (C, F, 1), (F, C, 1)] {
+                shapes.append(("T\(T) fwd NT \(IC)→\(OC)", .none, .transposed, T, OC, IC, 0, calls))
+                shapes.append(("T\(T) bwd NN \(OC)→\(IC)", .none, .none, T, IC, OC, 0, calls))
+                shapes.append(("T\(T) bwd TN dW \(OC)×\(IC)", .transposed, .none, OC, IC, T, 1, calls))
+            }
+        }
+        let largest = shapes.map { max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }.max() ?? 1
+        let a = FloatSlab(count: largest), b = FloatSlab(count: largest), c = FloatSlab(count: largest)
+        var rng = SplitMix64(seed: 3)
+        for i in 0 ..< largest {
+            a.buffer[i] = rng.nextUniform() - 0.5
+            b.buffer[i] = rng.nextUniform() - 0.5
+        }
+        let scratch = GEMMScratch(capacity: largest)
+
+        print("GFLOP/s (first call's milliseconds, which include creating a kernel for the shape, in brackets when over 1 ms);"
+              + " * marks the library in use for its precision")
+        let header = candidates.map { ($0.inUse ? "*" : "") + "\($0.name) [\($0.precision)]" }
+        print(header.enumerated().map { "  \(Character(UnicodeScalar(65 + $0.offset)!)) = \($0.element)" }.joined(separator: "\n"))
+        print("shape".padding(toLength: 26, withPad: " ", startingAt: 0)
+              + candidates.indices.map { String(repeating: " ", count: 12) + String(Character(UnicodeScalar(65 + $0)!)) }.joined())
+        var flopsPerToken = [Int: Double](), secondsByCandidate = [[Int: Double]](repeating: [:], count: candidates.count)
+        for shape in shapes {
+            let lda = shape.transA == .none ? shape.k : shape.m, ldb = shape.transB == .none ? shape.n : shape.k
+            let flops = 2 * Double(shape.m * shape.n * shape.k)
+            let T = shape.transA == .none ? shape.m : shape.k
+            flopsPerToken[T, default: 0] += flops * Double(shape.calls)
+            var cells: [String] = []
+            for (index, candidate) in candidates.enumerated() {
+                let call = {
+                    candidate.multiply(shape.transA, shape.transB, shape.m, shape.n, shape.k, a.pointer, lda, b.pointer, ldb,
+                                       shape.beta, c.pointer, shape.n, scratch)
+                }
+                let first = measureOnce(call)
+                let perCall = medianSeconds(atLeast: seconds, call)
+                secondsByCandidate[index][T, default: 0] += perCall * Double(shape.calls)
+                let rate = String(format: "%.0f", flops / perCall / 1e9)
+                cells.append((first > 1e-3 && first > 3 * perCall ? "(\(String(format: "%.1f", first * 1e3))) " : "") + rate)
+            }
+            print(shape.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + cells.map { String(repeating: " ", count: max(1, 13 - $0.count)) + $0 }.joined())
+        }
+        print("\ntraining-step mix (each shape weighted by its calls per layer), GFLOP/s:")
+        for T in tokens {
+            let rates = candidates.indices.map { flopsPerToken[T]! / secondsByCandidate[$0][T]! / 1e9 }
+            print("  T \(T): " + zip(candidates, rates).map { "\($0.name) [\($0.precision)] \(String(format: "%.0f", $1))" }
+                .joined(separator: "; "))
+        }
+
+        // Attention's per-head products: small, strided inside [n, C] matrices, one sequence and head at a time.
+        print("\nattention products per head (hs \(hs)), as attention makes them: one per worker, on the calling thread")
+        let q = FloatSlab(count: 512 * C), k = FloatSlab(count: 512 * C), probs = FloatSlab(count: 512 * 512)
+        for i in 0 ..< q.count { q.buffer[i] = rng.nextUniform() - 0.5; k.buffer[i] = rng.nextUniform() - 0.5 }
+        for n in [32, 64, 128] {
+            let flops = 2 * Double(n * n * hs)
+            let scores = medianSeconds(atLeast: seconds) {
+                BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, a: q.pointer, lda: C, b: k.pointer, ldb: C, beta: 0,
+                           c: probs.pointer, ldc: n, callingThreadOnly: true)
+            }
+            let context = medianSeconds(atLeast: seconds) {
+                BLAS.sgemm(.none, .none, m: n, n: hs, k: n, a: probs.pointer, lda: n, b: k.pointer, ldb: C, beta: 0,
+                           c: q.pointer, ldc: C, callingThreadOnly: true)
+            }
+            print(String(format: "  n %3d: q·kᵀ %.0f GFLOP/s, probs·v %.0f GFLOP/s", n, flops / scores / 1e9, flops / context / 1e9))
+        }
+    }
+}
+
+private func measureOnce(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Median seconds per call over batches of calls that run at least `atLeast` seconds in all.
+private func medianSeconds(atLeast: Double, _ body: () -> Void) -> Double {
+    let single = measureOnce(body)
+    let perBatch = max(1, Int(0.01 / max(single, 1e-7)))
+    var samples: [Double] = []
+    var spent = 0.0
+    while spent < atLeast || samples.count < 5 {
+        let t = measureOnce { for _ in 0 ..< perBatch { body() } }
+        samples.append(t / Double(perBatch))
+        spent += t
+    }
+    return samples.sorted()[samples.count / 2]
+}

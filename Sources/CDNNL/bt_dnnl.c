@@ -1,0 +1,253 @@
+#include "bt_dnnl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if __has_include(<oneapi/dnnl/dnnl.h>)
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdlib.h>
+
+// Entry points, resolved from the library loaded with dlopen, so the binary runs where oneDNN is absent.
+static struct {
+    const dnnl_version_t *(*version)(void);
+    dnnl_cpu_isa_t (*effective_isa)(void);
+    dnnl_status_t (*sgemm)(char, char, dnnl_dim_t, dnnl_dim_t, dnnl_dim_t, float, const float *, dnnl_dim_t,
+                           const float *, dnnl_dim_t, float, float *, dnnl_dim_t);
+    dnnl_status_t (*engine_create)(dnnl_engine_t *, dnnl_engine_kind_t, size_t);
+    dnnl_status_t (*stream_create)(dnnl_stream_t *, dnnl_engine_t, unsigned);
+    dnnl_status_t (*md_init_by_strides)(dnnl_memory_desc_t *, int, const dnnl_dims_t, dnnl_data_type_t,
+                                        const dnnl_dims_t);
+    dnnl_status_t (*matmul_desc_init)(dnnl_matmul_desc_t *, const dnnl_memory_desc_t *, const dnnl_memory_desc_t *,
+                                      const dnnl_memory_desc_t *, const dnnl_memory_desc_t *);
+    dnnl_status_t (*attr_create)(dnnl_primitive_attr_t *);
+    dnnl_status_t (*attr_destroy)(dnnl_primitive_attr_t);
+    dnnl_status_t (*attr_set_output_scales)(dnnl_primitive_attr_t, dnnl_dim_t, int, const float *);
+    dnnl_status_t (*attr_set_post_ops)(dnnl_primitive_attr_t, const_dnnl_post_ops_t);
+    dnnl_status_t (*post_ops_create)(dnnl_post_ops_t *);
+    dnnl_status_t (*post_ops_append_sum)(dnnl_post_ops_t, float);
+    dnnl_status_t (*post_ops_destroy)(dnnl_post_ops_t);
+    dnnl_status_t (*pd_create)(dnnl_primitive_desc_t *, const_dnnl_op_desc_t, const_dnnl_primitive_attr_t,
+                               dnnl_engine_t, const_dnnl_primitive_desc_t);
+    dnnl_status_t (*pd_query)(const_dnnl_primitive_desc_t, dnnl_query_t, int, void *);
+    dnnl_status_t (*pd_destroy)(dnnl_primitive_desc_t);
+    dnnl_status_t (*primitive_create)(dnnl_primitive_t *, const_dnnl_primitive_desc_t);
+    dnnl_status_t (*primitive_execute)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t *);
+    dnnl_status_t (*primitive_destroy)(dnnl_primitive_t);
+    dnnl_status_t (*memory_create)(dnnl_memory_t *, const dnnl_memory_desc_t *, dnnl_engine_t, void *);
+    dnnl_status_t (*memory_destroy)(dnnl_memory_t);
+    void (*omp_set_num_threads)(int);
+    dnnl_engine_t engine;
+    int loaded;
+} lib;
+
+int bt_dnnl_load(char *message, int capacity) {
+    if (lib.loaded) return 0;
+    void *handle = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) handle = dlopen("libdnnl.so", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        snprintf(message, capacity, "%s", dlerror());
+        return 1;
+    }
+#define RESOLVE(field, name)                                                                  \
+    do {                                                                                      \
+        *(void **)&lib.field = dlsym(handle, name);                                           \
+        if (!lib.field) {                                                                     \
+            snprintf(message, capacity, "libdnnl has no %s: not a oneDNN 2.x build", name);   \
+            return 1;                                                                         \
+        }                                                                                     \
+    } while (0)
+    RESOLVE(version, "dnnl_version");
+    RESOLVE(effective_isa, "dnnl_get_effective_cpu_isa");
+    RESOLVE(sgemm, "dnnl_sgemm");
+    RESOLVE(engine_create, "dnnl_engine_create");
+    RESOLVE(stream_create, "dnnl_stream_create");
+    RESOLVE(md_init_by_strides, "dnnl_memory_desc_init_by_strides");
+    RESOLVE(matmul_desc_init, "dnnl_matmul_desc_init");
+    RESOLVE(attr_create, "dnnl_primitive_attr_create");
+    RESOLVE(attr_destroy, "dnnl_primitive_attr_destroy");
+    RESOLVE(attr_set_output_scales, "dnnl_primitive_attr_set_output_scales");
+    RESOLVE(attr_set_post_ops, "dnnl_primitive_attr_set_post_ops");
+    RESOLVE(post_ops_create, "dnnl_post_ops_create");
+    RESOLVE(post_ops_append_sum, "dnnl_post_ops_append_sum");
+    RESOLVE(post_ops_destroy, "dnnl_post_ops_destroy");
+    RESOLVE(pd_create, "dnnl_primitive_desc_create");
+    RESOLVE(pd_query, "dnnl_primitive_desc_query");
+    RESOLVE(pd_destroy, "dnnl_primitive_desc_destroy");
+    RESOLVE(primitive_create, "dnnl_primitive_create");
+    RESOLVE(primitive_execute, "dnnl_primitive_execute");
+    RESOLVE(primitive_destroy, "dnnl_primitive_destroy");
+    RESOLVE(memory_create, "dnnl_memory_create");
+    RESOLVE(memory_destroy, "dnnl_memory_destroy");
+    // The OpenMP runtime oneDNN was built with; its team size is a per-thread setting.
+    *(void **)&lib.omp_set_num_threads = dlsym(handle, "omp_set_num_threads");
+#undef RESOLVE
+    if (lib.engine_create(&lib.engine, dnnl_cpu, 0) != dnnl_success) {
+        snprintf(message, capacity, "oneDNN could not create its CPU engine");
+        return 1;
+    }
+    lib.loaded = 1;
+    return 0;
+}
+
+static const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch ((int)isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    default: return "other";
+    }
+}
+
+void bt_dnnl_describe(char *version, int versionCapacity, char *isa, int isaCapacity) {
+    if (!lib.loaded) {
+        snprintf(version, versionCapacity, "-");
+        snprintf(isa, isaCapacity, "-");
+        return;
+    }
+    const dnnl_version_t *v = lib.version();
+    snprintf(version, versionCapacity, "%d.%d.%d", v->major, v->minor, v->patch);
+    snprintf(isa, isaCapacity, "%s", isa_name(lib.effective_isa()));
+}
+
+static void use_threads(int threads) {
+    if (lib.omp_set_num_threads && threads > 0) lib.omp_set_num_threads(threads);
+}
+
+int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                  int threads) {
+    if (!lib.loaded) return 1;
+    use_threads(threads);
+    return lib.sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        != dnnl_success;
+}
+
+struct bt_dnnl_matmul {
+    dnnl_primitive_t primitive;
+    dnnl_memory_desc_t a, b, c;
+    char implementation[64];
+};
+
+// A row-major [rows, cols] view with leading dimension `ld`, or its transpose when `transposed` (the
+// stored matrix is then [cols, rows]).
+static int describe(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int transposed, int64_t ld,
+                    dnnl_data_type_t type) {
+    dnnl_dims_t dims = {rows, cols};
+    dnnl_dims_t strides = {transposed ? 1 : ld, transposed ? ld : 1};
+    return lib.md_init_by_strides(md, 2, dims, type, strides) != dnnl_success;
+}
+
+bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
+                                      int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
+                                      int bf16Inputs, char *message, int capacity) {
+    if (!lib.loaded) {
+        snprintf(message, capacity, "oneDNN is not loaded");
+        return NULL;
+    }
+    bt_dnnl_matmul *mm = calloc(1, sizeof *mm);
+    dnnl_data_type_t in = bf16Inputs ? dnnl_bf16 : dnnl_f32;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_matmul_desc_t desc;
+    const char *failed = NULL;
+    if (describe(&mm->a, m, k, transA, lda, in) || describe(&mm->b, k, n, transB, ldb, in)
+        || describe(&mm->c, m, n, 0, ldc, dnnl_f32)) {
+        failed = "memory descriptors";
+    } else if (lib.matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c) != dnnl_success) {
+        failed = "matmul descriptor";
+    } else if (lib.attr_create(&attr) != dnnl_success) {
+        failed = "attributes";
+    } else if (alpha != 1.0f && lib.attr_set_output_scales(attr, 1, 0, &alpha) != dnnl_success) {
+        failed = "output scale";
+    } else if (beta != 0.0f && (lib.post_ops_create(&ops) != dnnl_success
+                                || lib.post_ops_append_sum(ops, beta) != dnnl_success
+                                || lib.attr_set_post_ops(attr, ops) != dnnl_success)) {
+        failed = "sum post-op";
+    } else if (lib.pd_create(&pd, &desc, attr, lib.engine, NULL) != dnnl_success) {
+        failed = "primitive descriptor (no implementation for this shape and type)";
+    } else if (lib.primitive_create(&mm->primitive, pd) != dnnl_success) {
+        failed = "primitive";
+    }
+    if (!failed) {
+        const char *impl = NULL;
+        lib.pd_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        snprintf(mm->implementation, sizeof mm->implementation, "%s", impl ? impl : "?");
+    }
+    if (pd) lib.pd_destroy(pd);
+    if (ops) lib.post_ops_destroy(ops);
+    if (attr) lib.attr_destroy(attr);
+    if (failed) {
+        snprintf(message, capacity, "oneDNN matmul %lldx%lldx%lld: could not create the %s",
+                 (long long)m, (long long)n, (long long)k, failed);
+        free(mm);
+        return NULL;
+    }
+    return mm;
+}
+
+// Streams are not to be shared between threads; each calling thread keeps one.
+static _Thread_local dnnl_stream_t thread_stream;
+
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, const void *a, const void *b, float *c, int threads) {
+    if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
+        return 1;
+    use_threads(threads);
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+    int status = 1;
+    if (lib.memory_create(&ma, &mm->a, lib.engine, (void *)a) == dnnl_success
+        && lib.memory_create(&mb, &mm->b, lib.engine, (void *)b) == dnnl_success
+        && lib.memory_create(&mc, &mm->c, lib.engine, c) == dnnl_success) {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
+        status = lib.primitive_execute(mm->primitive, thread_stream, 3, args) != dnnl_success;
+    }
+    if (ma) lib.memory_destroy(ma);
+    if (mb) lib.memory_destroy(mb);
+    if (mc) lib.memory_destroy(mc);
+    return status;
+}
+
+const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *mm) { return mm->implementation; }
+
+void bt_dnnl_matmul_destroy(bt_dnnl_matmul *mm) {
+    if (!mm) return;
+    lib.primitive_destroy(mm->primitive);
+    free(mm);
+}
+
+#else
+
+// Built without oneDNN's headers: every call reports that it is absent.
+int bt_dnnl_load(char *message, int capacity) {
+    snprintf(message, capacity, "built without oneDNN headers (install libdnnl-dev and rebuild)");
+    return 1;
+}
+void bt_dnnl_describe(char *version, int versionCapacity, char *isa, int isaCapacity) {
+    snprintf(version, versionCapacity, "-");
+    snprintf(isa, isaCapacity, "-");
+}
+int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                  int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int threads) {
+    return 1;
+}
+bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k, int64_t lda,
+                                      int64_t ldb, int64_t ldc, float alpha, float beta, int bf16Inputs,
+                                      char *message, int capacity) {
+    snprintf(message, capacity, "built without oneDNN");
+    return NULL;
+}
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *b, float *c, int threads) {
+    return 1;
+}
+const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul) { return "-"; }
+void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul) {}
+
+#endif

@@ -1,0 +1,33 @@
+#ifndef BT_DNNL_H
+#define BT_DNNL_H
+
+#include <stdint.h>
+
+/// oneDNN, loaded at run time when the system has it. Every function is safe to call when it is absent:
+/// bt_dnnl_load reports why, and the rest then fail with a non-zero status.
+
+/// Loads libdnnl and resolves its entry points; 0 on success, else fills `message`.
+int bt_dnnl_load(char *message, int capacity);
+/// "2.6.3"-style version and the instruction set oneDNN's JIT kernels target ("avx512_core_amx", ...).
+void bt_dnnl_describe(char *version, int versionCapacity, char *isa, int isaCapacity);
+
+/// c[m,n] = alpha · op(a) · op(b) + beta · c, row-major single precision, on `threads` threads of the
+/// calling thread's own OpenMP team (1 runs on the caller alone). 0 on success.
+int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                  int threads);
+
+/// A matrix product of fixed shape and strides, created once and run many times:
+/// c[m,n] = alpha · op(a) · op(b) + beta · c, row-major, inputs BF16 (bfloat16 bits) or F32, output F32.
+typedef struct bt_dnnl_matmul bt_dnnl_matmul;
+
+bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
+                                      int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
+                                      int bf16Inputs, char *message, int capacity);
+/// 0 on success.
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *b, float *c, int threads);
+/// The implementation oneDNN chose ("brg:avx512_core_amx_bf16", ...).
+const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul);
+void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul);
+
+#endif

@@ -1,0 +1,74 @@
+/// What runs the matrix products of this process: the processor, the libraries and their kernels, the threads.
+/// Commands call `load()` before any work, so a missing library is an error message rather than a stop, and
+/// print `summary` so every figure comes with the machine that produced it.
+public enum ComputeLibraries {
+    /// Loads the kernel libraries; throws the error that says how to install one that is missing.
+    public static func load() throws {
+        #if !canImport(Accelerate)
+        _ = try OpenBLASLibrary.shared.get()
+        #endif
+    }
+
+    /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".
+    public static var blasDescription: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        switch OpenBLASLibrary.shared {
+        case .failure(let error): return "no BLAS: \(error.description)"
+        case .success(let library):
+            let version = library.config.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+            let how: String
+            switch library.choice {
+            case .fromCPU: how = "named from the CPU's instruction sets"
+            case .byHand(let core): how = "OPENBLAS_CORETYPE=\(core) set by hand"
+            }
+            var text = "OpenBLAS \(version), \(library.core) kernels (\(how))"
+            if case .below(let kernel, let cpu) = OpenBLASKernels.verdict(cpu: .current, reportedCore: library.core) {
+                text += "; WARNING: \(kernel) kernels on an \(cpu) processor: matrix products run slower than they could"
+            }
+            return text
+        }
+        #endif
+    }
+
+    /// "oneDNN 2.6.3 (avx512_core_amx kernels)", or why BF16 products are emulated.
+    public static var bf16Description: String {
+        switch BLAS.bf16Kernels {
+        case .oneDNN(let isa):
+            let version = (try? OneDNNLibrary.shared.get().version) ?? "?"
+            return "oneDNN \(version), \(isa) kernels"
+        case .emulatedBF16(let reason): return "emulated in single precision (\(reason))"
+        case .openBLAS: return "OpenBLAS"
+        case .accelerate: return "Accelerate"
+        }
+    }
+
+    /// One line for logs and benchmark headers.
+    public static var summary: String {
+        let cpu = CPUFeatures.current
+        return "CPU \(cpu.identity) [\(cpu.summary)]; fp32 products: \(blasDescription); "
+            + "bf16 products: \(bf16Description); \(Parallel.threadCount) threads"
+    }
+
+    /// The full description, one fact a line, for `bert-tagger info`.
+    public static var report: [String] {
+        let cpu = CPUFeatures.current
+        var lines = [
+            "CPU: \(cpu.identity)",
+            "  instruction sets: \(cpu.summary)",
+            "  vector kernels: \(cpu.vectorLevel); BF16 hardware: "
+                + (cpu.hasAMX ? "AMX and AVX512-BF16" : cpu.hasBF16 ? "AVX512-BF16" : "none"),
+            "  cores: \(ProcessInfoCores.active)",
+            "fp32 products: \(blasDescription)",
+        ]
+        #if !canImport(Accelerate)
+        if case .success(let library) = OpenBLASLibrary.shared {
+            lines.append("  library: \(library.path) (\(library.config))")
+        }
+        #endif
+        lines.append("BF16 products: \(bf16Description)")
+        lines.append("threads: \(Parallel.threadCount)")
+        return lines
+    }
+}

@@ -1,0 +1,81 @@
+import CDNNL
+import Foundation
+
+/// oneDNN, loaded at first use where the system has it: BF16 matrix products on AVX512-BF16 and AMX
+/// processors, and single-threaded products run on the calling thread alone.
+final class OneDNNLibrary: @unchecked Sendable {
+    let version: String
+    /// The instruction set oneDNN's kernels target on this processor ("avx512_core_amx", ...).
+    let isa: String
+
+    static let shared: Result<OneDNNLibrary, KernelLibraryError> = Result { () throws(KernelLibraryError) in
+        try OneDNNLibrary()
+    }
+
+    private init() throws(KernelLibraryError) {
+        var message = [CChar](repeating: 0, count: 512)
+        guard bt_dnnl_load(&message, Int32(message.count)) == 0 else {
+            throw KernelLibraryError(description: "oneDNN is not available (\(String(cString: message))): "
+                                     + "install it with `apt-get install libdnnl-dev` (bash Scripts/setup.sh does)")
+        }
+        var version = [CChar](repeating: 0, count: 32), isa = [CChar](repeating: 0, count: 64)
+        bt_dnnl_describe(&version, 32, &isa, 64)
+        self.version = String(cString: version)
+        self.isa = String(cString: isa)
+    }
+
+    /// c = alpha · op(a) · op(b) + beta · c in single precision, on `threads` threads of the caller's own team.
+    @inline(__always)
+    func sgemm(_ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        let status = bt_dnnl_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int64(m), Int64(n), Int64(k), alpha,
+                                   a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc), Int32(threads))
+        precondition(status == 0, "oneDNN sgemm failed: m \(m), n \(n), k \(k), lda \(lda), ldb \(ldb), ldc \(ldc)")
+    }
+
+    /// A product's shape, strides, scales and input type: what a matmul primitive is made for.
+    struct MatmulKey: Hashable {
+        var transA: Bool, transB: Bool
+        var m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int
+        var alpha: Float, beta: Float
+        var bf16: Bool
+    }
+
+    /// One created primitive; destroyed when neither the cache nor a running product holds it.
+    final class Matmul: @unchecked Sendable {
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
+        deinit { bt_dnnl_matmul_destroy(pointer) }
+        var implementation: String { String(cString: bt_dnnl_matmul_implementation(pointer)) }
+    }
+
+    private let lock = NSLock()
+    private var cache: [MatmulKey: Matmul] = [:]
+    /// Packed batches vary in length, so shapes vary; past this many the cache starts again.
+    private let cacheCapacity = 1024
+    private(set) var primitivesCreated = 0
+
+    /// The primitive for a shape, created at first use and kept.
+    func matmul(_ key: MatmulKey) -> Matmul {
+        lock.lock()
+        defer { lock.unlock() }
+        if let found = cache[key] { return found }
+        var message = [CChar](repeating: 0, count: 512)
+        guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
+                                                  Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
+                                                  key.alpha, key.beta, key.bf16 ? 1 : 0, &message, 512) else {
+            preconditionFailure(String(cString: message))
+        }
+        if cache.count >= cacheCapacity { cache.removeAll(keepingCapacity: true) }
+        let matmul = Matmul(created)
+        cache[key] = matmul
+        primitivesCreated += 1
+        return matmul
+    }
+
+    func run(_ matmul: Matmul, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
+        let status = bt_dnnl_matmul_run(matmul.pointer, a, b, c, Int32(threads))
+        precondition(status == 0, "oneDNN matmul (\(matmul.implementation)) failed")
+    }
+}
