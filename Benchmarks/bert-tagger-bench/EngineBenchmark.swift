@@ -25,6 +25,9 @@ struct EngineBenchmark: ParsableCommand {
     @Option(help: "Labels of the token classifier (CoNLL-2003 IOB2 has 9).")
     var labels = 9
 
+    @Option(help: "Number format of the encoder's matrix products: fp32 or bf16.")
+    var precision: GEMMPrecision = .fp32
+
     func validate() throws {
         guard tokens >= 200 else { throw ValidationError("--tokens must be at least 200 (one long CoNLL sequence)") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -42,8 +45,8 @@ struct EngineBenchmark: ParsableCommand {
               + "Σn²/T = \(String(format: "%.1f", batch.meanAttendedLength)))")
 
         // The bound: sgemm on the model's own shapes, forward and backward.
-        let gemm = SgemmProbe(T: T, C: C, F: F, repeats: repeats)
-        print(String(format: "sgemm GFLOP/s  forward shapes %.1f   backward shapes %.1f   training mix %.1f",
+        let gemm = GEMMProbe(T: T, C: C, F: F, repeats: repeats, precision: precision)
+        print(String(format: "\(precision) products, GFLOP/s: forward shapes %.1f   backward shapes %.1f   training mix %.1f",
                      gemm.forwardRate / 1e9, gemm.backwardRate / 1e9, gemm.trainingRate / 1e9))
 
         // Model FLOPs per token, forward: per layer 2·(4C² + 2CF) for the six projections plus 4·C·n̄ for
@@ -54,7 +57,8 @@ struct EngineBenchmark: ParsableCommand {
         let trainingFLOPs = 3 * forwardFLOPs
         print(String(format: "model FLOPs per token: forward %.2f M, training %.2f M", forwardFLOPs / 1e6, trainingFLOPs / 1e6))
 
-        let engine = BertForTokenClassification(config: config, numLabels: labels, maxTokens: T, seed: 1)
+        let engine = BertForTokenClassification(config: config, numLabels: labels, maxTokens: T, seed: 1,
+                                                precision: precision)
         var optimizer = AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01)
 
         let inference = try time(repeats) {
@@ -128,12 +132,14 @@ struct CoNLLShapedBatch {
     }
 }
 
-/// GFLOP/s of sgemm on the encoder's projection shapes, as the engine calls them.
-struct SgemmProbe {
+/// GFLOP/s of the encoder's projection shapes in one precision (BF16 including its input conversion), as the
+/// engine calls them.
+struct GEMMProbe {
     var forwardRate = 0.0, backwardRate = 0.0, trainingRate = 0.0
 
-    init(T: Int, C: Int, F: Int, repeats: Int) {
+    init(T: Int, C: Int, F: Int, repeats: Int, precision: GEMMPrecision) {
         let a = FloatSlab(count: T * F), b = FloatSlab(count: T * F), c = FloatSlab(count: T * F)
+        let scratch = GEMMScratch(capacity: T * F)
         var rng = SplitMix64(seed: 3)
         for i in 0 ..< a.count { a.buffer[i] = rng.nextUniform() - 0.5 }
         for i in 0 ..< b.count { b.buffer[i] = rng.nextUniform() - 0.5 }
@@ -150,8 +156,8 @@ struct SgemmProbe {
             for (ta, tb, m, n, k, calls) in shapes {
                 let lda = ta == .none ? k : m, ldb = tb == .none ? n : k
                 let t = time(repeats) {
-                    BLAS.sgemm(ta, tb, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
-                               beta: 0, c: c.pointer, ldc: n)
+                    BLAS.gemm(precision, ta, tb, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
+                              beta: 0, c: c.pointer, ldc: n, scratch: scratch)
                 }
                 flops += 2 * Double(m * n * k) * Double(calls)
                 seconds += t * Double(calls)
@@ -176,3 +182,5 @@ private func peakResidentBytes() -> Int {
     return Int(usage.ru_maxrss) * 1024
     #endif
 }
+
+extension GEMMPrecision: ExpressibleByArgument {}

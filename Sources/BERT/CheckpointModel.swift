@@ -1,12 +1,14 @@
 import Foundation
+import Tensors
 
 extension Checkpoint {
     /// A model holding the checkpoint's weights, planned for `maxTokens` tokens per batch. A classifier the
     /// checkpoint lacks starts as HuggingFace starts one (weight normal(0, initializer_range), bias 0) from
-    /// `seed`, which also keys the model's dropout masks.
-    public func makeModel(maxTokens: Int, seed: UInt64 = 0) throws -> BertForTokenClassification {
+    /// `seed`, which also keys the model's dropout masks. `precision` is the format of its matrix products.
+    public func makeModel(maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32) throws -> BertForTokenClassification {
         // The model initialises every parameter from the seed; loading then overwrites what the file has.
-        let model = BertForTokenClassification(config: config, numLabels: labels.count, maxTokens: maxTokens, seed: seed)
+        let model = BertForTokenClassification(config: config, numLabels: labels.count, maxTokens: maxTokens, seed: seed,
+                                               precision: precision)
         try load(into: model.parameters)
         return model
     }

@@ -1,45 +1,30 @@
 // bfloat16: the top 16 bits of an IEEE single. Products of two bfloat16 values are exact in single precision,
 // so a BF16 matrix product differs from a single-precision one only by the rounding of its inputs.
 
-/// The bfloat16 nearest to `x` (ties to even); NaN stays a quiet NaN, infinities stay infinite.
+/// The bfloat16 nearest to `x` (ties to even); NaN stays a quiet NaN, infinities stay infinite. Branch-free, so
+/// loops over it vectorize.
 @inline(__always)
 public func bfloat16Bits(_ x: Float) -> UInt16 {
     let bits = x.bitPattern
-    if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
-    return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16
+    let quietNaN = (bits >> 16) | 0x0040
+    return UInt16(truncatingIfNeeded: bits & 0x7FFF_FFFF > 0x7F80_0000 ? quietNaN : rounded)
 }
 
 /// The single-precision value of a bfloat16.
 @inline(__always)
 public func floatFromBFloat16(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 
-/// out[i] = bfloat16(inp[i]), sixteen lanes at a time, spread over the cores.
+/// out[i] = bfloat16(inp[i]), spread over the cores.
 public func convertToBFloat16(_ out: UnsafeMutablePointer<UInt16>, _ inp: UnsafePointer<Float>, count: Int) {
-    Parallel.forEachChunk(count, grain: 1 << 15) { range in
-        var i = range.lowerBound
-        let end = range.upperBound
-        let rawIn = UnsafeRawPointer(inp), rawOut = UnsafeMutableRawPointer(out)
-        while i + 16 <= end {
-            let bits = rawIn.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
-            let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-            // NaN: exponent all ones and a non-zero mantissa; keep it a quiet NaN rather than round it.
-            let magnitude = bits & 0x7FFF_FFFF
-            let quietNaN = (bits &>> 16) | 0x0040
-            let result = rounded.replacing(with: quietNaN, where: magnitude .> 0x7F80_0000)
-            rawOut.storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: result), toByteOffset: i * 2,
-                              as: SIMD16<UInt16>.self)
-            i += 16
-        }
-        while i < end {
-            out[i] = bfloat16Bits(inp[i])
-            i += 1
-        }
+    Parallel.forEachChunk(count, grain: 1 << 16) { range in
+        for i in range { out[i] = bfloat16Bits(inp[i]) }
     }
 }
 
 /// out[i] = inp[i] rounded to the nearest bfloat16, kept in single precision (what a BF16 product sees).
 public func roundToBFloat16(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
-    Parallel.forEachChunk(count, grain: 1 << 15) { range in
+    Parallel.forEachChunk(count, grain: 1 << 16) { range in
         for i in range { out[i] = floatFromBFloat16(bfloat16Bits(inp[i])) }
     }
 }

@@ -9,6 +9,14 @@ public enum ComputeLibraries {
         #endif
     }
 
+    /// Who runs single-precision products: "oneDNN 2.6.3, avx512_core kernels" or the OpenBLAS description.
+    public static var fp32Description: String {
+        if case .oneDNN(let isa) = BLAS.fp32Kernels {
+            return "oneDNN \((try? OneDNNLibrary.shared.get().version) ?? "?") (JIT kernels up to \(isa))"
+        }
+        return blasDescription
+    }
+
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".
     public static var blasDescription: String {
         #if canImport(Accelerate)
@@ -37,7 +45,7 @@ public enum ComputeLibraries {
         switch BLAS.bf16Kernels {
         case .oneDNN(let isa):
             let version = (try? OneDNNLibrary.shared.get().version) ?? "?"
-            return "oneDNN \(version), \(isa) kernels"
+            return "oneDNN \(version) (JIT kernels up to \(isa))"
         case .emulatedBF16(let reason): return "emulated in single precision (\(reason))"
         case .openBLAS: return "OpenBLAS"
         case .accelerate: return "Accelerate"
@@ -47,7 +55,7 @@ public enum ComputeLibraries {
     /// One line for logs and benchmark headers.
     public static var summary: String {
         let cpu = CPUFeatures.current
-        return "CPU \(cpu.identity) [\(cpu.summary)]; fp32 products: \(blasDescription); "
+        return "CPU \(cpu.identity) [\(cpu.summary)]; fp32 products: \(fp32Description); "
             + "bf16 products: \(bf16Description); \(Parallel.threadCount) threads"
     }
 
@@ -60,7 +68,8 @@ public enum ComputeLibraries {
             "  vector kernels: \(cpu.vectorLevel); BF16 hardware: "
                 + (cpu.hasAMX ? "AMX and AVX512-BF16" : cpu.hasBF16 ? "AVX512-BF16" : "none"),
             "  cores: \(ProcessInfoCores.active)",
-            "fp32 products: \(blasDescription)",
+            "fp32 products: \(fp32Description)",
+            "OpenBLAS: \(blasDescription)",
         ]
         #if !canImport(Accelerate)
         if case .success(let library) = OpenBLASLibrary.shared {

@@ -24,13 +24,18 @@ public struct GEMMCandidate: Sendable {
         case .accelerate: fp32Name = "Accelerate"
         default: fp32Name = ComputeLibraries.blasDescription.components(separatedBy: " (").first ?? "OpenBLAS"
         }
-        list.append(GEMMCandidate(name: fp32Name, precision: .fp32, inUse: true) { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, _ in
+        list.append(GEMMCandidate(name: fp32Name, precision: .fp32, inUse: !{ if case .oneDNN = BLAS.fp32Kernels { return true }; return false }()) { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, _ in
+            #if canImport(Accelerate)
             BLAS.sgemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            #else
+            OpenBLASLibrary.run(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            #endif
         })
         #if !canImport(Accelerate)
         switch OneDNNLibrary.shared {
         case .success(let dnnl):
-            list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) sgemm", precision: .fp32, inUse: false) {
+            list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) sgemm", precision: .fp32,
+                                      inUse: BLAS.fp32Kernels == .oneDNN(isa: dnnl.isa)) {
                 ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, _ in
                 dnnl.sgemm(ta == .transposed, tb == .transposed, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b,
                            ldb: ldb, beta: beta, c: c, ldc: ldc, threads: Parallel.threadCount)
@@ -50,7 +55,7 @@ public struct GEMMCandidate: Sendable {
         }
         #endif
         let emulation = BLAS.Kernels.emulatedBF16(reason: "benchmark")
-        list.append(GEMMCandidate(name: "BF16 emulated on \(fp32Name.components(separatedBy: ",").first ?? fp32Name)",
+        list.append(GEMMCandidate(name: "BF16 emulated in fp32",
                                   precision: .bf16, inUse: { if case .emulatedBF16 = BLAS.bf16Kernels { return true }; return false }()) {
             ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
             BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,

@@ -13,6 +13,12 @@ final class OneDNNLibrary: @unchecked Sendable {
     }
 
     private init() throws(KernelLibraryError) {
+        // oneDNN's OpenMP threads spin after each product by default, taking the cores from the elementwise
+        // kernels that follow (a third slower training step on two cores); waiting passively gives them back.
+        // The OpenMP runtime reads the policy while it loads, and a policy set by the user stands.
+        let setsPolicy = ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil
+        if setsPolicy { setenv("OMP_WAIT_POLICY", "PASSIVE", 1) }
+        defer { if setsPolicy { unsetenv("OMP_WAIT_POLICY") } }
         var message = [CChar](repeating: 0, count: 512)
         guard bt_dnnl_load(&message, Int32(message.count)) == 0 else {
             throw KernelLibraryError(description: "oneDNN is not available (\(String(cString: message))): "

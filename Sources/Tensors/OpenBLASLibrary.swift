@@ -26,6 +26,15 @@ final class OpenBLASLibrary: @unchecked Sendable {
     let core: String
     let choice: OpenBLASKernels.Choice
 
+    /// A single-precision product on OpenBLAS whatever library `BLAS` uses (for the benchmark comparing them).
+    static func run(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
+                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard case .success(let library) = shared else { return }
+        library.sgemm(101, transA == .none ? 111 : 112, transB == .none ? 111 : 112, Int32(m), Int32(n), Int32(k), 1,
+                      a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// The library of this process, loaded at first use.
     static let shared: Result<OpenBLASLibrary, KernelLibraryError> = Result { () throws(KernelLibraryError) in
         try OpenBLASLibrary(cpu: .current, environment: ProcessInfo.processInfo.environment)

@@ -2,6 +2,7 @@ import BERT
 import Datasets
 import Foundation
 import SeqEval
+import Tensors
 import Tokenizer
 
 /// A token-classification model ready to tag corpora: the tokenizer, the network and its label set, as
@@ -18,8 +19,10 @@ public final class TokenClassifier {
     public let ignoredTensors: [String]
 
     /// Loads `directory`. With `labels`, the classifier gets one output per label (a checkpoint's own
-    /// classifier must then match); without, the labels come from the checkpoint's config.
-    public init(directory: URL, labels: [String]? = nil, maxTokens: Int, seed: UInt64) throws {
+    /// classifier must then match); without, the labels come from the checkpoint's config. `precision` is the
+    /// format of the encoder's matrix products.
+    public init(directory: URL, labels: [String]? = nil, maxTokens: Int, seed: UInt64,
+                precision: GEMMPrecision = .fp32) throws {
         self.directory = directory
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -30,7 +33,7 @@ public final class TokenClassifier {
         let checkpoint = try Checkpoint(directory: directory, labels: labels)
         tokenizer = try BertTokenizer(directory: directory)
         self.labels = try LabelSet(checkpoint.labels)
-        let model = try checkpoint.makeModel(maxTokens: maxTokens, seed: seed)
+        let model = try checkpoint.makeModel(maxTokens: maxTokens, seed: seed, precision: precision)
         self.model = model
         ignoredTensors = checkpoint.ignoredTensors
         initializedTensors = checkpoint.hasClassifier ? [] : ["classifier.weight", "classifier.bias"]

@@ -86,9 +86,11 @@ public final class Trainer {
         // The model: the pretrained encoder, or the saved state of the run being resumed.
         let source = resume ? lastStateDirectory() : URL(fileURLWithPath: options.model)
         let modelMaxTokens = max(options.batchTokens, options.maxLength ?? 0)
+        let precision = options.precision.resolved
         let classifier = try TokenClassifier(directory: source, labels: labelSet.labels,
-                                             maxTokens: modelMaxTokens, seed: options.seed)
+                                             maxTokens: modelMaxTokens, seed: options.seed, precision: precision)
         let model = classifier.model
+        say("matrix products in \(precision)" + (options.precision == .auto ? " (--precision auto on this CPU)" : ""))
         if !classifier.ignoredTensors.isEmpty {
             say("note: \(classifier.ignoredTensors.count) tensors of \(source.lastPathComponent) are not used for token classification (\(Self.summarize(classifier.ignoredTensors)))")
         }
@@ -295,7 +297,8 @@ public final class Trainer {
         }
 
         // The best model tags dev and test; its reports and predictions are the run's result.
-        let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed)
+        let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
+                                       precision: precision)
         let devFinal: Evaluation
         if let bestDev, bestDev.step == state.bestStep {
             devFinal = bestDev.evaluation

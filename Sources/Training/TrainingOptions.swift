@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Everything that decides a training run; saved as `options.json` in the run directory, so a run can be
 /// read back, compared and resumed.
@@ -46,6 +47,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var saveEvery: Int = 500
     /// The dev metric that picks the best model; nil chooses F1 for tagging schemes, accuracy otherwise.
     public var metric: Metric?
+    /// Number format of the encoder's matrix products (`auto`: BF16 on AMX processors, else FP32).
+    public var precision: PrecisionChoice = .fp32
 
     public enum Metric: String, Codable, Sendable, CaseIterable {
         case f1, accuracy
@@ -62,7 +65,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation, groupByLength
         case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
-        case threads, patience, evalEvery, logEvery, saveEvery, metric
+        case threads, patience, evalEvery, logEvery, saveEvery, metric, precision
     }
 
     /// Keys absent from a saved options.json (a run from before an option existed) take their defaults.
@@ -97,6 +100,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         logEvery = try value(.logEvery, logEvery)
         saveEvery = try value(.saveEvery, saveEvery)
         metric = try c.decodeIfPresent(Metric.self, forKey: .metric)
+        // Runs saved before the option existed multiplied in single precision.
+        precision = try value(.precision, PrecisionChoice.fp32)
     }
 
     /// Checks the options against each other before any work starts.

@@ -34,6 +34,8 @@ struct PredictCommand: ParsableCommand {
     var context = 0
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
     @Option(help: "Threads. Default: all cores.") var threads: Int?
+    @Option(help: "Number format of the encoder's matrix products: fp32, bf16, or auto (bf16 on CPUs with AMX, else fp32).")
+    var precision: PrecisionChoice = .fp32
 
     func validate() throws {
         if batchTokens <= 2 { throw ValidationError("--batch-tokens must exceed 2.") }
@@ -58,7 +60,8 @@ struct PredictCommand: ParsableCommand {
         case .jsonl: corpus = try JSONLinesReader(tagsKey: nil).read(contentsOf: inputURL)
         }
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
-                                             maxTokens: max(batchTokens, maxLength ?? 0), seed: 0)
+                                             maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
+                                             precision: precision.resolved)
         let limit = min(maxLength ?? classifier.maxLength, classifier.maxLength, batchTokens)
         let dataset = try classifier.dataset(corpus, labelled: false, windowing: try Windowing(maxLength: limit, stride: stride, context: context))
         let batches = try dataset.batches(try BatchPlanner(maxTokens: batchTokens), order: .lengthSorted)

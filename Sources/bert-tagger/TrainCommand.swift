@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensors
 import Training
 
 /// `bert-tagger train`: fine-tune a BERT encoder for token classification and keep the best model.
@@ -56,6 +57,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Save the resumable state every this many steps.") var saveEvery = 500
     @Option(help: "Dev metric that picks the best model: f1 or accuracy. Default: f1 for BIO-style tags, accuracy otherwise.")
     var metric: TrainingOptions.Metric?
+    @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX, else fp32).")
+    var precision: PrecisionChoice = .fp32
     @Flag(help: "Continue the run in --output from its last saved state.") var resume = false
 
     func validate() throws {
@@ -115,6 +118,7 @@ struct TrainCommand: ParsableCommand {
         options.logEvery = logEvery
         options.saveEvery = saveEvery
         options.metric = metric
+        options.precision = precision
         try options.validate()
 
         let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -132,3 +136,4 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainingOptions.Metric: ExpressibleByArgument {}
+extension PrecisionChoice: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 @testable import BERT
 
 /// BertForTokenClassification in plain Double loops, without dropout: the reference the engine's forward is
@@ -7,10 +8,14 @@ struct ReferenceModel {
     let config: BertConfig
     let numLabels: Int
     let layout: ParameterLayout
+    /// Round the inputs of the encoder's projections to bfloat16 (as single precision would see them), as a
+    /// model with BF16 products does; the classifier stays exact.
+    let bf16Products: Bool
 
-    init(config: BertConfig, numLabels: Int) {
+    init(config: BertConfig, numLabels: Int, bf16Products: Bool = false) {
         self.config = config
         self.numLabels = numLabels
+        self.bf16Products = bf16Products
         layout = ParameterLayout(config: config, numLabels: numLabels)
     }
 
@@ -27,7 +32,13 @@ struct ReferenceModel {
             return Array(p[e.offset + r * width ..< e.offset + (r + 1) * width])
         }
         func linear(_ x: [[Double]], _ prefix: String, out: Int) -> [[Double]] {
-            let w = tensor(prefix + ".weight"), b = tensor(prefix + ".bias"), inWidth = x[0].count
+            var w = tensor(prefix + ".weight"), x = x
+            let b = tensor(prefix + ".bias"), inWidth = x[0].count
+            if bf16Products && prefix != "classifier" {
+                func round(_ v: Double) -> Double { Double(floatFromBFloat16(bfloat16Bits(Float(v)))) }
+                w = ArraySlice(w.map(round))
+                x = x.map { $0.map(round) }
+            }
             return x.map { xr in
                 (0 ..< out).map { o in
                     var s = b[b.startIndex + o]

@@ -54,7 +54,7 @@ import Testing
     @Test(arguments: kernels)
     func bf16ProductsAreExactProductsOfRoundedInputsForEveryTransposeAndScale(kernels: BLAS.Kernels) throws {
         var r = TestRandom(5)
-        for (m, n, k) in [(37, 29, 384), (64, 48, 17), (70, 24, 1536)] {
+        for (m, n, k) in [(37, 29, 384), (64, 48, 17), (70, 24, 1536), (11, 64, 64), (11, 96, 64), (64, 64, 11)] {
             for (transA, transB) in [(BLAS.Transpose.none, BLAS.Transpose.transposed), (.none, .none), (.transposed, .none)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (0.125, 1)] {
                     let a = r.floats(m * k), b = r.floats(k * n), c0 = r.floats(m * n)
