@@ -19,12 +19,14 @@ let package = Package(
     targets: [
         // The processor's instruction sets (CPUID, XGETBV).
         .target(name: "CCPUFeatures"),
+        // Element-wise kernels compiled for each instruction set and picked by the processor at load.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // oneDNN, loaded at run time where the system has it (Debian: libdnnl2; headers from libdnnl-dev).
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // Matrix products: OpenBLAS (loaded at run time) on Linux; Accelerate's BLAS on Apple platforms.
         .target(
             name: "Tensors",
-            dependencies: ["CCPUFeatures", "CDNNL"],
+            dependencies: ["CCPUFeatures", "CDNNL", "CKernels"],
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
@@ -33,7 +35,7 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
         .target(name: "SeqEval", swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
-        .target(name: "BERT", dependencies: ["Tensors", "SafeTensors"], swiftSettings: swiftSettings),
+        .target(name: "BERT", dependencies: ["Tensors", "SafeTensors", "CKernels"], swiftSettings: swiftSettings),
         .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",

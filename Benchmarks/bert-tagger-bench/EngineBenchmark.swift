@@ -184,3 +184,4 @@ private func peakResidentBytes() -> Int {
 }
 
 extension GEMMPrecision: ExpressibleByArgument {}
+extension PrecisionChoice: ExpressibleByArgument {}

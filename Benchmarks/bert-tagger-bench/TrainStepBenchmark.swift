@@ -38,6 +38,9 @@ struct TrainStepBenchmark: ParsableCommand {
     @Option(help: "Gradient clipping norm, as `train --max-grad-norm` (0 for none).")
     var maxGradNorm: Float = 1.0
 
+    @Option(help: "Number format of the encoder's matrix products, as `train --precision`.")
+    var precision: PrecisionChoice = .fp32
+
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
@@ -54,8 +57,9 @@ struct TrainStepBenchmark: ParsableCommand {
         let trainCorpus = try CoNLLReader().read(contentsOf: trainURL)
         let labelSet = try LabelSet(collecting: trainCorpus)
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model), labels: labelSet.labels,
-                                             maxTokens: batchTokens, seed: seed)
+                                             maxTokens: batchTokens, seed: seed, precision: precision.resolved)
         let engine = classifier.model
+        print("matrix products in \(engine.precision)")
         let windowing = try Windowing(maxLength: min(engine.config.maxPositionEmbeddings, batchTokens))
         let data = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing)
         let plan = try data.plan(try BatchPlanner(maxTokens: batchTokens), order: .shuffled(seed: seed, epoch: 0))

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensors
 
@@ -111,42 +112,15 @@ struct AdamWConstants {
     var b1, b2, eps, stepSize, invBias2Sqrt, gradientScale: Float
 }
 
-/// The update on `range`, eight lanes at a time: the scalar loop's sqrt and division did not vectorize and
-/// made it compute-bound. Every lane does the scalar tail's operations in the same order, so the result
-/// does not depend on where a chunk boundary or the tail falls.
+/// The update on `range`, in the widest vectors the processor has (CKernels): every element does the reference's
+/// operations in the same order, so the result does not depend on where a chunk boundary falls.
 @inline(__always)
 private func adamWRange(_ range: Range<Int>, parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                         m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, decayFactor: Float,
                         constants k: AdamWConstants, zeroing: UnsafeMutablePointer<Float>?) {
-    typealias V = SIMD8<Float>
-    let b1 = V(repeating: k.b1), b2 = V(repeating: k.b2), oneMinusB1 = V(repeating: 1 - k.b1)
-    let oneMinusB2 = V(repeating: 1 - k.b2), eps = V(repeating: k.eps), stepSize = V(repeating: k.stepSize)
-    let invBias2Sqrt = V(repeating: k.invBias2Sqrt), scale = V(repeating: k.gradientScale)
-    let decay = V(repeating: decayFactor)
-    var i = range.lowerBound
-    while i + 8 <= range.upperBound {
-        let g = UnsafeRawPointer(gradients + i).loadUnaligned(as: V.self) * scale
-        let mi = b1 * UnsafeRawPointer(m + i).loadUnaligned(as: V.self) + oneMinusB1 * g
-        let vi = b2 * UnsafeRawPointer(v + i).loadUnaligned(as: V.self) + oneMinusB2 * g * g
-        UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
-        UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
-        let p = UnsafeRawPointer(parameters + i).loadUnaligned(as: V.self) * decay
-        let denominator = vi.squareRoot() * invBias2Sqrt + eps
-        UnsafeMutableRawPointer(parameters + i).storeBytes(of: p - stepSize * mi / denominator, as: V.self)
-        if let zeroing { UnsafeMutableRawPointer(zeroing + i).storeBytes(of: V(), as: V.self) }
-        i += 8
-    }
-    while i < range.upperBound {
-        let g = gradients[i] * k.gradientScale
-        let mi = k.b1 * m[i] + (1 - k.b1) * g
-        let vi = k.b2 * v[i] + (1 - k.b2) * g * g
-        m[i] = mi
-        v[i] = vi
-        let p = parameters[i] * decayFactor
-        parameters[i] = p - k.stepSize * mi / (vi.squareRoot() * k.invBias2Sqrt + k.eps)
-        zeroing?[i] = 0
-        i += 1
-    }
+    let i = range.lowerBound
+    bt_adamw(parameters + i, gradients + i, m + i, v + i, range.count, k.b1, k.b2, k.eps, k.stepSize, k.invBias2Sqrt,
+             k.gradientScale, decayFactor, zeroing.map { $0 + i })
 }
 
 /// Naive reference for `AdamW.step`: one entry at a time, the scaled gradient and the update written out

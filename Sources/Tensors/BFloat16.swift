@@ -1,3 +1,5 @@
+import CKernels
+
 // bfloat16: the top 16 bits of an IEEE single. Products of two bfloat16 values are exact in single precision,
 // so a BF16 matrix product differs from a single-precision one only by the rounding of its inputs.
 
@@ -15,17 +17,17 @@ public func bfloat16Bits(_ x: Float) -> UInt16 {
 @inline(__always)
 public func floatFromBFloat16(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 
-/// out[i] = bfloat16(inp[i]), spread over the cores.
+/// out[i] = bfloat16(inp[i]), spread over the cores, in the widest vectors the processor has (CKernels).
 public func convertToBFloat16(_ out: UnsafeMutablePointer<UInt16>, _ inp: UnsafePointer<Float>, count: Int) {
     Parallel.forEachChunk(count, grain: 1 << 16) { range in
-        for i in range { out[i] = bfloat16Bits(inp[i]) }
+        bt_convert_f32_to_bf16(out + range.lowerBound, inp + range.lowerBound, range.count)
     }
 }
 
 /// out[i] = inp[i] rounded to the nearest bfloat16, kept in single precision (what a BF16 product sees).
 public func roundToBFloat16(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
     Parallel.forEachChunk(count, grain: 1 << 16) { range in
-        for i in range { out[i] = floatFromBFloat16(bfloat16Bits(inp[i])) }
+        bt_round_f32_to_bf16(out + range.lowerBound, inp + range.lowerBound, range.count)
     }
 }
 

@@ -14,11 +14,15 @@ enum Binary {
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    /// Runs the tool with `arguments`, feeding `stdin`, and returns its exit status and output.
-    static func run(_ arguments: [String], stdin: String = "") throws -> Result {
+    /// Runs the tool with `arguments`, feeding `stdin`, with `environment` added to this process's, and returns
+    /// its exit status and output.
+    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let input = Pipe(), output = Pipe(), error = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -2,6 +2,7 @@ import BERT
 import Datasets
 import Foundation
 import SeqEval
+import Tensors
 import Testing
 @testable import Training
 
@@ -101,11 +102,18 @@ import Testing
         #expect(summary.devReport?.microAverage.support == gold.microAverage.support)
     }
 
-    @Test func trainingLearnsTheSyntheticTask() throws {
+    /// In either precision: BF16 products change the rounding, not what is learnt.
+    @Test(arguments: [PrecisionChoice.fp32, .bf16])
+    func trainingLearnsTheSyntheticTask(precision: PrecisionChoice) throws {
         let task = try TinyTaggingTask()
         defer { task.remove() }
         let run = task.runDirectory()
-        let (summary, _) = try TinyTaggingTask.run(task.options(output: run, epochs: 8))
+        var options = task.options(output: run, epochs: 8)
+        options.precision = precision
+        let (summary, messages) = try TinyTaggingTask.run(options)
+        #expect(messages.contains("matrix products in \(precision.resolved)"), "\(messages)")
+        let saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: run.appendingPathComponent("options.json")))
+        #expect(saved.precision == precision)
         let losses = column(try metricsRows(run, "steps"), "loss")
         let f1 = column(try metricsRows(run, "evaluations"), "f1")
         let perEpoch = losses.count / 8

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""bert-tagger next to transformers' Trainer, PyTorch and ONNX Runtime, measured in one run on this machine.
+
+    python3 Scripts/bench_side_by_side.py [--steps 40] [--threads 2] [--tagger-model DIR] [--skip-peers]
+
+1. Training: `bert-tagger-bench train-step` (real CoNLL-2003 optimizer steps, 640-token random batches) in fp32
+   and bf16, then `Scripts/bench_peers.py train-steps` (the Trainer, 32 sentences a batch, fp32 and bf16=True)
+   over the same number of steps; tokens per second of each and their ratios.
+2. Tagging (with --tagger-model, a trained token-classification directory such as runs/NAME/best):
+   `bert-tagger predict` on CoNLL-2003 test in fp32 and bf16, then `Scripts/bench_peers.py tag` (PyTorch eager
+   and ONNX Runtime on the same weights); sentences per second and ratios.
+
+Runs one thing at a time: the figures assume the machine is otherwise idle (its load average is printed).
+Needs the release build (`bash Scripts/setup.sh`) and, for the peers, the packages bench_peers.py lists.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, ".build", "release", "bert-tagger-bench")
+TAGGER = os.path.join(ROOT, ".build", "release", "bert-tagger")
+
+
+def run(command, env=None):
+    print("$ " + " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        sys.exit(f"failed ({result.returncode}): {' '.join(command)}\n{output}")
+    return output
+
+
+def first(pattern, text, what):
+    match = re.search(pattern, text)
+    if not match:
+        sys.exit(f"could not find {what} in:\n{text}")
+    return float(match.group(1).replace(",", ""))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=40, help="timed optimizer steps on each side")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tagger-model", help="a trained token-classification directory for the tagging comparison")
+    parser.add_argument("--skip-peers", action="store_true", help="only bert-tagger's figures")
+    args = parser.parse_args()
+    for binary in (BENCH, TAGGER):
+        if not os.path.exists(binary):
+            sys.exit(f"{binary} is missing: run `bash Scripts/setup.sh` first")
+
+    print(run([TAGGER, "info"]).strip())
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    rows = []
+
+    ours = {}
+    for precision in ("fp32", "bf16"):
+        out = run([BENCH, "train-step", "--precision", precision, "--steps", str(args.steps),
+                   "--threads", str(args.threads)])
+        ours[precision] = first(r"([\d.]+) tokens/s \(", out, "train-step tokens/s")
+        rows.append((f"bert-tagger train step, {precision}", ours[precision], "tokens/s"))
+    if not args.skip_peers:
+        out = run([sys.executable, "Scripts/bench_peers.py", "train-steps", "--steps", str(args.steps),
+                   "--threads", str(args.threads)])
+        for precision in ("fp32", "bf16"):
+            peer = first(rf"trainer {precision}: [\d.]+ s/step, ([\d.]+) tokens/s", out, f"trainer {precision}")
+            rows.append((f"Trainer step, {precision}", peer, "tokens/s"))
+        trainer_best = max(r[1] for r in rows if r[0].startswith("Trainer"))
+        for precision in ("fp32", "bf16"):
+            rows.append((f"ratio bert-tagger {precision} / Trainer's best", ours[precision] / trainer_best, "×"))
+        trainer_fp32 = next(r[1] for r in rows if r[0] == "Trainer step, fp32")
+        rows.append(("ratio bert-tagger fp32 / Trainer fp32", ours["fp32"] / trainer_fp32, "×"))
+
+    if args.tagger_model:
+        test = os.path.join(ROOT, "data", "conll2003", "test.txt")
+        tagged = {}
+        with tempfile.TemporaryDirectory() as scratch:
+            for precision in ("fp32", "bf16"):
+                out = run([TAGGER, "predict", "--model", args.tagger_model, "--input", test,
+                           "--output", os.path.join(scratch, f"{precision}.conll"), "--precision", precision,
+                           "--threads", str(args.threads)])
+                sentences = first(r"tagged (\d+) sentences", out, "sentence count")
+                seconds = first(r"in ([\d.]+) s", out, "seconds")
+                tagged[precision] = sentences / seconds
+                rows.append((f"bert-tagger predict CoNLL-2003 test, {precision}", tagged[precision], "sentences/s"))
+        if not args.skip_peers:
+            out = run([sys.executable, "Scripts/bench_peers.py", "tag", "--model", args.tagger_model,
+                       "--threads", str(args.threads)])
+            for name in ("torch-fp32", "torch-bf16", "ort-fp32"):
+                peer = first(rf"tag {name}: ([\d.]+) sentences/s", out, name)
+                rows.append((f"{name} tagging CoNLL-2003 test", peer, "sentences/s"))
+            ort = next(r[1] for r in rows if r[0].startswith("ort-fp32"))
+            for precision in ("fp32", "bf16"):
+                rows.append((f"ratio bert-tagger predict {precision} / ONNX Runtime fp32", tagged[precision] / ort, "×"))
+
+    print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print()
+    width = max(len(r[0]) for r in rows)
+    for name, value, unit in rows:
+        print(f"{name.ljust(width)}  {value:10.2f} {unit}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+@Suite struct InfoCommandTests {
+    /// `info` names the CPU, its instruction sets, who runs each precision's products and the threads.
+    @Test func infoDescribesTheCPUTheLibrariesAndTheThreads() throws {
+        let result = try Binary.run(["info"], environment: ["OPENBLAS_CORETYPE": ""])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("bert-tagger ") == true, "\(result.stdout)")
+        for prefix in ["CPU: ", "  instruction sets: ", "  vector kernels: ", "fp32 products: ", "BF16 products: ",
+                       "threads: "] {
+            #expect(lines.contains { $0.hasPrefix(prefix) }, "no line starting \"\(prefix)\" in\n\(result.stdout)")
+        }
+        #if os(Linux)
+        // With nothing set, OpenBLAS runs the kernels named from the CPU, and nothing warns.
+        #expect(result.stdout.contains("(named from the CPU's instruction sets)"), "\(result.stdout)")
+        #expect(!result.stdout.contains("WARNING"), "\(result.stdout)")
+        #endif
+    }
+
+    /// A core set by hand is used and reported as such, with a warning when it is narrower than the CPU's.
+    @Test func aCoreSetByHandIsRespectedAndSaidToBe() throws {
+        #if os(Linux)
+        let result = try Binary.run(["info"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Prescott kernels (OPENBLAS_CORETYPE=Prescott set by hand)"), "\(result.stdout)")
+        // Every x86-64 CPU this runs on has at least AVX: Prescott's SSE3 kernels are narrower.
+        if result.stdout.contains("avx2") {
+            #expect(result.stdout.contains("WARNING: SSE3 kernels on an"), "\(result.stdout)")
+        }
+        #endif
+    }
+}
