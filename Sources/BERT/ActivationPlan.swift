@@ -1,7 +1,18 @@
 import Tensors
 
 // Every buffer forward and backward touch, carved once from one slab sized for `maxTokens`.
-// Shape legend: T tokens (planned maximum), C channels, F intermediate size, NL labels.
+// Shape legend: T tokens (planned maximum), C channels, F intermediate size, L layers, NL labels.
+
+/// What a model is built for, and so what it plans memory for.
+public enum ModelPurpose: Sendable, Equatable, CustomStringConvertible {
+    /// Forward with or without dropout, backward, gradients: every layer's activations are kept for backward.
+    case training
+    /// Forward without dropout only: no gradients, no backward scratch, and one set of layer-sized buffers that
+    /// every layer reuses in turn.
+    case inference
+
+    public var description: String { self == .training ? "training" : "inference" }
+}
 
 struct LayerActivations {
     let q: UnsafeMutablePointer<Float>       // [T, C] query projection
@@ -20,21 +31,10 @@ struct LayerActivations {
     let y2: UnsafeMutablePointer<Float>      // [T, C] LayerNorm(residual2): the layer's output
 }
 
-struct ActivationPlan {
-    let maxTokens: Int
-    let slab: FloatSlab
-
-    let embeddings: UnsafeMutablePointer<Float>  // [T, C] word + position + token type
-    let mean0: UnsafeMutablePointer<Float>       // [T]
-    let rstd0: UnsafeMutablePointer<Float>       // [T]
-    let hidden0: UnsafeMutablePointer<Float>     // [T, C] dropout(LayerNorm(embeddings)): layer 0's input
-    let layers: [LayerActivations]
-    let classifierInput: UnsafeMutablePointer<Float> // [T, C] dropout(last hidden state), when training
-    let logits: UnsafeMutablePointer<Float>      // [T, NL]
-    let probs: UnsafeMutablePointer<Float>       // [T, NL] softmax(logits)
-    let losses: UnsafeMutablePointer<Float>      // [T] per-token cross-entropy
-
-    // Gradient scratch, reused layer after layer.
+/// Buffers only training needs: classifier dropout's output and the gradient scratch that backward reuses
+/// layer after layer.
+struct TrainingActivations {
+    let classifierInput: UnsafeMutablePointer<Float> // [T, C] dropout(last hidden state)
     let dHidden: UnsafeMutablePointer<Float>     // [T, C] d loss / d (current layer's output)
     let dY1: UnsafeMutablePointer<Float>         // [T, C]
     let dDropped: UnsafeMutablePointer<Float>    // [T, C] gradient before a dropout
@@ -44,51 +44,107 @@ struct ActivationPlan {
     let dK: UnsafeMutablePointer<Float>          // [T, C]
     let dV: UnsafeMutablePointer<Float>          // [T, C]
     let dLogits: UnsafeMutablePointer<Float>     // [T, NL]
+}
 
-    init(config: BertConfig, numLabels: Int, maxTokens: Int) {
+/// A training plan keeps every layer's activations (L sets) for backward. An inference plan gives every layer
+/// the same three buffers, arranged so that the forward, unchanged, only overwrites what it has finished reading:
+///
+///     hidden    [T, C]  hidden0, y1, y2: the layer's input x is last read by residual1 = x + …, before y1
+///                       overwrites it; y1 is last read by residual2 = y1 + …, before y2 overwrites it
+///     residual  [T, C]  embeddings, residual1, residual2: each is last read (by a LayerNorm) before the next
+///                       is written
+///     wide      [T, max(4C, F)]  q, k, v, context side by side, then ff1 and act: the attention block is
+///                       last read by the output projection, before the intermediate projection writes ff1;
+///                       GELU runs in place (its kernel allows out == inp)
+///     mean, rstd [T]    every LayerNorm's statistics (written, never read back)
+///
+/// The forward runs the same kernels in the same order on the same values either way, so its logits are
+/// bit-identical to a training plan's forward without dropout.
+struct ActivationPlan {
+    let purpose: ModelPurpose
+    let maxTokens: Int
+    let slab: FloatSlab
+
+    let embeddings: UnsafeMutablePointer<Float>  // [T, C] word + position + token type
+    let mean0: UnsafeMutablePointer<Float>       // [T]
+    let rstd0: UnsafeMutablePointer<Float>       // [T]
+    let hidden0: UnsafeMutablePointer<Float>     // [T, C] dropout(LayerNorm(embeddings)): layer 0's input
+    let layers: [LayerActivations]               // L entries; in an inference plan all the same buffers
+    let logits: UnsafeMutablePointer<Float>      // [T, NL]
+    let probs: UnsafeMutablePointer<Float>       // [T, NL] softmax(logits)
+    let losses: UnsafeMutablePointer<Float>      // [T] per-token cross-entropy
+    /// Classifier dropout's output and the gradient scratch; nil in an inference plan.
+    let training: TrainingActivations?
+
+    /// Offsets of every buffer into the slab, and the slab's size: the one place the plan's layout is decided.
+    private struct Offsets {
+        var embeddings = 0, mean0 = 0, rstd0 = 0, hidden0 = 0
+        var layers: [[Int]] = []                 // 14 a layer, in `LayerActivations`' order
+        var logits = 0, probs = 0, losses = 0
+        var training: [Int]?                     // 10, in `TrainingActivations`' order
+        var floatCount = 0
+    }
+
+    private static func offsets(config: BertConfig, numLabels: Int, maxTokens: Int, purpose: ModelPurpose) -> Offsets {
         let T = maxTokens, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
-        var sizes: [Int] = []
+        var o = Offsets()
         // Offsets rounded up to 16 floats keep every buffer on a 64-byte line.
         func take(_ n: Int) -> Int {
-            let at = sizes.reduce(0, +)
-            sizes.append((n + 15) / 16 * 16)
+            let at = o.floatCount
+            o.floatCount += (n + 15) / 16 * 16
             return at
         }
-        let embeddings = take(T * C), mean0 = take(T), rstd0 = take(T), hidden0 = take(T * C)
-        var layerOffsets: [[Int]] = []
-        for _ in 0 ..< config.numHiddenLayers {
-            layerOffsets.append([take(T * C), take(T * C), take(T * C), take(T * C), take(T * C), take(T), take(T),
+        switch purpose {
+        case .training:
+            o.embeddings = take(T * C); o.mean0 = take(T); o.rstd0 = take(T); o.hidden0 = take(T * C)
+            for _ in 0 ..< config.numHiddenLayers {
+                o.layers.append([take(T * C), take(T * C), take(T * C), take(T * C), take(T * C), take(T), take(T),
                                  take(T * C), take(T * F), take(T * F), take(T * C), take(T), take(T), take(T * C)])
+            }
+        case .inference:
+            let hidden = take(T * C), residual = take(T * C), mean = take(T), rstd = take(T)
+            let wide = take(T * max(4 * C, F))
+            let q = wide, k = wide + T * C, v = wide + 2 * T * C, context = wide + 3 * T * C, ff = wide
+            o.embeddings = residual; o.mean0 = mean; o.rstd0 = rstd; o.hidden0 = hidden
+            let shared = [q, k, v, context, residual, mean, rstd, hidden, ff, ff, residual, mean, rstd, hidden]
+            o.layers = Array(repeating: shared, count: config.numHiddenLayers)
         }
-        let classifierInput = take(T * C), logits = take(T * NL), probs = take(T * NL), losses = take(T)
-        let dHidden = take(T * C), dY1 = take(T * C), dDropped = take(T * C), dFF = take(T * F)
-        let dContext = take(T * C), dQ = take(T * C), dK = take(T * C), dV = take(T * C), dLogits = take(T * NL)
+        o.logits = take(T * NL); o.probs = take(T * NL); o.losses = take(T)
+        if purpose == .training {
+            o.training = [take(T * C), take(T * C), take(T * C), take(T * C), take(T * F),
+                          take(T * C), take(T * C), take(T * C), take(T * C), take(T * NL)]
+        }
+        return o
+    }
 
+    /// Floats a plan for this shape holds, without making it.
+    static func floatCount(config: BertConfig, numLabels: Int, maxTokens: Int, purpose: ModelPurpose) -> Int {
+        offsets(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose).floatCount
+    }
+
+    init(config: BertConfig, numLabels: Int, maxTokens: Int, purpose: ModelPurpose = .training) {
+        let o = Self.offsets(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose)
+        self.purpose = purpose
         self.maxTokens = maxTokens
-        slab = FloatSlab(count: sizes.reduce(0, +))
+        slab = FloatSlab(count: o.floatCount)
         let base = slab.pointer
-        self.embeddings = base + embeddings
-        self.mean0 = base + mean0
-        self.rstd0 = base + rstd0
-        self.hidden0 = base + hidden0
-        layers = layerOffsets.map { o in
+        embeddings = base + o.embeddings
+        mean0 = base + o.mean0
+        rstd0 = base + o.rstd0
+        hidden0 = base + o.hidden0
+        layers = o.layers.map { o in
             LayerActivations(q: base + o[0], k: base + o[1], v: base + o[2], context: base + o[3],
                              residual1: base + o[4], mean1: base + o[5], rstd1: base + o[6], y1: base + o[7],
                              ff1: base + o[8], act: base + o[9], residual2: base + o[10], mean2: base + o[11],
                              rstd2: base + o[12], y2: base + o[13])
         }
-        self.classifierInput = base + classifierInput
-        self.logits = base + logits
-        self.probs = base + probs
-        self.losses = base + losses
-        self.dHidden = base + dHidden
-        self.dY1 = base + dY1
-        self.dDropped = base + dDropped
-        self.dFF = base + dFF
-        self.dContext = base + dContext
-        self.dQ = base + dQ
-        self.dK = base + dK
-        self.dV = base + dV
-        self.dLogits = base + dLogits
+        logits = base + o.logits
+        probs = base + o.probs
+        losses = base + o.losses
+        training = o.training.map { o in
+            TrainingActivations(classifierInput: base + o[0], dHidden: base + o[1], dY1: base + o[2],
+                                dDropped: base + o[3], dFF: base + o[4], dContext: base + o[5], dQ: base + o[6],
+                                dK: base + o[7], dV: base + o[8], dLogits: base + o[9])
+        }
     }
 }

@@ -9,6 +9,11 @@ import Tensors
 /// are planned once for `maxTokens` and reused, so `forward`, `backward` and `zeroGradients` allocate
 /// nothing. Batches are packed: sequences end to end, each attending only within itself.
 ///
+/// A model built for `.inference` plans only what a forward without dropout needs: no gradient slab, no
+/// backward scratch, and three buffers that every layer reuses (see `ActivationPlan`), under a twentieth
+/// of a training model's activations and gradients for the same token budget. Its logits are bit-identical
+/// to a training model's `forward(..., training: false)`.
+///
 /// Shape legend: T tokens in the batch, B sequences, C channels, F intermediate size, NH heads, NL labels,
 /// P parameters.
 public final class BertForTokenClassification {
@@ -16,11 +21,13 @@ public final class BertForTokenClassification {
     public let numLabels: Int
     public let layout: ParameterLayout
     public let maxTokens: Int
+    /// What the model plans memory for; an `.inference` model has no gradients and cannot train.
+    public let purpose: ModelPurpose
 
     private let parameterSlab: FloatSlab       // [P]
-    private let gradientSlab: FloatSlab        // [P]
+    private let gradientSlab: FloatSlab?       // [P]; nil for inference
     private let weights: ParameterViews
-    private let grads: ParameterViews
+    private let grads: ParameterViews?
     private let acts: ActivationPlan
     private let attentionScratch: AttentionScratch
     /// The encoder's projections in BF16 keep their rounded inputs here; nil in single precision.
@@ -52,14 +59,36 @@ public final class BertForTokenClassification {
     /// The parameter slab, `layout.totalCount` floats: [P].
     public var parameters: UnsafeMutableBufferPointer<Float> { parameterSlab.buffer }
     /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
-    public var gradients: UnsafeMutableBufferPointer<Float> { gradientSlab.buffer }
+    /// A model built for inference has none: asking for them stops the program.
+    public var gradients: UnsafeMutableBufferPointer<Float> {
+        requireTraining("gradients")
+        return gradientSlab!.buffer
+    }
+
+    /// Floats planned beside the parameters: activations and gradients (attention and BF16 scratch aside).
+    public var plannedFloatCount: Int { acts.slab.count + (gradientSlab?.count ?? 0) }
+
+    /// What `plannedFloatCount` would be for a model of this shape and purpose, without building one.
+    public static func plannedFloatCount(config: BertConfig, numLabels: Int, maxTokens: Int,
+                                         purpose: ModelPurpose) -> Int {
+        ActivationPlan.floatCount(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose)
+            + (purpose == .training ? ParameterLayout(config: config, numLabels: numLabels).totalCount : 0)
+    }
+
+    /// Stops the program when a model built for inference is asked to train: it has nowhere to put it.
+    private func requireTraining(_ what: @autoclosure () -> String) {
+        precondition(purpose == .training, "\(what()): this model was built with purpose .inference, which plans no "
+                     + "gradients, backward scratch or dropout; build it with purpose .training to train")
+    }
 
     /// Plans activations once for at most `maxTokens` tokens per batch and sequences up to
     /// `config.maxPositionEmbeddings`, and initialises parameters as HuggingFace does, from `seed`.
     /// `seed` also keys the dropout masks. `precision` is the number format of the encoder layers' matrix
     /// products: BF16 rounds their inputs and accumulates in single precision; parameters, gradients,
-    /// LayerNorm, softmax and the loss stay single precision either way.
-    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32) {
+    /// LayerNorm, softmax and the loss stay single precision either way. `purpose` `.inference` plans a
+    /// forward without dropout only (see the type's documentation).
+    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32,
+                purpose: ModelPurpose = .training) {
         precondition(numLabels > 0, "a token classifier needs at least one label")
         precondition(maxTokens > 0, "maxTokens must be positive")
         precondition(config.hiddenSize % config.numAttentionHeads == 0,
@@ -67,12 +96,20 @@ public final class BertForTokenClassification {
         self.config = config
         self.numLabels = numLabels
         self.maxTokens = maxTokens
+        self.purpose = purpose
         layout = ParameterLayout(config: config, numLabels: numLabels)
         parameterSlab = FloatSlab(count: layout.totalCount)
-        gradientSlab = FloatSlab(count: layout.totalCount)
         weights = ParameterViews(base: parameterSlab.pointer, layout: layout, numLayers: config.numHiddenLayers)
-        grads = ParameterViews(base: gradientSlab.pointer, layout: layout, numLayers: config.numHiddenLayers)
-        acts = ActivationPlan(config: config, numLabels: numLabels, maxTokens: maxTokens)
+        switch purpose {
+        case .training:
+            let gradientSlab = FloatSlab(count: layout.totalCount)
+            self.gradientSlab = gradientSlab
+            grads = ParameterViews(base: gradientSlab.pointer, layout: layout, numLayers: config.numHiddenLayers)
+        case .inference:
+            gradientSlab = nil
+            grads = nil
+        }
+        acts = ActivationPlan(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose)
         maxSequenceLength = min(config.maxPositionEmbeddings, maxTokens)
         attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
@@ -137,7 +174,10 @@ public final class BertForTokenClassification {
         return UnsafeBufferPointer(start: last, count: tokens * config.hiddenSize)
     }
 
-    public func zeroGradients() { gradientSlab.zero() }
+    public func zeroGradients() {
+        requireTraining("zeroGradients()")
+        gradientSlab!.zero()
+    }
 
     /// Training forwards run so far; the next one draws its dropout masks from stream count + 1. A resumed
     /// run sets it back to where the saved run stood, so its masks continue the same sequence.
@@ -150,10 +190,12 @@ public final class BertForTokenClassification {
 
     /// Runs the model on a packed batch: sequence b is tokens sequenceOffsets[b] ..< sequenceOffsets[b+1];
     /// token type ids are all 0. Returns the mean cross-entropy over tokens whose label is not -100 when
-    /// labels are given (0 when none is labelled), nil otherwise. `training` turns dropout on.
+    /// labels are given (0 when none is labelled), nil otherwise. `training` turns dropout on; a model built
+    /// for inference stops the program when asked to.
     @discardableResult
     public func forward(inputIDs ids: [Int32], positionIDs positions: [Int32], sequenceOffsets offsets: [Int32],
                         labels batchLabels: [Int32]?, training: Bool) throws -> Float? {
+        if training { requireTraining("forward(training: true)") }
         try validate(ids: ids, positions: positions, offsets: offsets, labels: batchLabels)
         let T = ids.count, B = offsets.count - 1
         ids.withUnsafeBufferPointer { inputIDs.update(from: $0.baseAddress!, count: T) }
@@ -267,7 +309,7 @@ public final class BertForTokenClassification {
         }
         let classifierInput = self.classifierInput(lastHidden: x)
         if dropoutActive(classifierDropout) {
-            dropoutForward(acts.classifierInput, x, count: T * C, probability: classifierDropout,
+            dropoutForward(acts.training!.classifierInput, x, count: T * C, probability: classifierDropout,
                            random: dropoutRandom.derived(Site.classifier))
         }
         matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
@@ -285,78 +327,81 @@ public final class BertForTokenClassification {
     }
 
     private func classifierInput(lastHidden: UnsafePointer<Float>) -> UnsafePointer<Float> {
-        dropoutActive(classifierDropout) ? UnsafePointer(acts.classifierInput) : lastHidden
+        dropoutActive(classifierDropout) ? UnsafePointer(acts.training!.classifierInput) : lastHidden
     }
 
     // MARK: - Backward
 
     /// Accumulates d(mean loss)/d(parameters) into `gradients` for the last forward, which must have had labels.
-    /// Runs the forward's steps in reverse, each kernel the mirror of its forward.
+    /// Runs the forward's steps in reverse, each kernel the mirror of its forward. A model built for inference
+    /// stops the program here.
     public func backward() {
+        requireTraining("backward()")
         precondition(lastHadLabels, "backward() needs a forward with labels first")
+        let grads = self.grads!, d = acts.training!
         let T = tokens, B = sequences, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
         let NH = config.numAttentionHeads
         let layerCount = config.numHiddenLayers
         let lastHidden = UnsafePointer(layerCount > 0 ? acts.layers[layerCount - 1].y2 : acts.hidden0)
         let dropsClassifier = dropoutActive(classifierDropout), dropsHidden = dropoutActive(hiddenDropout)
 
-        crossEntropyBackward(acts.dLogits, acts.probs, labels,
+        crossEntropyBackward(d.dLogits, acts.probs, labels,
                              scale: labelledTokens == 0 ? 0 : 1 / Float(labelledTokens), T: T, NL: NL)
-        matmulBackward(dropsClassifier ? acts.dDropped : acts.dHidden, grads.classifierWeight, grads.classifierBias,
-                       acts.dLogits, classifierInput(lastHidden: lastHidden), weights.classifierWeight,
+        matmulBackward(dropsClassifier ? d.dDropped : d.dHidden, grads.classifierWeight, grads.classifierBias,
+                       d.dLogits, classifierInput(lastHidden: lastHidden), weights.classifierWeight,
                        T: T, IC: C, OC: NL)
         if dropsClassifier {
-            dropoutBackward(acts.dHidden, acts.dDropped, count: T * C, probability: classifierDropout,
+            dropoutBackward(d.dHidden, d.dDropped, count: T * C, probability: classifierDropout,
                             random: dropoutRandom.derived(Site.classifier))
         }
-        // acts.dHidden holds d loss / d (layer l's output) on entry to each iteration.
+        // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
             let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
 
             // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
-            layerNormBackward(acts.dY1, g.ln2Weight, g.ln2Bias, acts.dHidden, a.residual2, w.ln2Weight,
+            layerNormBackward(d.dY1, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
                               a.mean2, a.rstd2, T: T, C: C)
-            var dProjection = UnsafePointer(acts.dY1)
+            var dProjection = UnsafePointer(d.dY1)
             if dropsHidden {
-                dropoutBackward(acts.dDropped, acts.dY1, count: T * C, probability: hiddenDropout,
+                dropoutBackward(d.dDropped, d.dY1, count: T * C, probability: hiddenDropout,
                                 random: dropoutRandom.derived(Site.feedForwardOutput(l)))
-                dProjection = UnsafePointer(acts.dDropped)
+                dProjection = UnsafePointer(d.dDropped)
             }
-            matmulBackward(acts.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
+            matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch)
-            geluBackward(acts.dFF, acts.dFF, a.ff1, count: T * F, form: activation)
-            matmulBackward(acts.dY1, g.intermediateWeight, g.intermediateBias, acts.dFF, a.y1,
+            geluBackward(d.dFF, d.dFF, a.ff1, count: T * F, form: activation)
+            matmulBackward(d.dY1, g.intermediateWeight, g.intermediateBias, d.dFF, a.y1,
                            w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision, scratch: gemmScratch)
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
-            layerNormBackward(acts.dHidden, g.ln1Weight, g.ln1Bias, acts.dY1, a.residual1, w.ln1Weight,
+            layerNormBackward(d.dHidden, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
                               a.mean1, a.rstd1, T: T, C: C)
-            dProjection = UnsafePointer(acts.dHidden)
+            dProjection = UnsafePointer(d.dHidden)
             if dropsHidden {
-                dropoutBackward(acts.dDropped, acts.dHidden, count: T * C, probability: hiddenDropout,
+                dropoutBackward(d.dDropped, d.dHidden, count: T * C, probability: hiddenDropout,
                                 random: dropoutRandom.derived(Site.attentionOutput(l)))
-                dProjection = UnsafePointer(acts.dDropped)
+                dProjection = UnsafePointer(d.dDropped)
             }
-            matmulBackward(acts.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
+            matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
                            T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch)
-            attentionBackward(acts.dQ, acts.dK, acts.dV, acts.dContext, a.q, a.k, a.v, sequenceOffsets,
+            attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
-            matmulBackward(acts.dHidden, g.valueWeight, g.valueBias, acts.dV, x, w.valueWeight,
+            matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
-            matmulBackward(acts.dHidden, g.keyWeight, g.keyBias, acts.dK, x, w.keyWeight,
+            matmulBackward(d.dHidden, g.keyWeight, g.keyBias, d.dK, x, w.keyWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
-            matmulBackward(acts.dHidden, g.queryWeight, g.queryBias, acts.dQ, x, w.queryWeight,
+            matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
         }
         if dropsHidden {
-            dropoutBackward(acts.dHidden, acts.dHidden, count: T * C, probability: hiddenDropout,
+            dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
                             random: dropoutRandom.derived(Site.embeddings))
         }
         let e = weights.embeddings, ge = grads.embeddings
-        layerNormBackward(acts.dY1, ge.lnWeight, ge.lnBias, acts.dHidden, acts.embeddings, e.lnWeight,
+        layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
                           acts.mean0, acts.rstd0, T: T, C: C)
-        embeddingBackward(ge.word, ge.position, ge.tokenType, acts.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+        embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
     }
 }
 

@@ -4,11 +4,13 @@ import Tensors
 extension Checkpoint {
     /// A model holding the checkpoint's weights, planned for `maxTokens` tokens per batch. A classifier the
     /// checkpoint lacks starts as HuggingFace starts one (weight normal(0, initializer_range), bias 0) from
-    /// `seed`, which also keys the model's dropout masks. `precision` is the format of its matrix products.
-    public func makeModel(maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32) throws -> BertForTokenClassification {
+    /// `seed`, which also keys the model's dropout masks. `precision` is the format of its matrix products;
+    /// `purpose` `.inference` plans a forward-only model (no gradients, layer buffers shared across layers).
+    public func makeModel(maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32,
+                          purpose: ModelPurpose = .training) throws -> BertForTokenClassification {
         // The model initialises every parameter from the seed; loading then overwrites what the file has.
         let model = BertForTokenClassification(config: config, numLabels: labels.count, maxTokens: maxTokens, seed: seed,
-                                               precision: precision)
+                                               precision: precision, purpose: purpose)
         try load(into: model.parameters)
         return model
     }

@@ -20,9 +20,10 @@ public final class TokenClassifier {
 
     /// Loads `directory`. With `labels`, the classifier gets one output per label (a checkpoint's own
     /// classifier must then match); without, the labels come from the checkpoint's config. `precision` is the
-    /// format of the encoder's matrix products.
+    /// format of the encoder's matrix products. `purpose` `.inference` builds a model that only tags (no
+    /// gradients, a fraction of the memory); a classifier the trainer trains keeps `.training`.
     public init(directory: URL, labels: [String]? = nil, maxTokens: Int, seed: UInt64,
-                precision: GEMMPrecision = .fp32) throws {
+                precision: GEMMPrecision = .fp32, purpose: ModelPurpose = .training) throws {
         self.directory = directory
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -33,7 +34,7 @@ public final class TokenClassifier {
         let checkpoint = try Checkpoint(directory: directory, labels: labels)
         tokenizer = try BertTokenizer(directory: directory)
         self.labels = try LabelSet(checkpoint.labels)
-        let model = try checkpoint.makeModel(maxTokens: maxTokens, seed: seed, precision: precision)
+        let model = try checkpoint.makeModel(maxTokens: maxTokens, seed: seed, precision: precision, purpose: purpose)
         self.model = model
         ignoredTensors = checkpoint.ignoredTensors
         initializedTensors = checkpoint.hasClassifier ? [] : ["classifier.weight", "classifier.bias"]

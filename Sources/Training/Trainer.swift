@@ -298,7 +298,7 @@ public final class Trainer {
 
         // The best model tags dev and test; its reports and predictions are the run's result.
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
-                                       precision: precision)
+                                       precision: precision, purpose: .inference)
         let devFinal: Evaluation
         if let bestDev, bestDev.step == state.bestStep {
             devFinal = bestDev.evaluation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BERT
 import Datasets
 import Foundation
 import Tensors
@@ -61,7 +62,7 @@ struct PredictCommand: ParsableCommand {
         }
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
-                                             precision: precision.resolved)
+                                             precision: precision.resolved, purpose: .inference)
         let limit = min(maxLength ?? classifier.maxLength, classifier.maxLength, batchTokens)
         let dataset = try classifier.dataset(corpus, labelled: false, windowing: try Windowing(maxLength: limit, stride: stride, context: context))
         let batches = try dataset.batches(try BatchPlanner(maxTokens: batchTokens), order: .lengthSorted)

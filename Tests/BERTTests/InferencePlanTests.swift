@@ -1,0 +1,128 @@
+import Foundation
+import Tensors
+import Testing
+@testable import BERT
+
+/// A model built for inference: the same forward as a training model's without dropout, in a fraction of the
+/// memory, and no way to train it by mistake.
+@Suite struct InferencePlanTests {
+    /// Three layers, so the shared layer buffers are reused by a layer that follows another; wide enough that
+    /// BF16 rounding shows in the logits.
+    static func config(_ act: Activation) -> BertConfig {
+        BertConfig(vocabSize: 40, hiddenSize: 32, numHiddenLayers: 3, numAttentionHeads: 4, intermediateSize: 48,
+                   hiddenAct: act, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1, maxPositionEmbeddings: 20,
+                   typeVocabSize: 2, initializerRange: 0.5, layerNormEps: 1e-12)
+    }
+
+    /// all-MiniLM-L6-v2's shape (the default encoder), with CoNLL-2003's 9 NER labels.
+    static let miniLM = BertConfig(vocabSize: 30522, hiddenSize: 384, numHiddenLayers: 6, numAttentionHeads: 12,
+                                   intermediateSize: 1536)
+
+    /// Logits, loss and last hidden state of both purposes agree bit for bit, batch after batch (a full batch,
+    /// then the tiny one, then a single sequence), in single precision and BF16, for both GELU forms (the
+    /// inference plan runs GELU in place).
+    @Test(arguments: [GEMMPrecision.fp32, .bf16], [Activation.gelu, .geluNew])
+    func inferenceForwardIsBitIdenticalToTrainingForwardWithoutDropout(precision: GEMMPrecision, act: Activation) throws {
+        let config = Self.config(act)
+        let trained = perturbedModel(config, maxTokens: 16, seed: 5)
+        let training = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 5, precision: precision)
+        let inference = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 5,
+                                                   precision: precision, purpose: .inference)
+        _ = training.parameters.update(fromContentsOf: trained.parameters)
+        _ = inference.parameters.update(fromContentsOf: trained.parameters)
+        #expect(training.purpose == .training && inference.purpose == .inference)
+
+        typealias Batch = (ids: [Int32], positions: [Int32], offsets: [Int32], labels: [Int32])
+        let tiny = TinyBatch()
+        let full: Batch = ((0 ..< 16).map { Int32(($0 * 7 + 3) % 40) },
+                           (0 ..< 9).map { Int32($0) } + (0 ..< 7).map { Int32($0) },
+                           [0, 9, 16], (0 ..< 16).map { $0 % 4 == 1 ? -100 : Int32($0 % 5) })
+        let batches: [Batch] = [full, (tiny.ids, tiny.positions, tiny.offsets, tiny.labels),
+                                ([4, 8, 15], [0, 1, 2], [0, 3], [1, 2, 3])]
+        for (index, batch) in batches.enumerated() {
+            // A training forward with dropout in between leaves no trace on the next forward without it.
+            try training.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                                 labels: batch.labels, training: true)
+            let trainingLoss = try #require(try training.forward(
+                inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                labels: batch.labels, training: false))
+            let inferenceLoss = try #require(try inference.forward(
+                inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                labels: batch.labels, training: false))
+            let differing = zip(training.logits, inference.logits).enumerated()
+                .filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
+            #expect(inference.logits.count == batch.ids.count * 5 && training.logits.count == inference.logits.count)
+            #expect(differing.isEmpty, "batch \(index): \(differing.count) logits differ, first \(differing.first.map { "\($0)" } ?? "")")
+            #expect(trainingLoss.bitPattern == inferenceLoss.bitPattern, "batch \(index): loss \(trainingLoss) vs \(inferenceLoss)")
+            #expect(zip(training.lastHiddenState, inference.lastHiddenState).allSatisfy { $0.bitPattern == $1.bitPattern },
+                    "batch \(index): last hidden states differ")
+        }
+    }
+
+    /// For the default encoder at `predict`'s default budget of 4,096 tokens, the inference plan holds under a
+    /// twentieth of what the training plan does (activations and gradients; the parameters are the same for both):
+    /// about 37 MiB against 750.
+    @Test func inferencePlanIsUnderATwentiethOfTheTrainingPlanForMiniLM() {
+        let training = BertForTokenClassification.plannedFloatCount(config: Self.miniLM, numLabels: 9, maxTokens: 4096,
+                                                                    purpose: .training)
+        let inference = BertForTokenClassification.plannedFloatCount(config: Self.miniLM, numLabels: 9, maxTokens: 4096,
+                                                                     purpose: .inference)
+        let mib = { (floats: Int) in Double(floats * 4) / 1_048_576 }
+        #expect(inference * 20 < training, "inference \(mib(inference)) MiB, training \(mib(training)) MiB")
+        // What the inference plan is: the hidden state and the residual ([T, C] each), one [T, max(4C, F)] buffer
+        // for q, k, v and context and then the feed-forward activations, and the small per-token rest
+        // (LayerNorm statistics, logits, probabilities, losses).
+        let T = 4096, C = 384, F = 1536, large = T * (2 * C + max(4 * C, F))
+        #expect(inference >= large && inference < large + 64 * T,
+                "inference plan \(inference) floats, against \(large) for its [T, C] and [T, 4C] buffers")
+        #expect(mib(inference) < 40, "inference plan \(mib(inference)) MiB")
+    }
+
+    /// The static count is what a built model plans, for both purposes.
+    @Test(arguments: [ModelPurpose.training, .inference])
+    func plannedFloatCountOfABuiltModelMatchesTheStaticCount(purpose: ModelPurpose) {
+        let config = Self.config(.gelu)
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 13, purpose: purpose)
+        #expect(model.plannedFloatCount
+            == BertForTokenClassification.plannedFloatCount(config: config, numLabels: 5, maxTokens: 13, purpose: purpose))
+    }
+
+    @Test func inferenceModelRefusesGradients() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let model = BertForTokenClassification(config: tinyConfig(), numLabels: 5, maxTokens: 16, purpose: .inference)
+            _ = model.gradients
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("gradients: this model was built with purpose .inference"), "\(message)")
+    }
+
+    @Test func inferenceModelRefusesZeroGradients() async {
+        await #expect(processExitsWith: .failure) {
+            BertForTokenClassification(config: tinyConfig(), numLabels: 5, maxTokens: 16, purpose: .inference)
+                .zeroGradients()
+        }
+    }
+
+    @Test func inferenceModelRefusesBackward() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let model = BertForTokenClassification(config: tinyConfig(), numLabels: 5, maxTokens: 16, purpose: .inference)
+            let batch = TinyBatch()
+            _ = try? model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                                   labels: batch.labels, training: false)
+            model.backward()
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("backward(): this model was built with purpose .inference"), "\(message)")
+    }
+
+    @Test func inferenceModelRefusesATrainingForward() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let model = BertForTokenClassification(config: tinyConfig(), numLabels: 5, maxTokens: 16, purpose: .inference)
+            let batch = TinyBatch()
+            _ = try? model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                                   labels: batch.labels, training: true)
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("forward(training: true): this model was built with purpose .inference"), "\(message)")
+    }
+}
