@@ -50,8 +50,8 @@ public func fastTanh(_ x: Float) -> Float {
     return 1 - 2 / (fastExp(2 * c) + 1)
 }
 
-// Eight-lane forms of the same approximations, operation for operation, so a kernel written with them gives
-// the scalar form's bits in every lane. The optimizer does not vectorize loops whose scalar body holds the
+// The eight-lane form of fastExp, operation for operation, so a kernel written with it gives the scalar form's
+// bits in every lane (GELU's erf and tanh run in the C kernels, which follow the scalar forms the same way). The optimizer does not vectorize loops whose scalar body holds the
 // exponent bit trick or a division reliably; these make the vector width explicit.
 
 /// `fastExp` in eight lanes.
@@ -72,34 +72,6 @@ public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
     let scale = unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: SIMD8<Float>.self)
     return p * scale
-}
-
-/// `fastErf` in eight lanes.
-@inline(__always)
-public func fastErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = clampLanes(x, -4, 4)
-    let x2 = c * c
-    var p = SIMD8<Float>(repeating: -2.726_142_258_013_06e-10)
-    p = p * x2 + 2.770_681_424_959_02e-08
-    p = p * x2 + -2.101_024_020_825_08e-06
-    p = p * x2 + -5.692_506_394_623_46e-05
-    p = p * x2 + -7.349_906_303_268_55e-04
-    p = p * x2 + -2.954_599_808_540_25e-03
-    p = p * x2 + -1.609_603_332_624_15e-02
-    p = p * c
-    var q = SIMD8<Float>(repeating: -1.456_607_184_649_96e-05)
-    q = q * x2 + -2.133_740_552_789_05e-04
-    q = q * x2 + -1.682_826_974_382_03e-03
-    q = q * x2 + -7.373_329_167_204_68e-03
-    q = q * x2 + -1.426_473_905_141_89e-02
-    return p / q
-}
-
-/// `fastTanh` in eight lanes.
-@inline(__always)
-public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let c = clampLanes(x, -15, 15)
-    return 1 - 2 / (fastExp(2 * c) + 1)
 }
 
 /// min(max(x, lower), upper) per lane, as the scalar forms clamp; `clamped(lowerBound:upperBound:)` goes

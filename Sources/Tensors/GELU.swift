@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The feed-forward activation a config names: HuggingFace's `gelu` is the exact erf form; `gelu_new` and
@@ -6,81 +7,32 @@ public enum GELUForm: Sendable {
     case erf, tanh, relu
 }
 
-private let invSqrt2: Float = 0.707_106_781_186_547_5
-private let invSqrt2Pi: Float = 0.398_942_280_401_432_7
-private let sqrt2OverPi: Float = 0.797_884_560_802_865_4
+extension GELUForm {
+    /// The form's code in the C kernels.
+    fileprivate var kernelCode: Int32 {
+        switch self {
+        case .erf: return Int32(BT_GELU_ERF)
+        case .tanh: return Int32(BT_GELU_TANH)
+        case .relu: return Int32(BT_GELU_RELU)
+        }
+    }
+}
 
-/// out = GELU(inp), elementwise; out may alias inp.
+/// out = GELU(inp), elementwise; out may alias inp. The C kernels (CKernels) run FastMath's approximations
+/// operation for operation in the widest vectors the processor has.
 /// - out [N]; inp [N]
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int, form: GELUForm) {
     Parallel.forEachChunk(count, grain: 1 << 14) { r in
-        switch form {
-        case .erf:
-            for i in r {
-                let x = inp[i]
-                out[i] = 0.5 * x * (1 + fastErf(x * invSqrt2))
-            }
-        case .tanh:
-            for i in r {
-                let x = inp[i]
-                out[i] = 0.5 * x * (1 + fastTanh(sqrt2OverPi * (x + 0.044715 * x * x * x)))
-            }
-        case .relu:
-            for i in r { out[i] = Swift.max(inp[i], 0) }
-        }
+        bt_gelu_forward(out + r.lowerBound, inp + r.lowerBound, r.count, form.kernelCode)
     }
 }
 
 /// dinp = dout · GELU'(inp), elementwise; dinp may alias dout.
 /// - dinp [N] (overwritten); dout [N]; inp [N] (the forward's input)
-///
-/// Eight lanes at a time with the SIMD forms of the approximations (the scalar loop did not vectorize and
-/// cost a tenth of a training step); the tail takes the scalar forms, which give the same bits.
 public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, count: Int, form: GELUForm) {
     Parallel.forEachChunk(count, grain: 1 << 14) { r in
-        var i = r.lowerBound
-        switch form {
-        case .erf:
-            while i + 8 <= r.upperBound {
-                let x = UnsafeRawPointer(inp + i).loadUnaligned(as: SIMD8<Float>.self)
-                let d = UnsafeRawPointer(dout + i).loadUnaligned(as: SIMD8<Float>.self)
-                let cdf = 0.5 * (1 + fastErf(x * invSqrt2))
-                let pdf = invSqrt2Pi * fastExp(-0.5 * x * x)
-                UnsafeMutableRawPointer(dinp + i).storeBytes(of: d * (cdf + x * pdf), as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < r.upperBound {
-                let x = inp[i]
-                let cdf = 0.5 * (1 + fastErf(x * invSqrt2))
-                let pdf = invSqrt2Pi * fastExp(-0.5 * x * x)
-                dinp[i] = dout[i] * (cdf + x * pdf)
-                i += 1
-            }
-        case .tanh:
-            while i + 8 <= r.upperBound {
-                let x = UnsafeRawPointer(inp + i).loadUnaligned(as: SIMD8<Float>.self)
-                let d = UnsafeRawPointer(dout + i).loadUnaligned(as: SIMD8<Float>.self)
-                let cubic: SIMD8<Float> = 0.044715 * x * x * x
-                let th = fastTanh(sqrt2OverPi * (x + cubic))
-                let square: SIMD8<Float> = 3 * 0.044715 * x * x
-                let du: SIMD8<Float> = sqrt2OverPi * (1 + square)
-                let left: SIMD8<Float> = 0.5 * (1 + th)
-                let right: SIMD8<Float> = 0.5 * x * (1 - th * th) * du
-                UnsafeMutableRawPointer(dinp + i).storeBytes(of: d * (left + right), as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < r.upperBound {
-                let x = inp[i]
-                let u = sqrt2OverPi * (x + 0.044715 * x * x * x)
-                let th = fastTanh(u)
-                let du = sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
-                dinp[i] = dout[i] * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * du)
-                i += 1
-            }
-        case .relu:
-            for i in r { dinp[i] = inp[i] > 0 ? dout[i] : 0 }
-        }
+        bt_gelu_backward(dinp + r.lowerBound, dout + r.lowerBound, inp + r.lowerBound, r.count, form.kernelCode)
     }
 }
 

@@ -18,4 +18,13 @@ void bt_adamw(float *parameters, const float *gradients, float *m, float *v, siz
               float eps, float step_size, float inv_bias2_sqrt, float gradient_scale, float decay_factor,
               float *zeroing);
 
+/// GELU forms, as the Tensors module's `GELUForm`.
+enum { BT_GELU_ERF = 0, BT_GELU_TANH = 1, BT_GELU_RELU = 2 };
+
+/// out = GELU(in) elementwise (out may alias in), with the Tensors module's fast exp/erf/tanh, operation for
+/// operation, so every clone gives the bits of its scalar forms.
+void bt_gelu_forward(float *out, const float *in, size_t count, int form);
+/// dinp = dout · GELU'(inp) elementwise (dinp may alias dout).
+void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form);
+
 #endif
