@@ -61,8 +61,11 @@ struct EngineBenchmark: ParsableCommand {
                                                 precision: precision)
         var optimizer = AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01)
 
+        // Inference on a model planned for it (as `predict` builds one), with the same weights.
+        let tagger = BertForTokenClassification(config: config, numLabels: labels, maxTokens: T, seed: 1,
+                                                precision: precision, purpose: .inference)
         let inference = try time(repeats) {
-            _ = try engine.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+            _ = try tagger.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
                                    labels: nil, training: false)
         }
         var lastLoss: Float = 0
