@@ -56,7 +56,7 @@ struct GEMMBenchmark: ParsableCommand {
             a.buffer[i] = rng.nextUniform() - 0.5
             b.buffer[i] = rng.nextUniform() - 0.5
         }
-        let scratch = GEMMScratch(capacity: largest)
+        let scratches = candidates.map { $0.makeScratch(capacity: largest) }
 
         print("GFLOP/s (first call's milliseconds, which include creating a kernel for the shape, in brackets when over 1 ms);"
               + " * marks the library in use for its precision")
@@ -74,7 +74,7 @@ struct GEMMBenchmark: ParsableCommand {
             for (index, candidate) in candidates.enumerated() {
                 let call = {
                     candidate.multiply(shape.transA, shape.transB, shape.m, shape.n, shape.k, a.pointer, lda, b.pointer, ldb,
-                                       shape.beta, c.pointer, shape.n, scratch)
+                                       shape.beta, c.pointer, shape.n, scratches[index])
                 }
                 let first = measureOnce(call)
                 let perCall = medianSeconds(atLeast: seconds, call)

@@ -28,17 +28,24 @@ public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// Work areas for the inputs of BF16 products, converted from single precision before each product:
-/// two of `capacity` floats each (a BF16 input takes half of one).
+/// Work areas for the inputs of BF16 products, converted from single precision before each product: two of
+/// `capacity` values each, bfloat16 for oneDNN's kernels (half the bytes) or single precision for the emulation.
 public final class GEMMScratch: @unchecked Sendable {
     public let capacity: Int
+    /// The kernels the areas are sized for.
+    let kernels: BLAS.Kernels
     let a: FloatSlab
     let b: FloatSlab
 
-    public init(capacity: Int) {
+    public convenience init(capacity: Int) { self.init(capacity: capacity, kernels: BLAS.bf16Kernels) }
+
+    init(capacity: Int, kernels: BLAS.Kernels) {
         self.capacity = capacity
-        a = FloatSlab(count: capacity)
-        b = FloatSlab(count: capacity)
+        self.kernels = kernels
+        let floats: Int
+        if case .oneDNN = kernels { floats = (capacity + 1) / 2 } else { floats = capacity }
+        a = FloatSlab(count: floats)
+        b = FloatSlab(count: floats)
     }
 }
 
@@ -118,6 +125,7 @@ public enum BLAS {
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
         precondition(countA <= scratch.capacity && countB <= scratch.capacity,
                      "BF16 product inputs of \(countA) and \(countB) values exceed the scratch's \(scratch.capacity)")
+        precondition(scratch.kernels == bf16Kernels, "a scratch sized for \(scratch.kernels) used by \(bf16Kernels)")
         #if !canImport(Accelerate)
         if case .oneDNN = bf16Kernels, case .success(let dnnl) = OneDNNLibrary.shared {
             let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)

@@ -13,6 +13,21 @@ public struct GEMMCandidate: Sendable {
     /// Whether the tool runs this precision's products with this candidate.
     public let inUse: Bool
     public let multiply: Multiply
+    /// The BF16 kernels the candidate runs, which size its scratch (nil for single precision).
+    let bf16Kernels: BLAS.Kernels?
+
+    init(name: String, precision: GEMMPrecision, inUse: Bool, bf16Kernels: BLAS.Kernels? = nil, multiply: @escaping Multiply) {
+        self.name = name
+        self.precision = precision
+        self.inUse = inUse
+        self.bf16Kernels = bf16Kernels
+        self.multiply = multiply
+    }
+
+    /// A scratch for this candidate's products with inputs of up to `capacity` values.
+    public func makeScratch(capacity: Int) -> GEMMScratch {
+        GEMMScratch(capacity: capacity, kernels: bf16Kernels ?? BLAS.bf16Kernels)
+    }
 
     /// Every candidate present: the kernels in use, oneDNN's single-precision products, the BF16 emulation, and
     /// MKL's products when `mklLibrary` (a path to libmkl_rt) loads.
@@ -42,7 +57,8 @@ public struct GEMMCandidate: Sendable {
             })
             if CPUFeatures.current.hasBF16 {
                 list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) matmul (\(dnnl.isa))", precision: .bf16,
-                                          inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa)) {
+                                          inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa),
+                                          bf16Kernels: .oneDNN(isa: dnnl.isa)) {
                     ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
                     BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                               scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa))
@@ -56,7 +72,8 @@ public struct GEMMCandidate: Sendable {
         #endif
         let emulation = BLAS.Kernels.emulatedBF16(reason: "benchmark")
         list.append(GEMMCandidate(name: "BF16 emulated in fp32",
-                                  precision: .bf16, inUse: { if case .emulatedBF16 = BLAS.bf16Kernels { return true }; return false }()) {
+                                  precision: .bf16, inUse: { if case .emulatedBF16 = BLAS.bf16Kernels { return true }; return false }(),
+                                  bf16Kernels: emulation) {
             ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
             BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                       scratch: scratch, bf16Kernels: emulation)
@@ -71,7 +88,8 @@ public struct GEMMCandidate: Sendable {
                               a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
                 })
                 if let bf16 = mkl.gemmBF16 {
-                    list.append(GEMMCandidate(name: "MKL \(mkl.version) gemm_bf16bf16f32", precision: .bf16, inUse: false) {
+                    list.append(GEMMCandidate(name: "MKL \(mkl.version) gemm_bf16bf16f32", precision: .bf16, inUse: false,
+                                              bf16Kernels: .emulatedBF16(reason: "MKL's bfloat16 in single-precision areas")) {
                         ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
                         let countA = (ta == .none ? m : k) * lda, countB = (tb == .none ? k : n) * ldb
                         let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)

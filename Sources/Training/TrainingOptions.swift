@@ -48,7 +48,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// The dev metric that picks the best model; nil chooses F1 for tagging schemes, accuracy otherwise.
     public var metric: Metric?
     /// Number format of the encoder's matrix products (`auto`: BF16 on AMX processors, else FP32).
-    public var precision: PrecisionChoice = .fp32
+    public var precision: PrecisionChoice = .auto
 
     public enum Metric: String, Codable, Sendable, CaseIterable {
         case f1, accuracy

@@ -36,7 +36,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
     @Option(help: "Threads. Default: all cores.") var threads: Int?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16, or auto (bf16 on CPUs with AMX, else fp32).")
-    var precision: PrecisionChoice = .fp32
+    var precision: PrecisionChoice = .auto
 
     func validate() throws {
         if batchTokens <= 2 { throw ValidationError("--batch-tokens must exceed 2.") }

@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dev metric that picks the best model: f1 or accuracy. Default: f1 for BIO-style tags, accuracy otherwise.")
     var metric: TrainingOptions.Metric?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX, else fp32).")
-    var precision: PrecisionChoice = .fp32
+    var precision: PrecisionChoice = .auto
     @Flag(help: "Continue the run in --output from its last saved state.") var resume = false
 
     func validate() throws {

@@ -60,7 +60,7 @@ import Testing
                     let a = r.floats(m * k), b = r.floats(k * n), c0 = r.floats(m * n)
                     let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
                     var c = c0
-                    let scratch = GEMMScratch(capacity: max(m * k, k * n))
+                    let scratch = GEMMScratch(capacity: max(m * k, k * n), kernels: kernels)
                     BLAS.gemm(.bf16, transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                               beta: beta, c: &c, ldc: n, scratch: scratch, bf16Kernels: kernels)
                     let u = 0x1p-24, gamma = Double(k) * u / (1 - Double(k) * u)

@@ -41,7 +41,8 @@ import Testing
         // The best model scored dev with context: tagging dev with context through the same path gives back
         // the run's dev predictions and the dev loss of the evaluation that kept it.
         Parallel.setThreadCount(1)
-        let best = try TokenClassifier(directory: contextRun.appendingPathComponent("best"), maxTokens: options.batchTokens, seed: 0)
+        let best = try TokenClassifier(directory: contextRun.appendingPathComponent("best"), maxTokens: options.batchTokens, seed: 0,
+                                       precision: options.precision.resolved)
         let devCorpus = try CoNLLReader(labelColumn: -1).read(contentsOf: task.dev)
         func tag(context: Int) throws -> (predictions: [[String]], loss: Double?) {
             let windowing = try Windowing(maxLength: best.maxLength, context: context)
