@@ -43,7 +43,7 @@ public final class GEMMScratch: @unchecked Sendable {
         self.capacity = capacity
         self.kernels = kernels
         let floats: Int
-        if case .oneDNN = kernels { floats = (capacity + 1) / 2 } else { floats = capacity }
+        floats = kernels.isOneDNN ? (capacity + 1) / 2 : capacity
         a = FloatSlab(count: floats)
         b = FloatSlab(count: floats)
     }
@@ -69,6 +69,9 @@ public enum BLAS {
         /// BF16 inputs rounded in single precision and multiplied by the single-precision kernels: the same
         /// numbers as BF16 hardware up to summation order, at single-precision speed.
         case emulatedBF16(reason: String)
+
+        public var isOneDNN: Bool { if case .oneDNN = self { return true }; return false }
+        public var isEmulated: Bool { if case .emulatedBF16 = self { return true }; return false }
     }
 
     /// c[m,n] = alpha · op(a)[m,k] · op(b)[k,n] + beta · c[m,n], all row-major with leading dimensions
@@ -127,7 +130,7 @@ public enum BLAS {
                      "BF16 product inputs of \(countA) and \(countB) values exceed the scratch's \(scratch.capacity)")
         precondition(scratch.kernels == bf16Kernels, "a scratch sized for \(scratch.kernels) used by \(bf16Kernels)")
         #if !canImport(Accelerate)
-        if case .oneDNN = bf16Kernels, case .success(let dnnl) = OneDNNLibrary.shared {
+        if bf16Kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
             let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)
             let b16 = UnsafeMutableRawPointer(scratch.b.pointer).assumingMemoryBound(to: UInt16.self)
             convertToBFloat16(a16, a, count: countA)
@@ -161,7 +164,7 @@ public enum BLAS {
     /// The variable that names the single-precision library by hand.
     public static let fp32Variable = "BERT_TAGGER_FP32_GEMM"
 
-    private static let fp32OnOneDNN: Bool = { if case .oneDNN = fp32Kernels { return true }; return false }()
+    private static let fp32OnOneDNN = fp32Kernels.isOneDNN
 
     /// Who runs BF16 products: oneDNN where the processor multiplies BF16 in hardware (AVX512-BF16 or AMX),
     /// else the emulation.

@@ -9,7 +9,8 @@ public enum ComputeLibraries {
         #endif
     }
 
-    /// Who runs single-precision products: "oneDNN 2.6.3, avx512_core kernels" or the OpenBLAS description.
+    /// Who runs single-precision products: "oneDNN 2.6.3 (JIT kernels up to avx512_core_amx)" or the OpenBLAS
+    /// description.
     public static var fp32Description: String {
         if case .oneDNN(let isa) = BLAS.fp32Kernels {
             return "oneDNN \((try? OneDNNLibrary.shared.get().version) ?? "?") (JIT kernels up to \(isa))"
@@ -25,13 +26,12 @@ public enum ComputeLibraries {
         switch OpenBLASLibrary.shared {
         case .failure(let error): return "no BLAS: \(error.description)"
         case .success(let library):
-            let version = library.config.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
             let how: String
             switch library.choice {
             case .fromCPU: how = "named from the CPU's instruction sets"
             case .byHand(let core): how = "OPENBLAS_CORETYPE=\(core) set by hand"
             }
-            var text = "OpenBLAS \(version), \(library.core) kernels (\(how))"
+            var text = "\(library.name) (\(how))"
             if case .below(let kernel, let cpu) = OpenBLASKernels.verdict(cpu: .current, reportedCore: library.core) {
                 text += "; WARNING: \(kernel) kernels on an \(cpu) processor: matrix products run slower than they could"
             }
@@ -40,7 +40,7 @@ public enum ComputeLibraries {
         #endif
     }
 
-    /// "oneDNN 2.6.3 (avx512_core_amx kernels)", or why BF16 products are emulated.
+    /// "oneDNN 2.6.3 (JIT kernels up to avx512_core_amx)", or why BF16 products are emulated.
     public static var bf16Description: String {
         switch BLAS.bf16Kernels {
         case .oneDNN(let isa):

@@ -34,12 +34,13 @@ public struct GEMMCandidate: Sendable {
     public static func available(mklLibrary: String?) -> (candidates: [GEMMCandidate], notes: [String]) {
         var list: [GEMMCandidate] = []
         var notes: [String] = []
-        let fp32Name: String
-        switch BLAS.fp32Kernels {
-        case .accelerate: fp32Name = "Accelerate"
-        default: fp32Name = ComputeLibraries.blasDescription.components(separatedBy: " (").first ?? "OpenBLAS"
-        }
-        list.append(GEMMCandidate(name: fp32Name, precision: .fp32, inUse: !{ if case .oneDNN = BLAS.fp32Kernels { return true }; return false }()) { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, _ in
+        #if canImport(Accelerate)
+        let blasName = "Accelerate"
+        #else
+        let blasName = (try? OpenBLASLibrary.shared.get().name) ?? "OpenBLAS"
+        #endif
+        list.append(GEMMCandidate(name: blasName, precision: .fp32, inUse: !BLAS.fp32Kernels.isOneDNN) {
+            ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, _ in
             #if canImport(Accelerate)
             BLAS.sgemm(ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             #else
@@ -72,7 +73,7 @@ public struct GEMMCandidate: Sendable {
         #endif
         let emulation = BLAS.Kernels.emulatedBF16(reason: "benchmark")
         list.append(GEMMCandidate(name: "BF16 emulated in fp32",
-                                  precision: .bf16, inUse: { if case .emulatedBF16 = BLAS.bf16Kernels { return true }; return false }(),
+                                  precision: .bf16, inUse: BLAS.bf16Kernels.isEmulated,
                                   bf16Kernels: emulation) {
             ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
             BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,

@@ -26,6 +26,11 @@ final class OpenBLASLibrary: @unchecked Sendable {
     let core: String
     let choice: OpenBLASKernels.Choice
 
+    /// "0.3.21", the second word of `openblas_get_config`.
+    var version: String { config.split(separator: " ").dropFirst().first.map(String.init) ?? "?" }
+    /// "OpenBLAS 0.3.21, Cooperlake kernels".
+    var name: String { "OpenBLAS \(version), \(core) kernels" }
+
     /// A single-precision product on OpenBLAS whatever library `BLAS` uses (for the benchmark comparing them).
     static func run(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

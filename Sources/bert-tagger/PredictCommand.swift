@@ -49,7 +49,7 @@ struct PredictCommand: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
-        FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary)\n".utf8))
+        FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
         let inputURL = URL(fileURLWithPath: input)
         guard FileManager.default.fileExists(atPath: input) else {
             throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
