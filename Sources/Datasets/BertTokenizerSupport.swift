@@ -28,7 +28,7 @@ public func maximumSequenceLength(modelDirectory: URL) throws -> Int {
     let url = modelDirectory.appendingPathComponent("config.json")
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
-        throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error))
+        throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error, path: url.path))
     }
     guard let object = try? JSONSerialization.jsonObject(with: data), let config = object as? [String: Any] else {
         throw DatasetError.invalidModelConfig(file: url.path, key: "max_position_embeddings", problem: "the file is not a JSON object")
