@@ -1,6 +1,7 @@
 import ArgumentParser
 import BERT
 import Datasets
+import FileIO
 import Foundation
 import Tensors
 import Training
@@ -25,7 +26,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl files, conll otherwise.")
     var inputFormat: Format?
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
-    @Option(help: "Where to write the tagged corpus (written atomically).") var output: String
+    @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - is standard output. Never the --input file.")
+    var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
     var maxLength: Int?
@@ -43,17 +45,39 @@ struct PredictCommand: ParsableCommand {
         if let maxLength, maxLength < 3 { throw ValidationError("--max-length must be at least 3.") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive.") }
         if context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
+        if let stride, stride < 0 { throw ValidationError("--stride must not be negative.") }
+        if let maxLength, maxLength > batchTokens {
+            throw ValidationError("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch; raise --batch-tokens or lower --max-length.")
+        }
+    }
+
+    /// The files and the model's length limit, checked before any model loads.
+    func checkPaths() throws {
+        guard FileManager.default.fileExists(atPath: input) else {
+            throw CommandError("--input \(input): no such file; --input must name the corpus to tag.")
+        }
+        if let problem = problemWithPath(input) {
+            throw CommandError("--input \(input): \(problem); --input must name the corpus to tag.")
+        }
+        try OutputFile.refuseOverwriting(input: input, inputOption: "--input", output: output, outputOption: "--output")
+        try OutputFile.checkWritable(output)
+        // From config.json alone. (A model folder without one is reported by the loader, with what it should hold.)
+        let modelDirectory = URL(fileURLWithPath: model)
+        guard FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("config.json").path) else { return }
+        let limit = try maximumSequenceLength(modelDirectory: modelDirectory)
+        if let maxLength, maxLength > limit {
+            throw CommandError("--max-length \(maxLength) exceeds the model's max_position_embeddings (\(limit), in \(model)/config.json); give at most \(limit), or leave it out to use the model's maximum.")
+        }
+        _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context)
     }
 
     func run() throws {
+        try checkPaths()
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
         let inputURL = URL(fileURLWithPath: input)
-        guard FileManager.default.fileExists(atPath: input) else {
-            throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
-        }
         let inFormat = inputFormat ?? (inputURL.pathExtension.lowercased() == "jsonl" ? .jsonl : .conll)
         let corpus: Corpus
         switch inFormat {
@@ -70,12 +94,15 @@ struct PredictCommand: ParsableCommand {
         let progress = ProgressReporter(label: "tagging", total: batches.count)
         let (predictions, _) = try classifier.predict(dataset, batches: batches, progress: progress)
         let seconds = Date().timeIntervalSince(started)
-        let outputURL = URL(fileURLWithPath: output)
+        let tagged: Data
         switch format ?? inFormat {
-        case .conll: try CorpusWriter.writeCoNLL(corpus, predictions: predictions, to: outputURL)
-        case .jsonl: try CorpusWriter.writeJSONLines(corpus, predictions: predictions, to: outputURL)
+        case .conll: tagged = try CorpusWriter.conllData(corpus, predictions: predictions)
+        case .jsonl: tagged = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
         }
-        FileHandle.standardError.write(Data(String(format: "tagged %d sentences (%d words) in %.2f s → %@\n",
-                                                   corpus.sentences.count, corpus.wordCount, seconds, output).utf8))
+        // The path as given: `-` is standard output.
+        try OutputFile.write(tagged, to: output)
+        FileHandle.standardError.write(Data(String(format: "tagged %@ (%@) in %.2f s → %@\n",
+                                                   counted(corpus.sentences.count, "sentence"), counted(corpus.wordCount, "word"),
+                                                   seconds, output == "-" ? "standard output" : output).utf8))
     }
 }
