@@ -110,6 +110,18 @@ public enum OutputFile {
         }
     }
 
+    /// Fails now, with the reason, when `path` could not be written later: its folder is missing or
+    /// read-only, or it is a directory. For commands that work long before they write.
+    public static func checkWritable(_ path: String) throws {
+        switch try destination(of: path) {
+        case .stream(let target):
+            guard target == "-" || access(target, W_OK) == 0 else { throw OutputFileError(path: path, reason: lastError()) }
+        case .replace(let target):
+            let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
+            guard access(folder, W_OK) == 0 else { throw OutputFileError(path: path, reason: lastError()) }
+        }
+    }
+
     /// The final target of `url` when it is a symbolic link (links in the last component followed), else `url`.
     public static func resolvingLastLink(_ url: URL) throws -> URL {
         var current = url.path

@@ -113,6 +113,16 @@ import Darwin
         #expect(error.path == file.path && error.reason == "No such file or directory")
     }
 
+    @Test func writabilityIsCheckedBeforeAnyWork() throws {
+        try OutputFile.checkWritable(folder.appendingPathComponent("new.txt").path)
+        try OutputFile.checkWritable("-")
+        try OutputFile.checkWritable("/dev/null")
+        let missing = folder.appendingPathComponent("missing/out.txt").path
+        let error = try #require(throws: OutputFileError.self) { try OutputFile.checkWritable(missing) }
+        #expect(error.description == "\(missing): cannot write (No such file or directory).")
+        #expect(throws: OutputFileError.self) { try OutputFile.checkWritable(folder.path) }
+    }
+
     @Test func aFailingWriterLeavesTheOldFileAndNoTemporary() throws {
         struct Stop: Error {}
         let file = folder.appendingPathComponent("kept.txt")
