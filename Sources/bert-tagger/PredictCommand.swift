@@ -29,7 +29,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - is standard output. Never the --input file.")
     var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
-    @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
+    @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document (CoNLL: between -DOCSTART- lines; JSONL: the neighbouring lines) as context. The model does not record it: give the --context it was trained with (its run's options.json).",

@@ -40,7 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
     @Option(help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
     @Option(help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
-    @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's maximum.")
+    @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
