@@ -34,7 +34,7 @@ let package = Package(
         // Writing outputs without damaging what a path points at; file errors in plain words.
         .target(name: "FileIO", swiftSettings: swiftSettings),
         .target(name: "SafeTensors", dependencies: ["StrictJSON", "FileIO"], swiftSettings: swiftSettings),
-        .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON", "FileIO"], swiftSettings: swiftSettings),
         .target(name: "SeqEval", swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval", "FileIO"], swiftSettings: swiftSettings),
         .target(name: "BERT", dependencies: ["Tensors", "SafeTensors", "CKernels", "FileIO"], swiftSettings: swiftSettings),

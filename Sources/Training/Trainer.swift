@@ -455,7 +455,7 @@ public final class Trainer {
             do {
                 saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
             } catch {
-                throw TrainingError.missingFile(path: path("options.json").path, what: "a readable options file (\(error))",
+                throw TrainingError.missingFile(path: path("options.json").path, what: "a readable options file (\(fileErrorReason(error, path: path("options.json").path)))",
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)

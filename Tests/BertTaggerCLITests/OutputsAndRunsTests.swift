@@ -244,6 +244,23 @@ import Darwin
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs").path))
     }
 
+    @Test(arguments: ["config.json", "model.safetensors", "vocab.txt"])
+    func aModelFileThatIsADirectoryIsSaidToBeOne(file: String) throws {
+        let files = try TinyCLIFixture.files.get()
+        let folder = try scratch("model-file-as-directory")
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: files.model, to: model)
+        try FileManager.default.removeItem(at: model.appendingPathComponent(file))
+        try FileManager.default.createDirectory(at: model.appendingPathComponent(file), withIntermediateDirectories: false)
+        let result = try runTool(["train", "--model", model.path, "--train", files.train.path, "--dev", files.dev.path,
+                                  "--batch-tokens", "96"], in: folder)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(model.appendingPathComponent(file).path) && result.stderr.contains("is a directory"),
+                "\(result.stderr)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("operation could not be completed"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("runs").path))
+    }
+
     @Test func predictAndDataStatsRefuseAMaxLengthBeyondTheModel() throws {
         let model = try bestModel()
         let files = try TinyCLIFixture.files.get()
