@@ -42,3 +42,14 @@ public func maximumSequenceLength(modelDirectory: URL) throws -> Int {
     }
     return length
 }
+
+/// The model's `max_position_embeddings`, after checking that a `--max-length` asked for does not exceed it:
+/// a longer window has no position embedding, so it is an error rather than a silent cap.
+public func maximumSequenceLength(modelDirectory: URL, checking requested: Int?) throws -> Int {
+    let limit = try maximumSequenceLength(modelDirectory: modelDirectory)
+    if let requested, requested > limit {
+        throw DatasetError.invalidOptions("--max-length \(requested) exceeds the model's max_position_embeddings (\(limit), in "
+            + "\(modelDirectory.appendingPathComponent("config.json").path)); give at most \(limit), or leave it out to use the model's maximum.")
+    }
+    return limit
+}

@@ -428,11 +428,7 @@ public final class Trainer {
     private func checkMaxLength() throws {
         let directory = URL(fileURLWithPath: options.model)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else { return }
-        let limit = try maximumSequenceLength(modelDirectory: directory)
-        if let maxLength = options.maxLength, maxLength > limit {
-            throw TrainingError.invalidOption("--max-length \(maxLength) exceeds the model's max_position_embeddings "
-                + "(\(limit), in \(options.model)/config.json); give at most \(limit), or leave it out to use the model's maximum")
-        }
+        let limit = try maximumSequenceLength(modelDirectory: directory, checking: options.maxLength)
         _ = try Windowing(maxLength: min(options.maxLength ?? limit, limit, options.batchTokens), stride: options.stride,
                           context: options.context)
     }

@@ -64,10 +64,7 @@ struct DataCommand: ParsableCommand {
             var windowing: Windowing?
             if let model {
                 let directory = URL(fileURLWithPath: model)
-                let limit = try maximumSequenceLength(modelDirectory: directory)
-                if let maxLength, maxLength > limit {
-                    throw CommandError("--max-length \(maxLength) exceeds the model's max_position_embeddings (\(limit), in \(model)/config.json); give at most \(limit), or leave it out to use the model's maximum.")
-                }
+                let limit = try maximumSequenceLength(modelDirectory: directory, checking: maxLength)
                 let tokenizer = try BertTokenizer(directory: directory)
                 windowing = try Windowing(maxLength: maxLength ?? limit)
                 var encoder = SentenceEncoder(tokenizer: tokenizer)

@@ -64,10 +64,7 @@ struct PredictCommand: ParsableCommand {
         // From config.json alone. (A model folder without one is reported by the loader, with what it should hold.)
         let modelDirectory = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("config.json").path) else { return }
-        let limit = try maximumSequenceLength(modelDirectory: modelDirectory)
-        if let maxLength, maxLength > limit {
-            throw CommandError("--max-length \(maxLength) exceeds the model's max_position_embeddings (\(limit), in \(model)/config.json); give at most \(limit), or leave it out to use the model's maximum.")
-        }
+        let limit = try maximumSequenceLength(modelDirectory: modelDirectory, checking: maxLength)
         _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context)
     }
 
