@@ -65,8 +65,8 @@ public final class MetricsLog {
         csvURL = directory.appendingPathComponent("\(name).csv")
         let fm = FileManager.default
         for url in [jsonlURL, csvURL] where !fm.fileExists(atPath: url.path) {
-            guard fm.createFile(atPath: url.path, contents: nil) else {
-                throw TrainingError.cannotWrite(path: url.path, reason: "could not create the file")
+            do { try OutputFile.write(Data(), to: url) } catch {
+                throw TrainingError.cannotWrite(path: url.path, reason: fileErrorReason(error, path: url.path))
             }
         }
         jsonl = try Self.openForAppending(jsonlURL)

@@ -486,9 +486,18 @@ public final class Trainer {
 
     /// `last/`, or the previous copy kept while a save was replacing it.
     private func lastStateDirectory() -> URL {
-        let last = path("last")
+        let (last, previous, _) = stateDirectories()
         if FileManager.default.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { return last }
-        return path("last.previous")
+        return previous
+    }
+
+    /// `last/`, the copy kept while it is replaced, and the one being written. When `last` is a symbolic
+    /// link, the directory it points at is the one replaced (beside it), and the link stays.
+    private func stateDirectories() -> (last: URL, previous: URL, staging: URL) {
+        let last = (try? OutputFile.resolvingLastLink(path("last"))) ?? path("last")
+        let folder = last.deletingLastPathComponent()
+        return (last, folder.appendingPathComponent(last.lastPathComponent + ".previous"),
+                folder.appendingPathComponent(last.lastPathComponent + ".saving"))
     }
 
     /// Saves weights, optimizer moments and the trainer state as one unit: into a staging directory that
@@ -498,7 +507,7 @@ public final class Trainer {
         var state = state
         state.elapsedSeconds = elapsed
         let fm = FileManager.default
-        let staging = path("last.saving")
+        let (last, previous, staging) = stateDirectories()
         try? fm.removeItem(at: staging)
         try Checkpoint.save(model, labels: labels.labels, to: staging, tokenizerSource: URL(fileURLWithPath: options.model))
         let moments = [
@@ -508,7 +517,6 @@ public final class Trainer {
         try SafeTensorsWriter.write(moments, metadata: ["step": String(optimizer.stepCount)],
                                     to: staging.appendingPathComponent("optimizer.safetensors"))
         try writeJSON(state, to: staging.appendingPathComponent("trainer_state.json"))
-        let last = path("last"), previous = path("last.previous")
         // At every moment one complete state exists: `last/`, or `last.previous/` while `last/` is replaced.
         // An old `last.previous/` is removed only when `last/` stands, since it may be the only state left.
         if fm.fileExists(atPath: last.path) {

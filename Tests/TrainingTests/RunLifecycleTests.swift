@@ -53,6 +53,28 @@ import Darwin
         #expect(FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("config.json").path))
     }
 
+    @Test func aLastDirectoryMovedElsewhereAndLinkedIsResumedThroughTheLinkWhichStays() throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let run = task.runDirectory()
+        let interruption = Interruption()
+        let stopped = try TinyTaggingTask.run(task.options(output: run, epochs: 2), interruption: interruption) { step in
+            if step == 3 { interruption.request() }
+        }
+        try #require(stopped.summary.interrupted)
+        let last = run.appendingPathComponent("last")
+        let elsewhere = task.root.appendingPathComponent("state-kept-elsewhere")
+        try FileManager.default.moveItem(at: last, to: elsewhere)
+        try FileManager.default.createSymbolicLink(at: last, withDestinationURL: elsewhere)
+
+        let finished = try TinyTaggingTask.run(task.options(output: run, epochs: 2), resume: true)
+        #expect(!finished.summary.interrupted && finished.summary.steps > 3)
+        var info = stat()
+        #expect(lstat(last.path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "the link stays")
+        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: elsewhere.appendingPathComponent("trainer_state.json")))
+        #expect(state.finished && state.step == finished.summary.steps, "its target holds the final state")
+    }
+
     @Test func aSecondSignalStopsAtOnceInsteadOfSaving() {
         final class Calls: @unchecked Sendable {
             let lock = NSLock()
