@@ -108,8 +108,13 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public func validate() throws {
         func bad(_ message: String) -> TrainingError { .invalidOption(message) }
         if epochs <= 0 { throw bad("--epochs must be positive, not \(epochs)") }
+        // Every epoch's batches are planned up front.
+        if epochs > Self.maxEpochs { throw bad("--epochs must be at most \(Self.maxEpochs), not \(epochs)") }
         if !(learningRate > 0) || !learningRate.isFinite { throw bad("--lr must be a finite number above 0 (for example 5e-5), not \(learningRate)") }
         if batchTokens <= 2 { throw bad("--batch-tokens must exceed 2 (a sentence needs [CLS] and [SEP]), not \(batchTokens)") }
+        if batchTokens > Self.maxBatchTokens {
+            throw bad("--batch-tokens must be at most \(Self.maxBatchTokens) (activations are planned for a full batch), not \(batchTokens)")
+        }
         if let batchSentences, batchSentences <= 0 { throw bad("--batch-sentences must be positive, not \(batchSentences)") }
         if gradientAccumulation <= 0 { throw bad("--gradient-accumulation must be positive, not \(gradientAccumulation)") }
         if !(warmup >= 0) || !warmup.isFinite {
@@ -128,12 +133,19 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         }
         if let stride, stride < 0 { throw bad("--stride must not be negative, not \(stride)") }
         if context < 0 { throw bad("--context must not be negative (0 turns it off), not \(context)") }
-        if let threads, threads <= 0 { throw bad("--threads must be positive, not \(threads)") }
+        if let threads, threads <= 0 || threads > Self.maxThreads {
+            throw bad("--threads must be between 1 and \(Self.maxThreads), not \(threads)")
+        }
         if let patience, patience <= 0 { throw bad("--patience must be positive, not \(patience)") }
         if let evalEvery, evalEvery <= 0 { throw bad("--eval-every must be positive, not \(evalEvery)") }
         if logEvery <= 0 { throw bad("--log-every must be positive, not \(logEvery)") }
         if saveEvery <= 0 { throw bad("--save-every must be positive, not \(saveEvery)") }
     }
+
+    /// Upper bounds of the options whose size the run allocates or plans for.
+    public static let maxEpochs = 10_000
+    public static let maxBatchTokens = 1 << 20
+    public static let maxThreads = 1024
 
     /// The number of warmup steps for a run of `totalSteps` optimizer steps.
     public func warmupSteps(totalSteps: Int) -> Int {

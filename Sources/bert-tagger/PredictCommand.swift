@@ -42,8 +42,13 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         if batchTokens <= 2 { throw ValidationError("--batch-tokens must exceed 2.") }
+        if batchTokens > TrainingOptions.maxBatchTokens {
+            throw ValidationError("--batch-tokens must be at most \(TrainingOptions.maxBatchTokens) (activations are planned for a full batch).")
+        }
         if let maxLength, maxLength < 3 { throw ValidationError("--max-length must be at least 3.") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive.") }
+        if let threads, threads <= 0 || threads > TrainingOptions.maxThreads {
+            throw ValidationError("--threads must be between 1 and \(TrainingOptions.maxThreads).")
+        }
         if context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
         if let stride, stride < 0 { throw ValidationError("--stride must not be negative.") }
         if let maxLength, maxLength > batchTokens {

@@ -195,6 +195,9 @@ import Darwin
         (["--max-grad-norm", "inf"], "--max-grad-norm must be a finite number"),
         (["--max-length", "65"], "--max-length 65 exceeds the model's max_position_embeddings (64, in "),
         (["--max-length", "20", "--stride", "18"], "the stride 18 must be at least 0 and less than 18"),
+        (["--threads", "3000000000"], "--threads must be between 1 and 1024, not 3000000000"),
+        (["--epochs", "100000000"], "--epochs must be at most 10000"),
+        (["--batch-tokens", "9000000000"], "--batch-tokens must be at most 1048576"),
     ])
     func badTrainingOptionsFailBeforeTheModelLoadsAndLeaveNoRunDirectory(arguments: [String], message: String) throws {
         let files = try TinyCLIFixture.files.get()
@@ -275,6 +278,8 @@ import Darwin
         let overBatch = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", "-",
                                      "--max-length", "60", "--batch-tokens", "40"])
         #expect(overBatch.stderr.contains("--max-length (60) exceeds --batch-tokens (40)"), "\(overBatch.stderr)")
+        let manyThreads = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", "-", "--threads", "5000"])
+        #expect(manyThreads.stderr.contains("--threads must be between 1 and 1024."), "\(manyThreads.stderr)")
         let wideStride = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", "-",
                                       "--max-length", "20", "--stride", "18"])
         #expect(wideStride.stderr.contains("the stride 18 must be at least 0 and less than 18"), "\(wideStride.stderr)")
