@@ -51,6 +51,16 @@ public enum OutputFile {
     /// How `path` would be written, after following symbolic links.
     public static func destination(of path: String) throws -> Destination {
         if path == "-" { return .stream(path: "-") }
+        // What the path finally is, links followed by the system: the only way to see through links whose
+        // text is not a path, such as /dev/stdout → /proc/self/fd/1 → "pipe:[1234]".
+        var followed = stat()
+        if stat(path, &followed) == 0 {
+            switch followed.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw OutputFileError(path: path, reason: "is a directory; give a file name")
+            default: return .stream(path: path)
+            }
+        }
         var current = path
         var hops = 0
         while true {

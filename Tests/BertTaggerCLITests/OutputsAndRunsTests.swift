@@ -86,6 +86,17 @@ import Darwin
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("-").path))
     }
 
+    @Test func predictToDevStdoutOnAPipeStreamsIntoThePipe() throws {
+        let model = try bestModel()
+        let folder = try scratch("dev-stdout")
+        let input = try oneSentence(in: folder)
+        let result = try Binary.run(["predict", "--model", model.path, "--input", input.path, "--output", "/dev/stdout", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").count == 4 && result.stdout.hasPrefix("mr NNP O "), "\(result.stdout)")
+        var info = stat()
+        #expect(lstat("/dev/stdout", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "/dev/stdout is untouched")
+    }
+
     @Test func predictRefusesAnOutputThatIsTheInputByAnyName() throws {
         let model = try bestModel()
         let folder = try scratch("same-file")

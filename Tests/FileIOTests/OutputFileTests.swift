@@ -98,6 +98,18 @@ import Darwin
         #expect(fileType(URL(fileURLWithPath: "/dev/null")) == S_IFCHR)
     }
 
+    @Test func aDescriptorPathToAPipeIsStreamedLikeDevStdout() throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let path = "/dev/fd/\(ends[1])"  // a link to /proc/self/fd/N, whose text ("pipe:[…]") is not a path
+        #expect(try OutputFile.destination(of: path) == .stream(path: path))
+        try OutputFile.write(Data("through the pipe".utf8), to: path)
+        close(ends[1])
+        let received = FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile()
+        #expect(String(decoding: received, as: UTF8.self) == "through the pipe")
+    }
+
     @Test func dashIsStandardOutput() throws {
         #expect(try OutputFile.destination(of: "-") == .stream(path: "-"))
     }
