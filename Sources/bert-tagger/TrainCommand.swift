@@ -12,8 +12,9 @@ struct TrainCommand: ParsableCommand {
             With no --train/--dev, trains on CoNLL-2003 NER from \(defaultDataDirectory)/{train,dev,test}.txt \
             (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state and \
             prints the command that continues it: `train --resume RUN_DIR`, which reads the run's options.json \
-            (options given with it must agree, except --threads, --log-every and --save-every). Columns count from 0; negative numbers count from \
-            the end, so --label-column 1 trains CoNLL-2003's POS tags and 2 its chunk tags.
+            (options given with it must agree, except --threads, --log-every and --save-every). \
+            Columns count from 0; negative numbers count from the end, so --label-column 1 trains CoNLL-2003's \
+            POS tags and 2 its chunk tags.
             """
     )
 
