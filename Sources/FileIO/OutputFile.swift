@@ -13,16 +13,21 @@ import Darwin
 ///   existing file keeps its permissions;
 /// - a symbolic link is followed (every link in a chain) and its final target is replaced that way, so
 ///   the link stays a link and points at the new content;
-/// - a device, FIFO or socket (`/dev/stdout`, a named pipe), and `-` (standard output), are written
-///   directly, as a stream: replacing them with a regular file would break them;
+/// - a device, FIFO or socket (a terminal, a named pipe) is written directly, as a stream: replacing it
+///   with a regular file would break it;
+/// - `-` and `/dev/stdout` are standard output, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` the
+///   descriptors they name, written where they stand (a shell's `>> log` keeps appending, whatever the
+///   descriptor is open on);
 /// - a directory is an error.
 public enum OutputFile {
     /// Where bytes for a path go.
     public enum Destination: Equatable, Sendable {
         /// A regular file or a new path (the final target of any symbolic links): written beside it and renamed.
         case replace(path: String)
-        /// A device, FIFO, socket, or standard output for `-`: written in place.
+        /// A device, FIFO or socket: opened and written in place.
         case stream(path: String)
+        /// A descriptor this process holds (`-` and `/dev/stdout` are 1): written as it is open.
+        case descriptor(Int32)
     }
 
     /// Writes `data` to `path` as the type comment describes.
@@ -39,9 +44,11 @@ public enum OutputFile {
     public static func write(to path: String, _ body: (OutputSink) throws -> Void) throws {
         switch try destination(of: path) {
         case .stream(let target):
-            let descriptor = target == "-" ? STDOUT_FILENO : open(target, O_WRONLY | O_CLOEXEC)
+            let descriptor = open(target, O_WRONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw OutputFileError(path: path, reason: lastError()) }
-            defer { if descriptor != STDOUT_FILENO { close(descriptor) } }
+            defer { close(descriptor) }
+            try body(OutputSink(descriptor: descriptor, path: path))
+        case .descriptor(let descriptor):
             try body(OutputSink(descriptor: descriptor, path: path))
         case .replace(let target):
             try replace(target, reportedAs: path, body)
@@ -50,7 +57,7 @@ public enum OutputFile {
 
     /// How `path` would be written, after following symbolic links.
     public static func destination(of path: String) throws -> Destination {
-        if path == "-" { return .stream(path: "-") }
+        if let descriptor = heldDescriptor(path) { return .descriptor(descriptor) }
         // What the path finally is, links followed by the system: the only way to see through links whose
         // text is not a path, such as /dev/stdout → /proc/self/fd/1 → "pipe:[1234]".
         var followed = stat()
@@ -82,6 +89,21 @@ public enum OutputFile {
                 return .stream(path: current)
             }
         }
+    }
+
+    /// The open descriptor `path` names (`-`, `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`).
+    /// Opening such a path again would start a new file description, at offset 0 and without O_APPEND.
+    static func heldDescriptor(_ path: String) -> Int32? {
+        let descriptor: Int32?
+        switch path {
+        case "-", "/dev/stdout": descriptor = STDOUT_FILENO
+        case "/dev/stderr": descriptor = STDERR_FILENO
+        default:
+            let prefix = ["/dev/fd/", "/proc/self/fd/"].first { path.hasPrefix($0) }
+            descriptor = prefix.flatMap { Int32(path.dropFirst($0.count)) }
+        }
+        guard let descriptor, fcntl(descriptor, F_GETFD) != -1 else { return nil }
+        return descriptor
     }
 
     /// The absolute path a symbolic link points at (a relative target counts from the link's folder).
@@ -124,8 +146,10 @@ public enum OutputFile {
     /// read-only, or it is a directory. For commands that work long before they write.
     public static func checkWritable(_ path: String) throws {
         switch try destination(of: path) {
+        case .descriptor:
+            return
         case .stream(let target):
-            guard target == "-" || access(target, W_OK) == 0 else { throw OutputFileError(path: path, reason: lastError()) }
+            guard access(target, W_OK) == 0 else { throw OutputFileError(path: path, reason: lastError()) }
         case .replace(let target):
             let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
             guard access(folder, W_OK) == 0 else { throw OutputFileError(path: path, reason: lastError()) }
@@ -146,7 +170,7 @@ public enum OutputFile {
     /// Refuses to write `output` when it is the file `input` names, through any symbolic link or hard
     /// link (the same device and inode): the output would replace the input before it was read.
     public static func refuseOverwriting(input: String, inputOption: String, output: String, outputOption: String) throws {
-        guard output != "-", input != "-" else { return }
+        guard heldDescriptor(output) == nil, heldDescriptor(input) == nil else { return }
         var a = stat(), b = stat()
         guard stat(input, &a) == 0, stat(output, &b) == 0 else { return }
         if a.st_dev == b.st_dev && a.st_ino == b.st_ino {

@@ -26,7 +26,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl files, conll otherwise.")
     var inputFormat: Format?
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
-    @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - is standard output. Never the --input file.")
+    @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (or /dev/stdout) is standard output. Never the --input file.")
     var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")

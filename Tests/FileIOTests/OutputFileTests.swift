@@ -98,20 +98,32 @@ import Darwin
         #expect(fileType(URL(fileURLWithPath: "/dev/null")) == S_IFCHR)
     }
 
-    @Test func aDescriptorPathToAPipeIsStreamedLikeDevStdout() throws {
+    @Test func aDescriptorPathIsWrittenThroughTheDescriptorItself() throws {
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
         defer { close(ends[0]) }
         let path = "/dev/fd/\(ends[1])"  // a link to /proc/self/fd/N, whose text ("pipe:[…]") is not a path
-        #expect(try OutputFile.destination(of: path) == .stream(path: path))
+        #expect(try OutputFile.destination(of: path) == .descriptor(ends[1]))
         try OutputFile.write(Data("through the pipe".utf8), to: path)
         close(ends[1])
         let received = FileHandle(fileDescriptor: ends[0]).readDataToEndOfFile()
         #expect(String(decoding: received, as: UTF8.self) == "through the pipe")
     }
 
-    @Test func dashIsStandardOutput() throws {
-        #expect(try OutputFile.destination(of: "-") == .stream(path: "-"))
+    @Test func dashAndDevStdoutAreStandardOutput() throws {
+        #expect(try OutputFile.destination(of: "-") == .descriptor(STDOUT_FILENO))
+        #expect(try OutputFile.destination(of: "/dev/stdout") == .descriptor(STDOUT_FILENO))
+        #expect(try OutputFile.destination(of: "/dev/stderr") == .descriptor(STDERR_FILENO))
+    }
+
+    @Test func aFileOpenedForAppendingKeepsWhatItHeldWhenWrittenThroughItsDescriptor() throws {
+        let log = folder.appendingPathComponent("log.txt")
+        try Data("kept\n".utf8).write(to: log)
+        let descriptor = open(log.path, O_WRONLY | O_APPEND)  // as a shell's `>> log.txt` opens it
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        try OutputFile.write(Data("appended\n".utf8), to: "/proc/self/fd/\(descriptor)")
+        #expect(try contents(log) == "kept\nappended\n")
     }
 
     @Test func aDirectoryIsRefusedWithItsPath() throws {
