@@ -97,6 +97,25 @@ import Darwin
         #expect(lstat("/dev/stdout", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "/dev/stdout is untouched")
     }
 
+    @Test func predictToDevStdoutAppendedByTheShellKeepsWhatTheFileHeld() throws {
+        let model = try bestModel()
+        let folder = try scratch("dev-stdout-append")
+        let input = try oneSentence(in: folder)
+        let log = folder.appendingPathComponent("log.txt")
+        try "kept\n".write(to: log, atomically: true, encoding: .utf8)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "\"$0\" predict --model \"$1\" --input \"$2\" --output /dev/stdout --threads 1 >> \"$3\" 2>/dev/null",
+                           Binary.url.path, model.path, input.path, log.path]
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 0)
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 5 && lines[0] == "kept" && lines[2].hasPrefix("Smith NNP B-PER "), "\(lines)")
+        var info = stat()
+        #expect(lstat("/dev/stdout", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "/dev/stdout is untouched")
+    }
+
     @Test func predictRefusesAnOutputThatIsTheInputByAnyName() throws {
         let model = try bestModel()
         let folder = try scratch("same-file")
