@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bert-tagger", targets: ["bert-tagger"]),
-        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training"]),
+        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training", "FileIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,16 +31,18 @@ let package = Package(
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
         .target(name: "StrictJSON", swiftSettings: swiftSettings),
-        .target(name: "SafeTensors", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
-        .target(name: "Tokenizer", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
+        // Writing outputs without damaging what a path points at; file errors in plain words.
+        .target(name: "FileIO", swiftSettings: swiftSettings),
+        .target(name: "SafeTensors", dependencies: ["StrictJSON", "FileIO"], swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON", "FileIO"], swiftSettings: swiftSettings),
         .target(name: "SeqEval", swiftSettings: swiftSettings),
-        .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
-        .target(name: "BERT", dependencies: ["Tensors", "SafeTensors", "CKernels"], swiftSettings: swiftSettings),
-        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval"], swiftSettings: swiftSettings),
+        .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval", "FileIO"], swiftSettings: swiftSettings),
+        .target(name: "BERT", dependencies: ["Tensors", "SafeTensors", "CKernels", "FileIO"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "FileIO"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training",
+                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training", "FileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -54,6 +56,7 @@ let package = Package(
             path: "Benchmarks/bert-tagger-bench",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FileIOTests", dependencies: ["FileIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 
 /// The activation a BERT config names in `hidden_act`.
@@ -164,7 +165,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
     public static func load(from url: URL) throws -> BertConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw BertConfigError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw BertConfigError.unreadable(path: url.path, reason: fileErrorReason(error, path: url.path))
         }
         do {
             let config = try JSONDecoder().decode(BertConfig.self, from: data)

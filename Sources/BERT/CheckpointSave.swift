@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 import SafeTensors
 
@@ -7,9 +8,14 @@ extension Checkpoint {
     /// model.safetensors with HuggingFace's names, and the tokenizer files found in `tokenizerSource`.
     ///
     /// Everything is written into a temporary directory beside `directory`, which then replaces it, so an
-    /// interrupted save leaves the previous model intact.
+    /// interrupted save leaves the previous model intact. When `directory` is a symbolic link, the
+    /// directory it points at is the one replaced, and the link is kept.
     public static func save(parameters: UnsafeBufferPointer<Float>, layout: ParameterLayout, config: BertConfig,
-                            labels: [String], to directory: URL, tokenizerSource: URL?) throws {
+                            labels: [String], to requested: URL, tokenizerSource: URL?) throws {
+        let directory: URL
+        do { directory = try OutputFile.resolvingLastLink(requested) } catch {
+            throw CheckpointError.saveFailed(path: requested.path, reason: fileErrorReason(error))
+        }
         func fail(_ reason: String) -> CheckpointError { .saveFailed(path: directory.path, reason: reason) }
         precondition(parameters.count == layout.totalCount,
                      "the slab holds \(parameters.count) floats but the layout needs \(layout.totalCount)")
@@ -35,10 +41,10 @@ extension Checkpoint {
         do {
             try fileManager.createDirectory(at: staging, withIntermediateDirectories: false)
         } catch {
-            throw fail("cannot create \(staging.path): \(error.localizedDescription)")
+            throw fail("cannot create \(staging.path): \(fileErrorReason(error, path: parent.path))")
         }
         do {
-            try encoder.encode(config).write(to: staging.appendingPathComponent(configFileName))
+            try OutputFile.write(try encoder.encode(config), to: staging.appendingPathComponent(configFileName))
             let tensors = layout.entries.map {
                 F32Tensor(name: $0.name, shape: $0.shape, values: Array(parameters[$0.range]))
             }
@@ -48,8 +54,10 @@ extension Checkpoint {
             if let tokenizerSource {
                 for file in tokenizerFileNames {
                     let source = tokenizerSource.appendingPathComponent(file)
+                    // Read and written rather than copied: a tokenizer file that is a symbolic link (as in a
+                    // HuggingFace cache) is saved as its content, not as a link that may dangle.
                     if fileManager.fileExists(atPath: source.path) {
-                        try fileManager.copyItem(at: source, to: staging.appendingPathComponent(file))
+                        try OutputFile.write(try Data(contentsOf: source), to: staging.appendingPathComponent(file))
                     }
                 }
             }
@@ -57,7 +65,8 @@ extension Checkpoint {
         } catch {
             try? fileManager.removeItem(at: staging)
             if let error = error as? CheckpointError { throw error }
-            throw fail(String(describing: error))
+            if let error = error as? SafeTensorsError { throw fail(String(describing: error)) }
+            throw fail(fileErrorReason(error))
         }
     }
 

@@ -28,7 +28,7 @@ public func maximumSequenceLength(modelDirectory: URL) throws -> Int {
     let url = modelDirectory.appendingPathComponent("config.json")
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
-        throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error))
+        throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error, path: url.path))
     }
     guard let object = try? JSONSerialization.jsonObject(with: data), let config = object as? [String: Any] else {
         throw DatasetError.invalidModelConfig(file: url.path, key: "max_position_embeddings", problem: "the file is not a JSON object")
@@ -41,4 +41,15 @@ public func maximumSequenceLength(modelDirectory: URL) throws -> Int {
                                               problem: "expected an integer of at least 3, found \(value)")
     }
     return length
+}
+
+/// The model's `max_position_embeddings`, after checking that a `--max-length` asked for does not exceed it:
+/// a longer window has no position embedding, so it is an error rather than a silent cap.
+public func maximumSequenceLength(modelDirectory: URL, checking requested: Int?) throws -> Int {
+    let limit = try maximumSequenceLength(modelDirectory: modelDirectory)
+    if let requested, requested > limit {
+        throw DatasetError.invalidOptions("--max-length \(requested) exceeds the model's max_position_embeddings (\(limit), in "
+            + "\(modelDirectory.appendingPathComponent("config.json").path)); give at most \(limit), or leave it out to use the model's maximum.")
+    }
+    return limit
 }

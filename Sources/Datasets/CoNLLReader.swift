@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 import SeqEval
 
@@ -29,7 +30,7 @@ public struct CoNLLReader: Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw DatasetError.unreadable(file: url.path, reason: Self.reason(error))
+            throw DatasetError.unreadable(file: url.path, reason: Self.reason(error, path: url.path))
         }
         return try read(data: data, file: url.path)
     }
@@ -41,12 +42,8 @@ public struct CoNLLReader: Sendable {
         }
     }
 
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError {
-            return underlying.localizedDescription
-        }
-        return nsError.localizedDescription
+    static func reason(_ error: any Error, path: String? = nil) -> String {
+        fileErrorReason(error, path: path)
     }
 
     private static let newline = UInt8(ascii: "\n")

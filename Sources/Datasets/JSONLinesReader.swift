@@ -26,7 +26,7 @@ public struct JSONLinesReader: Sendable {
     public func read(contentsOf url: URL) throws -> Corpus {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error))
+            throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error, path: url.path))
         }
         return try read(data: data, file: url.path)
     }

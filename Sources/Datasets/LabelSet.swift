@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 
 /// The labels a model predicts, each with a fixed integer id (its position).
@@ -138,7 +139,7 @@ public struct LabelSet: Sendable, Equatable {
     public static func load(from url: URL) throws -> LabelSet {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error))
+            throw DatasetError.unreadable(file: url.path, reason: CoNLLReader.reason(error, path: url.path))
         }
         return try decode(data, file: url.path)
     }
@@ -172,19 +173,12 @@ public struct LabelSet: Sendable, Equatable {
     }
 }
 
-/// Writes `data` to a temporary file in the destination's folder and renames it into place, so
-/// readers never see a half-written file.
+/// Writes `data` as every output is written (`OutputFile`): a regular file is replaced atomically, a
+/// symbolic link's target is replaced and the link kept, a device or FIFO is written in place.
 public func writeAtomically(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent()
-    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
     do {
-        try data.write(to: temporary)
-        // rename(2) replaces the destination in one step on both Linux and macOS.
-        guard rename(temporary.path, url.path) == 0 else {
-            throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
-        }
+        try OutputFile.write(data, to: url)
     } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw DatasetError.unwritable(file: url.path, reason: CoNLLReader.reason(error))
+        throw DatasetError.unwritable(file: url.path, reason: fileErrorReason(error))
     }
 }

@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 import StrictJSON
 
@@ -38,7 +39,7 @@ public struct SafeTensorsFile: Sendable {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw SafeTensorsError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw SafeTensorsError.unreadable(path: url.path, reason: fileErrorReason(error, path: url.path))
         }
         try self.init(bytes: data, path: url.path)
     }

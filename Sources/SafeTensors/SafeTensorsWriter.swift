@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 
 /// A Float32 tensor to write: name, row-major shape and values.
@@ -27,34 +28,18 @@ public enum SafeTensorsWriter {
         return data
     }
 
-    /// Writes to a temporary file beside `url` and renames it over `url`, so readers see the old file or
-    /// the whole new one, never a part.
+    /// Streams the file out as every output is written (`OutputFile`): a regular file is written beside
+    /// `url` and renamed over it, so readers see the old file or the whole new one, never a part; a
+    /// symbolic link's target is replaced and the link kept; a device or FIFO is written in place.
     public static func write(_ tensors: [F32Tensor], metadata: [String: String] = [:], to url: URL) throws {
         let (header, ordered) = try makeHeader(tensors, metadata: metadata, path: url.path)
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
-        func fail(_ reason: String) -> SafeTensorsError { .writeFailed(path: url.path, reason: reason) }
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw fail("cannot create \(temporary.path)")
-        }
         do {
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                try handle.write(contentsOf: header)
-                for tensor in ordered { try handle.write(contentsOf: littleEndianBytes(tensor.values)) }
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            guard rename(temporary.path, url.path) == 0 else {
-                throw fail("cannot rename \(temporary.lastPathComponent) to \(url.lastPathComponent): \(String(cString: strerror(errno)))")
+            try OutputFile.write(to: url.path) { sink in
+                try sink.write(header)
+                for tensor in ordered { try sink.write(littleEndianBytes(tensor.values)) }
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            if let error = error as? SafeTensorsError { throw error }
-            throw fail(error.localizedDescription)
+            throw SafeTensorsError.writeFailed(path: url.path, reason: fileErrorReason(error))
         }
     }
 

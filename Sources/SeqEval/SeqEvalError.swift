@@ -17,9 +17,9 @@ public enum SeqEvalError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .sentenceCountMismatch(gold, predicted):
-            "gold has \(gold) sentences but predictions have \(predicted); score predictions made for exactly the gold sentences"
+            "gold has \(gold) sentence\(gold == 1 ? "" : "s") but predictions have \(predicted); score predictions made for exactly the gold sentences"
         case let .sentenceLengthMismatch(sentence, gold, predicted):
-            "sentence \(sentence) has \(gold) gold tags but \(predicted) predicted tags; every token needs one tag on each side"
+            "sentence \(sentence) has \(gold) gold tag\(gold == 1 ? "" : "s") but \(predicted) predicted tag\(predicted == 1 ? "" : "s"); every token needs one tag on each side"
         case let .emptyTag(side, sentence, token):
             "\(side.rawValue) tag \(token) of sentence \(sentence) is empty; use O for tokens outside entities"
         case let .invalidTag(tag, scheme, side, sentence, token):

@@ -56,7 +56,7 @@ public enum ComputeLibraries {
     public static var summary: String {
         let cpu = CPUFeatures.current
         return "CPU \(cpu.identity) [\(cpu.summary)]; fp32 products: \(fp32Description); "
-            + "bf16 products: \(bf16Description); \(Parallel.threadCount) threads"
+            + "bf16 products: \(bf16Description); \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 
     /// The full description, one fact a line, for `bert-tagger info`.

@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 import StrictJSON
 
@@ -16,7 +17,7 @@ enum TokenizerFiles {
         do {
             return try Data(contentsOf: url)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file"
+            let reason = FileManager.default.fileExists(atPath: url.path) ? fileErrorReason(error, path: url.path) : "no such file"
             throw TokenizerError.unreadableFile(path: url.path, reason: reason)
         }
     }

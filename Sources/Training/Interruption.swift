@@ -1,13 +1,28 @@
 import Foundation
 
 /// Turns the first Ctrl-C (SIGINT) or SIGTERM into a request the training loop honours at its next step
-/// boundary, so it can save a resumable state; a second signal ends the process at once.
+/// boundary, so it can save a resumable state; a second signal ends the process at once, without saving
+/// anything more (every save is atomic, so the state saved last stays whole and resumable).
 public final class Interruption: @unchecked Sendable {
     private let lock = NSLock()
     private var requested = false
     private var sources: [any DispatchSourceSignal] = []
+    private let onSecond: @Sendable () -> Void
 
-    public init() {}
+    /// What a second signal prints before the process ends.
+    public static let secondSignalMessage = "\nstopping now, without saving (--resume continues from the state saved last, if there is one)\n"
+
+    /// `onSecond` runs on a second signal; by default it prints `secondSignalMessage` and ends the process
+    /// with status 130 at once (`_exit`: no exit handlers, nothing flushed or saved on the way out).
+    public init(onSecond: @escaping @Sendable () -> Void = Interruption.stopNow) {
+        self.onSecond = onSecond
+    }
+
+    @Sendable public static func stopNow() {
+        let message = Array(secondSignalMessage.utf8)
+        _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        _exit(130)
+    }
 
     public var isRequested: Bool {
         lock.lock(); defer { lock.unlock() }
@@ -19,21 +34,22 @@ public final class Interruption: @unchecked Sendable {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                self.lock.lock()
-                let second = self.requested
-                self.requested = true
-                self.lock.unlock()
-                if second {
-                    FileHandle.standardError.write(Data("\nstopping now, without saving\n".utf8))
-                    exit(130)
-                }
-                onFirst()
+            source.setEventHandler { [weak self, source] in
+                // Signals that arrive together are delivered as one event with their count.
+                self?.received(source.data, onFirst: onFirst)
             }
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// `count` signals have arrived: the first asks for a stop, any later one stops at once.
+    func received(_ count: UInt, onFirst: () -> Void) {
+        lock.lock()
+        let second = requested || count > 1
+        requested = true
+        lock.unlock()
+        if second { onSecond() } else { onFirst() }
     }
 
     /// Stops listening and restores the default handlers.

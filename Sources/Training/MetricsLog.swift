@@ -1,3 +1,4 @@
+import FileIO
 import Foundation
 
 /// One row of metrics: named values in a fixed column order.
@@ -55,8 +56,8 @@ public struct MetricsRecord: Sendable, Equatable {
 public final class MetricsLog {
     public let jsonlURL: URL
     public let csvURL: URL
-    private let jsonl: FileHandle
-    private let csv: FileHandle
+    private var jsonl: FileHandle
+    private var csv: FileHandle
     private var columns: [String]?
 
     public init(directory: URL, name: String) throws {
@@ -64,16 +65,26 @@ public final class MetricsLog {
         csvURL = directory.appendingPathComponent("\(name).csv")
         let fm = FileManager.default
         for url in [jsonlURL, csvURL] where !fm.fileExists(atPath: url.path) {
-            guard fm.createFile(atPath: url.path, contents: nil) else {
-                throw TrainingError.cannotWrite(path: url.path, reason: "could not create the file")
+            do { try OutputFile.write(Data(), to: url) } catch {
+                throw TrainingError.cannotWrite(path: url.path, reason: fileErrorReason(error, path: url.path))
             }
         }
-        jsonl = try FileHandle(forWritingTo: jsonlURL)
-        csv = try FileHandle(forWritingTo: csvURL)
+        jsonl = try Self.openForAppending(jsonlURL)
+        csv = try Self.openForAppending(csvURL)
         try jsonl.seekToEnd()
         let csvEnd = try csv.seekToEnd()
         if csvEnd > 0, let header = try String(contentsOf: csvURL, encoding: .utf8).split(separator: "\n").first {
             columns = header.split(separator: ",").map(String.init)
+        }
+    }
+
+    private static func openForAppending(_ url: URL) throws -> FileHandle {
+        do {
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+            return handle
+        } catch {
+            throw TrainingError.cannotWrite(path: url.path, reason: fileErrorReason(error, path: url.path))
         }
     }
 
@@ -100,12 +111,20 @@ public final class MetricsLog {
             }
             return ((header.map { [$0] } ?? []) + lines).map { $0 + "\n" }.joined()
         }
-        for (handle, url, isCSV) in [(jsonl, jsonlURL, false), (csv, csvURL, true)] {
+        // Each file is replaced whole (as every output is), so a stop halfway through keeps every row; the
+        // handles are opened again on the new files.
+        for (url, isCSV) in [(jsonlURL, false), (csvURL, true)] {
             let text = try String(contentsOf: url, encoding: .utf8)
-            let kept = keep(text, isCSV: isCSV)
-            try handle.truncate(atOffset: 0)
-            try handle.write(contentsOf: Data(kept.utf8))
+            do {
+                try OutputFile.write(Data(keep(text, isCSV: isCSV).utf8), to: url)
+            } catch {
+                throw TrainingError.cannotWrite(path: url.path, reason: fileErrorReason(error, path: url.path))
+            }
         }
+        try? jsonl.close()
+        try? csv.close()
+        jsonl = try Self.openForAppending(jsonlURL)
+        csv = try Self.openForAppending(csvURL)
     }
 
     /// Writes one row. Every row of one log has the same columns: the first row fixes them.

@@ -1,5 +1,6 @@
 import BERT
 import Datasets
+import FileIO
 import Foundation
 import SafeTensors
 import SeqEval
@@ -59,6 +60,7 @@ public final class Trainer {
 
     public func run() throws -> TrainingSummary {
         try options.validate()
+        try checkMaxLength()
         let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threads)
@@ -92,10 +94,11 @@ public final class Trainer {
         let model = classifier.model
         say("matrix products in \(precision)" + (options.precision == .auto ? " (--precision auto on this CPU)" : ""))
         if !classifier.ignoredTensors.isEmpty {
-            say("note: \(classifier.ignoredTensors.count) tensors of \(source.lastPathComponent) are not used for token classification (\(Self.summarize(classifier.ignoredTensors)))")
+            say("note: \(counted(classifier.ignoredTensors.count, "tensor")) of \(source.lastPathComponent) "
+                + "\(classifier.ignoredTensors.count == 1 ? "is" : "are") not used for token classification: \(Self.summarize(classifier.ignoredTensors))")
         }
         if !classifier.initializedTensors.isEmpty {
-            say("note: new classifier for \(labelSet.count) labels, initialised from seed \(options.seed)")
+            say("note: new classifier for \(counted(labelSet.count, "label")), initialised from seed \(options.seed)")
         }
         let maxLength = min(options.maxLength ?? model.config.maxPositionEmbeddings, model.config.maxPositionEmbeddings,
                             options.batchTokens)
@@ -103,8 +106,8 @@ public final class Trainer {
         // is scored as it will be used.
         let windowing = try Windowing(maxLength: maxLength, stride: options.stride, context: options.context)
 
-        say("encoding \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
-            + (testCorpus.map { ", \($0.sentences.count) test" } ?? "") + " sentences"
+        say("encoding sentences: \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
+            + (testCorpus.map { ", \($0.sentences.count) test" } ?? "")
             + (options.context > 0 ? " with up to \(options.context) sub-words of document context on each side" : ""))
         let trainSet = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing,
                                               labelAllSubwords: options.labelAllSubwords)
@@ -129,14 +132,22 @@ public final class Trainer {
         var optimizer = AdamW(layout: model.layout, learningRate: Float(options.learningRate),
                               weightDecay: Float(options.weightDecay))
         let trainTokens = trainSet.windowLengths.reduce(0, +)
-        say("\(trainSet.windows.count) training sequences, \(trainTokens) tokens; \(batchesPerEpoch[0]) batches of ≤\(options.batchTokens) tokens"
+        say("\(counted(trainSet.windows.count, "training sequence")), \(counted(trainTokens, "token")); "
+            + "\(counted(batchesPerEpoch[0], "batch")) of ≤\(options.batchTokens) tokens"
             + (options.groupByLength ? " grouped by length" : "")
-            + " → \(stepsPerEpoch[0]) steps per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
+            + " → \(counted(stepsPerEpoch[0], "step")) per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
 
         if resume {
             try restoreOptimizer(&optimizer, state: state, model: model)
             say("resuming at epoch \(state.epoch + 1), step \(state.step) of \(totalSteps)")
         } else {
+            // Created only now that the data, the options and the model have passed their checks: a run
+            // that fails before it starts leaves no empty run directory behind.
+            do {
+                try FileManager.default.createDirectory(at: path("metrics"), withIntermediateDirectories: true)
+            } catch {
+                throw TrainingError.cannotWrite(path: output.path, reason: fileErrorReason(error, path: output.path))
+            }
             try writeJSON(options, to: path("options.json"))
             try labelSet.save(to: path("labels.json"))
         }
@@ -148,7 +159,7 @@ public final class Trainer {
             try evalLog.dropRows(afterStep: state.step)
         }
 
-        interruption.install { [say] in say("\nstopping at the next step; saving a resumable state (Ctrl-C again to quit at once)") }
+        interruption.install { [say] in say("\nstopping at the next step; saving a resumable state (Ctrl-C again to quit at once, without saving)") }
         defer { interruption.uninstall() }
 
         let started = Date()
@@ -255,7 +266,7 @@ public final class Trainer {
                     progress.finishLine()
                     try evaluateAndKeepBest(epoch: Double(state.epoch) + Double(batchIndex) / Double(plan.count))
                     if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
-                        say("no better dev \(metric.rawValue) in \(patience) evaluations: stopping early")
+                        say("no better dev \(metric.rawValue) in \(counted(patience, "evaluation")): stopping early")
                         stoppedEarly = true
                         // Saved as finished, so --resume reports on the best model instead of training on.
                         state.finished = true
@@ -278,7 +289,7 @@ public final class Trainer {
             epochSeconds.append(Date().timeIntervalSince(epochStart))
             try evaluateAndKeepBest(epoch: Double(state.epoch))
             if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
-                say("no better dev \(metric.rawValue) in \(patience) evaluations: stopping early")
+                say("no better dev \(metric.rawValue) in \(counted(patience, "evaluation")): stopping early")
                 stoppedEarly = true
             }
             say(String(format: "epoch %d took %.1f s (training and validation)", state.epoch, epochSeconds.last!))
@@ -291,7 +302,7 @@ public final class Trainer {
                                       metric: metric, interrupted: interrupted,
                                       secondsPerEpoch: epochSeconds.isEmpty ? nil : epochSeconds.reduce(0, +) / Double(epochSeconds.count))
         if interrupted {
-            say("stopped at step \(state.step); continue with the same command and --resume")
+            say("stopped at step \(state.step); --resume \(output.path) continues from the state saved in last/")
             try writePlot(metric: metric)
             return summary
         }
@@ -371,6 +382,9 @@ public final class Trainer {
             throw TrainingError.missingFile(path: file, what: "\(role) data",
                                             fix: "Pass an existing CoNLL file (or run `bash Scripts/setup.sh` to link CoNLL-2003 into data/conll2003).")
         }
+        if let problem = problemWithPath(file) {
+            throw TrainingError.unreadableData(path: file, what: "\(role) data", reason: problem)
+        }
         let corpus = try reader.read(contentsOf: URL(fileURLWithPath: file))
         guard !corpus.sentences.isEmpty else { throw TrainingError.emptyData(file: file) }
         return corpus
@@ -394,9 +408,29 @@ public final class Trainer {
         return ["B", "I", "E", "S", "L", "U"].contains(String(label[..<dash]))
     }
 
+    /// Every name, those that differ only in their last part grouped: `pooler.dense.{bias,weight}, cls.predictions.bias`.
     static func summarize(_ names: [String]) -> String {
-        let prefixes = Set(names.map { $0.split(separator: ".").prefix(2).joined(separator: ".") })
-        return prefixes.sorted().joined(separator: ", ")
+        var groups: [String: [String]] = [:]
+        for name in names {
+            let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+            groups[parts.dropLast().joined(separator: "."), default: []].append(String(parts.last ?? ""))
+        }
+        return groups.keys.sorted().map { prefix in
+            let leaves = groups[prefix]!.sorted()
+            let head = prefix.isEmpty ? "" : prefix + "."
+            return leaves.count == 1 ? head + leaves[0] : head + "{" + leaves.joined(separator: ",") + "}"
+        }.joined(separator: ", ")
+    }
+
+    /// A --max-length beyond the model's position embeddings cannot be honoured, and a --stride must fit the
+    /// windows: both are said before any model loads, from config.json alone. (A model folder without
+    /// config.json is reported by the loader, with what the folder should hold.)
+    private func checkMaxLength() throws {
+        let directory = URL(fileURLWithPath: options.model)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else { return }
+        let limit = try maximumSequenceLength(modelDirectory: directory, checking: options.maxLength)
+        _ = try Windowing(maxLength: min(options.maxLength ?? limit, limit, options.batchTokens), stride: options.stride,
+                          context: options.context)
     }
 
     private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
@@ -417,7 +451,7 @@ public final class Trainer {
             do {
                 saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
             } catch {
-                throw TrainingError.missingFile(path: path("options.json").path, what: "a readable options file (\(error))",
+                throw TrainingError.missingFile(path: path("options.json").path, what: "a readable options file (\(fileErrorReason(error, path: path("options.json").path)))",
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)
@@ -426,10 +460,9 @@ public final class Trainer {
         if fm.fileExists(atPath: path("options.json").path) || fm.fileExists(atPath: path("last").path) {
             throw TrainingError.outputHoldsAnotherRun(path: output.path)
         }
-        do {
-            try fm.createDirectory(at: path("metrics"), withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.cannotWrite(path: output.path, reason: error.localizedDescription)
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: output.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw TrainingError.cannotWrite(path: output.path, reason: "a file, not a directory, is in the way; choose another --output")
         }
         return TrainerState()
     }
@@ -453,9 +486,18 @@ public final class Trainer {
 
     /// `last/`, or the previous copy kept while a save was replacing it.
     private func lastStateDirectory() -> URL {
-        let last = path("last")
+        let (last, previous, _) = stateDirectories()
         if FileManager.default.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { return last }
-        return path("last.previous")
+        return previous
+    }
+
+    /// `last/`, the copy kept while it is replaced, and the one being written. When `last` is a symbolic
+    /// link, the directory it points at is the one replaced (beside it), and the link stays.
+    private func stateDirectories() -> (last: URL, previous: URL, staging: URL) {
+        let last = (try? OutputFile.resolvingLastLink(path("last"))) ?? path("last")
+        let folder = last.deletingLastPathComponent()
+        return (last, folder.appendingPathComponent(last.lastPathComponent + ".previous"),
+                folder.appendingPathComponent(last.lastPathComponent + ".saving"))
     }
 
     /// Saves weights, optimizer moments and the trainer state as one unit: into a staging directory that
@@ -465,7 +507,7 @@ public final class Trainer {
         var state = state
         state.elapsedSeconds = elapsed
         let fm = FileManager.default
-        let staging = path("last.saving")
+        let (last, previous, staging) = stateDirectories()
         try? fm.removeItem(at: staging)
         try Checkpoint.save(model, labels: labels.labels, to: staging, tokenizerSource: URL(fileURLWithPath: options.model))
         let moments = [
@@ -475,7 +517,6 @@ public final class Trainer {
         try SafeTensorsWriter.write(moments, metadata: ["step": String(optimizer.stepCount)],
                                     to: staging.appendingPathComponent("optimizer.safetensors"))
         try writeJSON(state, to: staging.appendingPathComponent("trainer_state.json"))
-        let last = path("last"), previous = path("last.previous")
         // At every moment one complete state exists: `last/`, or `last.previous/` while `last/` is replaced.
         // An old `last.previous/` is removed only when `last/` stands, since it may be the only state left.
         if fm.fileExists(atPath: last.path) {

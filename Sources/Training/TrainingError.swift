@@ -3,6 +3,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
     case invalidOption(String)
     case missingFile(path: String, what: String, fix: String)
+    case unreadableData(path: String, what: String, reason: String)
     case unseenLabels(file: String, labels: [(label: String, line: Int)])
     case outputHoldsAnotherRun(path: String)
     case nothingToResume(path: String)
@@ -20,6 +21,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "invalid option: \(message)."
         case let .missingFile(path, what, fix):
             return "\(path): \(what) not found. \(fix)"
+        case let .unreadableData(path, what, reason):
+            return "\(path): cannot read the \(what) (\(reason)). Check the path."
         case let .unseenLabels(file, labels):
             let list = labels.prefix(5).map { "\"\($0.label)\" (line \($0.line))" }.joined(separator: ", ")
             return "\(file): labels the training data never uses: \(list)\(labels.count > 5 ? " and \(labels.count - 5) more" : ""). "

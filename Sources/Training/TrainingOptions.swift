@@ -108,25 +108,44 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public func validate() throws {
         func bad(_ message: String) -> TrainingError { .invalidOption(message) }
         if epochs <= 0 { throw bad("--epochs must be positive, not \(epochs)") }
-        if !(learningRate > 0) { throw bad("--lr must be positive, not \(learningRate)") }
+        // Every epoch's batches are planned up front.
+        if epochs > Self.maxEpochs { throw bad("--epochs must be at most \(Self.maxEpochs), not \(epochs)") }
+        if !(learningRate > 0) || !learningRate.isFinite { throw bad("--lr must be a finite number above 0 (for example 5e-5), not \(learningRate)") }
         if batchTokens <= 2 { throw bad("--batch-tokens must exceed 2 (a sentence needs [CLS] and [SEP]), not \(batchTokens)") }
+        if batchTokens > Self.maxBatchTokens {
+            throw bad("--batch-tokens must be at most \(Self.maxBatchTokens) (activations are planned for a full batch), not \(batchTokens)")
+        }
         if let batchSentences, batchSentences <= 0 { throw bad("--batch-sentences must be positive, not \(batchSentences)") }
         if gradientAccumulation <= 0 { throw bad("--gradient-accumulation must be positive, not \(gradientAccumulation)") }
-        if warmup < 0 { throw bad("--warmup must not be negative, not \(warmup)") }
-        if weightDecay < 0 { throw bad("--weight-decay must not be negative, not \(weightDecay)") }
-        if maxGradNorm < 0 { throw bad("--max-grad-norm must not be negative (0 turns clipping off), not \(maxGradNorm)") }
+        if !(warmup >= 0) || !warmup.isFinite {
+            throw bad("--warmup must be a fraction of the steps in [0, 1) or a whole number of steps, not \(warmup)")
+        }
+        if warmup >= 1 && warmup.rounded() != warmup {
+            throw bad("--warmup \(warmup) is neither a fraction below 1 nor a whole number of steps")
+        }
+        if !(weightDecay >= 0) || !weightDecay.isFinite { throw bad("--weight-decay must be a finite number of 0 or more, not \(weightDecay)") }
+        if !(maxGradNorm >= 0) || !maxGradNorm.isFinite {
+            throw bad("--max-grad-norm must be a finite number of 0 or more (0 turns clipping off), not \(maxGradNorm)")
+        }
         if let maxLength, maxLength < 3 { throw bad("--max-length must be at least 3, not \(maxLength)") }
         if let maxLength, maxLength > batchTokens {
             throw bad("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch")
         }
         if let stride, stride < 0 { throw bad("--stride must not be negative, not \(stride)") }
         if context < 0 { throw bad("--context must not be negative (0 turns it off), not \(context)") }
-        if let threads, threads <= 0 { throw bad("--threads must be positive, not \(threads)") }
+        if let threads, threads <= 0 || threads > Self.maxThreads {
+            throw bad("--threads must be between 1 and \(Self.maxThreads), not \(threads)")
+        }
         if let patience, patience <= 0 { throw bad("--patience must be positive, not \(patience)") }
         if let evalEvery, evalEvery <= 0 { throw bad("--eval-every must be positive, not \(evalEvery)") }
         if logEvery <= 0 { throw bad("--log-every must be positive, not \(logEvery)") }
         if saveEvery <= 0 { throw bad("--save-every must be positive, not \(saveEvery)") }
     }
+
+    /// Upper bounds of the options whose size the run allocates or plans for.
+    public static let maxEpochs = 10_000
+    public static let maxBatchTokens = 1 << 20
+    public static let maxThreads = 1024
 
     /// The number of warmup steps for a run of `totalSteps` optimizer steps.
     public func warmupSteps(totalSteps: Int) -> Int {

@@ -1,4 +1,6 @@
 import ArgumentParser
+import FileIO
+import Foundation
 
 @main
 struct BertTagger: ParsableCommand {
@@ -15,4 +17,35 @@ struct BertTagger: ParsableCommand {
             InfoCommand.self,
         ]
     )
+
+    /// ArgumentParser's own main, except that a Foundation file error that escaped a command is told in
+    /// plain words with its path, never as "NSCocoaErrorDomain error 256".
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: PlainFileError(error) ?? error)
+        }
+    }
+}
+
+/// A Foundation (Cocoa or POSIX) error restated as "PATH: reason".
+struct PlainFileError: Error, CustomStringConvertible {
+    var description: String
+
+    init?(_ error: any Error) {
+        let nsError = error as NSError
+        guard nsError.domain == NSCocoaErrorDomain || nsError.domain == NSPOSIXErrorDomain else { return nil }
+        let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+        let reason = fileErrorReason(error, path: path)
+        description = path.map { "\($0): \(reason)" } ?? reason
+    }
+}
+
+/// A problem found while a command runs (a file, a run directory, the model's limits): printed as its
+/// message alone, since the usage text would not help.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

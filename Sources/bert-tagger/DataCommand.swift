@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import Tokenizer
+import Training
 
 /// `bert-tagger data`: looking at corpora before training on them.
 struct DataCommand: ParsableCommand {
@@ -63,8 +64,9 @@ struct DataCommand: ParsableCommand {
             var windowing: Windowing?
             if let model {
                 let directory = URL(fileURLWithPath: model)
+                let limit = try maximumSequenceLength(modelDirectory: directory, checking: maxLength)
                 let tokenizer = try BertTokenizer(directory: directory)
-                windowing = try Windowing(maxLength: try maxLength ?? maximumSequenceLength(modelDirectory: directory))
+                windowing = try Windowing(maxLength: maxLength ?? limit)
                 var encoder = SentenceEncoder(tokenizer: tokenizer)
                 encoded = try encoder.encode(corpus)
             }
@@ -107,7 +109,7 @@ struct DataCommand: ParsableCommand {
                 }
                 if let empty = stats.wordsWithoutPieces { row("words without pieces", "\(empty) (each fed as one [UNK])") }
                 if let over = stats.sentencesOverMaxLength, let maxLength = stats.maxLength, let windows = stats.windows {
-                    row("over \(maxLength) tokens", "\(over) sentence\(over == 1 ? "" : "s") (\(windows) model inputs after splitting into windows)")
+                    row("over \(maxLength) tokens", "\(over) sentence\(over == 1 ? "" : "s") (\(counted(windows, "model input")) after splitting into windows)")
                 }
             }
             return text

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BERT
 import Datasets
+import FileIO
 import Foundation
 import Tensors
 import Training
@@ -25,9 +26,10 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl files, conll otherwise.")
     var inputFormat: Format?
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
-    @Option(help: "Where to write the tagged corpus (written atomically).") var output: String
+    @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (or /dev/stdout) is standard output. Never the --input file.")
+    var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
-    @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
+    @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document (CoNLL: between -DOCSTART- lines; JSONL: the neighbouring lines) as context. The model does not record it: give the --context it was trained with (its run's options.json).",
@@ -40,20 +42,44 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         if batchTokens <= 2 { throw ValidationError("--batch-tokens must exceed 2.") }
+        if batchTokens > TrainingOptions.maxBatchTokens {
+            throw ValidationError("--batch-tokens must be at most \(TrainingOptions.maxBatchTokens) (activations are planned for a full batch).")
+        }
         if let maxLength, maxLength < 3 { throw ValidationError("--max-length must be at least 3.") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive.") }
+        if let threads, threads <= 0 || threads > TrainingOptions.maxThreads {
+            throw ValidationError("--threads must be between 1 and \(TrainingOptions.maxThreads).")
+        }
         if context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
+        if let stride, stride < 0 { throw ValidationError("--stride must not be negative.") }
+        if let maxLength, maxLength > batchTokens {
+            throw ValidationError("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch; raise --batch-tokens or lower --max-length.")
+        }
+    }
+
+    /// The files and the model's length limit, checked before any model loads.
+    func checkPaths() throws {
+        guard FileManager.default.fileExists(atPath: input) else {
+            throw CommandError("--input \(input): no such file; --input must name the corpus to tag.")
+        }
+        if let problem = problemWithPath(input) {
+            throw CommandError("--input \(input): \(problem); --input must name the corpus to tag.")
+        }
+        try OutputFile.refuseOverwriting(input: input, inputOption: "--input", output: output, outputOption: "--output")
+        try OutputFile.checkWritable(output)
+        // From config.json alone. (A model folder without one is reported by the loader, with what it should hold.)
+        let modelDirectory = URL(fileURLWithPath: model)
+        guard FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("config.json").path) else { return }
+        let limit = try maximumSequenceLength(modelDirectory: modelDirectory, checking: maxLength)
+        _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context)
     }
 
     func run() throws {
+        try checkPaths()
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
         let inputURL = URL(fileURLWithPath: input)
-        guard FileManager.default.fileExists(atPath: input) else {
-            throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
-        }
         let inFormat = inputFormat ?? (inputURL.pathExtension.lowercased() == "jsonl" ? .jsonl : .conll)
         let corpus: Corpus
         switch inFormat {
@@ -70,12 +96,15 @@ struct PredictCommand: ParsableCommand {
         let progress = ProgressReporter(label: "tagging", total: batches.count)
         let (predictions, _) = try classifier.predict(dataset, batches: batches, progress: progress)
         let seconds = Date().timeIntervalSince(started)
-        let outputURL = URL(fileURLWithPath: output)
+        let tagged: Data
         switch format ?? inFormat {
-        case .conll: try CorpusWriter.writeCoNLL(corpus, predictions: predictions, to: outputURL)
-        case .jsonl: try CorpusWriter.writeJSONLines(corpus, predictions: predictions, to: outputURL)
+        case .conll: tagged = try CorpusWriter.conllData(corpus, predictions: predictions)
+        case .jsonl: tagged = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
         }
-        FileHandle.standardError.write(Data(String(format: "tagged %d sentences (%d words) in %.2f s → %@\n",
-                                                   corpus.sentences.count, corpus.wordCount, seconds, output).utf8))
+        // The path as given: `-` is standard output.
+        try OutputFile.write(tagged, to: output)
+        FileHandle.standardError.write(Data(String(format: "tagged %@ (%@) in %.2f s → %@\n",
+                                                   counted(corpus.sentences.count, "sentence"), counted(corpus.wordCount, "word"),
+                                                   seconds, output == "-" ? "standard output" : output).utf8))
     }
 }

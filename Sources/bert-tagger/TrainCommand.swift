@@ -10,9 +10,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Fine-tune a BERT encoder for token classification, validating every epoch and keeping the best model.",
         discussion: """
             With no --train/--dev, trains on CoNLL-2003 NER from \(defaultDataDirectory)/{train,dev,test}.txt \
-            (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state; \
-            run the same command with --resume to continue. Columns count from 0; negative numbers count from \
-            the end, so --label-column 1 trains CoNLL-2003's POS tags and 2 its chunk tags.
+            (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state and \
+            prints the command that continues it: `train --resume RUN_DIR`, which reads the run's options.json \
+            (options given with it must agree, except --threads, --log-every and --save-every). \
+            Columns count from 0; negative numbers count from the end, so --label-column 1 trains CoNLL-2003's \
+            POS tags and 2 its chunk tags.
             """
     )
 
@@ -39,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
     @Option(help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
     @Option(help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
-    @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's maximum.")
+    @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
@@ -59,20 +61,22 @@ struct TrainCommand: ParsableCommand {
     var metric: TrainingOptions.Metric?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX, else fp32).")
     var precision: PrecisionChoice = .auto
-    @Flag(help: "Continue the run in --output from its last saved state.") var resume = false
+    @Option(help: ArgumentHelp("Continue the run in DIR from its last saved state, with the options in its options.json; no other option is needed.",
+                               valueName: "DIR"))
+    var resume: String?
 
     func validate() throws {
-        if resume && output == nil {
-            throw ValidationError("--resume needs --output: the run directory to continue.")
+        if let resume, let output, absolute(output) != absolute(resume) {
+            throw ValidationError("--output \(output) and --resume \(resume) name different run directories; give just --resume DIR to continue a run.")
         }
-        if (train == nil) != (dev == nil) {
+        if resume == nil && (train == nil) != (dev == nil) {
             throw ValidationError("give both --train and --dev, or neither to train on CoNLL-2003 from \(Self.defaultDataDirectory).")
         }
     }
 
     func run() throws {
         var trainFile = train, devFile = dev, testFile = test
-        if trainFile == nil {
+        if trainFile == nil && resume == nil {
             let dir = Self.defaultDataDirectory
             let files = ["train", "dev", "test"].map { "\(dir)/\($0).txt" }
             guard files.prefix(2).allSatisfy({ FileManager.default.fileExists(atPath: $0) }) else {
@@ -93,9 +97,9 @@ struct TrainCommand: ParsableCommand {
             return f.string(from: Date())
         }()
         // Absolute paths in options.json: a resumed run compares them, whatever folder it is started from.
-        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
-        var options = TrainingOptions(model: absolute(model), train: absolute(trainFile!), dev: absolute(devFile!),
-                                      test: testFile.map(absolute), output: absolute(output ?? "runs/\(stamp)"))
+        // (Resuming without --train/--dev takes them from the run's options.json.)
+        var options = TrainingOptions(model: absolute(model), train: absolute(trainFile ?? ""), dev: absolute(devFile ?? ""),
+                                      test: testFile.map(absolute), output: absolute(resume ?? output ?? "runs/\(stamp)"))
         options.epochs = epochs
         options.learningRate = lr
         options.batchTokens = batchTokens
@@ -119,12 +123,19 @@ struct TrainCommand: ParsableCommand {
         options.saveEvery = saveEvery
         options.metric = metric
         options.precision = precision
+        if resume != nil {
+            options = try RunResumption.options(run: options.output, commandLine: options,
+                                                given: RunResumption.givenOptions(CommandLine.arguments))
+        }
         try options.validate()
 
         let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         log("run directory: \(options.output)")
-        let summary = try Trainer(options: options, resume: resume, say: log).run()
-        if summary.interrupted { throw ExitCode(130) }
+        let summary = try Trainer(options: options, resume: resume != nil, say: log).run()
+        if summary.interrupted {
+            log("continue with: \(RunResumption.command(run: options.output))")
+            throw ExitCode(130)
+        }
         var lines = ["best dev \(summary.metric.rawValue): \(summary.bestScore.map { String(format: "%.4f", $0) } ?? "-") at step \(summary.bestStep ?? 0)"]
         if let test = summary.testReport {
             lines.append(String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
@@ -134,6 +145,9 @@ struct TrainCommand: ParsableCommand {
         print(lines.joined(separator: "\n"))
     }
 }
+
+/// Absolute and standardized, as options.json records paths.
+func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
 extension TrainingOptions.Metric: ExpressibleByArgument {}
 extension PrecisionChoice: ExpressibleByArgument {}

@@ -222,13 +222,13 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         running.process.waitUntilExit()
         let stopped = running.finish()
         #expect(stopped.status == 130, "\(stopped.stderr)")
-        #expect(stopped.stderr.contains("continue with the same command and --resume"), "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("continue with: \(Binary.url.path) train --resume \(output.path)"), "\(stopped.stderr)")
         let stateURL = output.appendingPathComponent("last/trainer_state.json")
         let state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
         let savedStep = try #require(state["step"] as? Int)
         #expect(savedStep >= 1 && state["finished"] as? Bool == false)
 
-        let resumed = try runTool(arguments + ["--resume"])
+        let resumed = try runTool(["train", "--resume", output.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resuming at epoch"), "\(resumed.stderr)")
         #expect(resumed.stdout.hasPrefix("best dev f1: "))
@@ -253,7 +253,7 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
     }
 
     @Test(arguments: [
-        (["--resume"], "--resume needs --output"),
+        (["--resume"], "Missing value for '--resume <DIR>'"),
         (["--train", "a.txt"], "give both --train and --dev"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--max-length", "2"], "--max-length must be at least 3"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--epochs", "0"], "--epochs must be positive"),

@@ -57,7 +57,7 @@ import Testing
         let (summary, messages) = try TinyTaggingTask.run(options)
         #expect(column(try metricsRows(run, "evaluations"), "step") == [2, 4])
         #expect(summary.steps == 4 && !summary.interrupted)
-        #expect(messages.contains("no better dev f1 in 1 evaluations: stopping early"))
+        #expect(messages.contains("no better dev f1 in 1 evaluation: stopping early"))
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("reports/dev.json").path))
         let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: run.appendingPathComponent("last/trainer_state.json")))
         #expect(state.finished, "a resumed early-stopped run must not train on")
