@@ -129,6 +129,14 @@ public struct CoNLLReader: Sendable {
                 continue
             }
 
+            if columnCount == 0 && (bytes[first] == UInt8(ascii: "{") || bytes[first] == UInt8(ascii: "[")),
+               let json = try? JSONSerialization.jsonObject(with: Data(UnsafeBufferPointer(rebasing: bytes[first..<end]))),
+               json is [String: Any] || json is [Any] {
+                // Split on spaces, a JSON record makes columns of nonsense that would train as labels.
+                throw DatasetError.formatMismatch(file: file, line: lineNumber, readAs: "CoNLL columns",
+                                                  found: "a JSON \(json is [Any] ? "array" : "object"); it looks like JSON Lines",
+                                                  fix: "read it as JSON Lines with --input-format jsonl (or give it a .jsonl name)")
+            }
             if separator == nil {
                 separator = bytes[first..<end].contains(Self.tab) ? .tab : .whitespace
                 if separator == .tab { first = start }
