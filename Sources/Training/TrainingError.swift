@@ -23,7 +23,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .unseenLabels(file, labels):
             let list = labels.prefix(5).map { "\"\($0.label)\" (line \($0.line))" }.joined(separator: ", ")
             return "\(file): labels the training data never uses: \(list)\(labels.count > 5 ? " and \(labels.count - 5) more" : ""). "
-                + "The model cannot predict them; fix the file, or train on data that has them (check --label-column)."
+                + "The model cannot predict them; fix the file, train on data that has them (check --label-column or --tag-field), "
+                + "or pass --unseen-labels outside (score them as O) or --unseen-labels skip (leave their sentences out)."
         case let .outputHoldsAnotherRun(path):
             return "\(path) already holds a run. Pass --resume to continue it, or choose another --output."
         case let .nothingToResume(path):

@@ -13,7 +13,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             CoNLL output is the input with a predicted-label column appended (document and blank lines kept), \
             so a file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
-            {"tokens": [...]} object a line; JSONL output adds "predictions".
+            {"tokens": [...]} object a line, with its gold tags ("tags", "ner_tags" or --tag-field) when it has \
+            them; JSONL output keeps the tokens and the gold tags (as strings) and adds "predictions", so it \
+            can be scored too.
             """
     )
 
@@ -27,6 +29,14 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
     @Option(help: "Where to write the tagged corpus (written atomically).") var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    @Option(name: .customLong("tag-field"),
+            help: ArgumentHelp("JSON Lines key of the gold tags kept in the output. Default: \"tags\", or \"ner_tags\" when the records have no \"tags\".",
+                               valueName: "NAME"))
+    var tagField: String?
+    @Option(name: .customLong("label-names"),
+            help: ArgumentHelp("Names of integer JSON Lines gold tags, in id order: a file or a comma-separated list (as for train).",
+                               valueName: "FILE|a,b,c"))
+    var labelNames: String?
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
@@ -55,11 +65,11 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
         }
         let inFormat = inputFormat ?? (inputURL.pathExtension.lowercased() == "jsonl" ? .jsonl : .conll)
-        let corpus: Corpus
-        switch inFormat {
-        case .conll: corpus = try CoNLLReader(tokenColumn: tokenColumn, labelColumn: nil).read(contentsOf: inputURL)
-        case .jsonl: corpus = try JSONLinesReader(tagsKey: nil).read(contentsOf: inputURL)
-        }
+        // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
+        let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
+                                       tagField: tagField, tagsOptional: true,
+                                       labelNames: try labelNames.map { try LabelNames.parse($0, tagField: tagField) })
+            .read(input)
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
                                              precision: precision.resolved, purpose: .inference)

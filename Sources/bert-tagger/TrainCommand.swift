@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Tensors
 import Training
@@ -20,7 +21,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "HuggingFace BERT directory (config.json, model.safetensors, tokenizer files).")
     var model = "models/all-MiniLM-L6-v2"
-    @Option(help: "Training data, CoNLL columns. Default: \(defaultDataDirectory)/train.txt.")
+    @Option(help: "Training data, CoNLL columns or JSON Lines (see --input-format). Default: \(defaultDataDirectory)/train.txt.")
     var train: String?
     @Option(help: "Dev data scored after every epoch. Default: \(defaultDataDirectory)/dev.txt.")
     var dev: String?
@@ -47,6 +48,10 @@ struct TrainCommand: ParsableCommand {
     var context = 0
     @Option(parsing: .unconditional, help: "Column of the words.") var tokenColumn = 0
     @Option(parsing: .unconditional, help: "Column of the labels (-1: the last).") var labelColumn = -1
+    @OptionGroup var corpusFormat: CorpusFormatOptions
+    @Option(name: .customLong("unseen-labels"),
+            help: "Dev/test labels training never saw: error (refuse the data), outside (score those words as O), or skip (leave their sentences out); counted in the log and reports.")
+    var unseenLabels: UnseenLabelPolicy = .error
     @Flag(help: "Label every sub-word (B- becomes I- on continuation pieces) instead of the first only.")
     var labelAllSubwords = false
     @Option(help: "Seed for the classifier's initialisation, batch order and dropout.") var seed: UInt64 = 42
@@ -111,6 +116,10 @@ struct TrainCommand: ParsableCommand {
         options.tokenColumn = tokenColumn
         options.labelColumn = labelColumn
         options.labelAllSubwords = labelAllSubwords
+        options.inputFormat = corpusFormat.inputFormat
+        options.tagField = corpusFormat.tagField
+        options.labelNames = try corpusFormat.resolvedLabelNames()
+        options.unseenLabels = unseenLabels
         options.seed = seed
         options.threads = threads
         options.patience = patience
@@ -136,4 +145,5 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainingOptions.Metric: ExpressibleByArgument {}
+extension UnseenLabelPolicy: ExpressibleByArgument {}
 extension PrecisionChoice: ExpressibleByArgument {}
