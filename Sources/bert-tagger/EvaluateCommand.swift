@@ -96,9 +96,6 @@ struct EvaluateCommand: ParsableCommand {
         }
         let gold = try corpus.resolveColumn(goldColumn, role: "gold")
         let predicted = try corpus.resolveColumn(predColumn, role: "predicted")
-        if gold == predicted {
-            throw ValidationError("--gold-column and --pred-column both name column \(gold) of \(file); choose two different columns.")
-        }
         let goldTags = corpus.sentences.map { $0.column(gold) }
         let predictedTags = corpus.sentences.map { $0.column(predicted) }
         try Self.checkTagColumns(gold: goldTags, predicted: predictedTags, goldColumn: gold, predictedColumn: predicted, file: corpus.file)
