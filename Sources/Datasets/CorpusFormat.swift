@@ -8,10 +8,11 @@ public enum CorpusFormat: String, Sendable, Codable, CaseIterable {
     /// JSON Lines: one `{"tokens": [...], "tags": [...]}` object a line.
     case jsonl
 
-    /// The format a file's name implies: JSON Lines for `.jsonl` and `.ndjson`, CoNLL otherwise.
+    /// The format a file's name implies: JSON Lines for `.jsonl`, `.ndjson` and `.json` (HuggingFace's
+    /// `to_json` writes JSON Lines), CoNLL otherwise.
     public init(path: String) {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-        case "jsonl", "ndjson": self = .jsonl
+        case "jsonl", "ndjson", "json": self = .jsonl
         default: self = .conll
         }
     }
@@ -68,7 +69,16 @@ public struct CorpusReading: Sendable, Equatable {
         case .conll:
             return try CoNLLReader(tokenColumn: tokenColumn, labelColumn: labelColumn, scheme: scheme).read(contentsOf: url)
         case .jsonl:
+            try checkColumnsUnused(path)
             return try jsonLinesReader.read(contentsOf: url)
+        }
+    }
+
+    /// JSON Lines has keys, not columns: a column option given for it would be silently ignored.
+    private func checkColumnsUnused(_ path: String) throws {
+        if tokenColumn != 0 || (labelColumn != nil && labelColumn != -1) {
+            throw DatasetError.invalidOptions("\(path): --token-column and --label-column choose CoNLL columns; this file is read as JSON Lines, "
+                + "whose tags are chosen by key with --tag-field (e.g. --tag-field pos_tags)")
         }
     }
 
@@ -77,7 +87,9 @@ public struct CorpusReading: Sendable, Equatable {
     public func read(data: Data, file: String) throws -> Corpus {
         switch format(of: file) {
         case .conll: return try CoNLLReader(tokenColumn: tokenColumn, labelColumn: labelColumn, scheme: scheme).read(data: data, file: file)
-        case .jsonl: return try jsonLinesReader.read(data: data, file: file)
+        case .jsonl:
+            try checkColumnsUnused(file)
+            return try jsonLinesReader.read(data: data, file: file)
         }
     }
 

@@ -97,7 +97,11 @@ public struct JSONLinesReader: Sendable {
         do { object = try JSONSerialization.jsonObject(with: line) } catch {
             // A first line that is not even meant as JSON is most likely a CoNLL file read as JSON Lines.
             let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            if first, !text.hasPrefix("{"), !text.hasPrefix("[") {
+            if first, text.hasPrefix("[") {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: nil,
+                                               problem: "a JSON array, not one JSON object a line; convert the file with `jq -c '.[]' FILE > FILE.jsonl`")
+            }
+            if first, !text.hasPrefix("{") {
                 throw DatasetError.formatMismatch(file: file, line: lineNumber, readAs: "JSON Lines",
                                                   found: "\"\(text.prefix(40))\", not a JSON object; it looks like CoNLL columns",
                                                   fix: "read it as CoNLL with --input-format conll (or give it a .conll/.txt name)")

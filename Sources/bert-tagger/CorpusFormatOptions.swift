@@ -4,7 +4,7 @@ import Datasets
 /// How every command that reads a corpus finds its format, tag field and integer-tag names.
 struct CorpusFormatOptions: ParsableArguments {
     @Option(name: .customLong("input-format"),
-            help: "Format of the corpus files read: conll or jsonl. Default: jsonl for .jsonl and .ndjson files, conll otherwise.")
+            help: "Format of the corpus files read: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
     var inputFormat: CorpusFormat?
 
     @Option(name: .customLong("tag-field"),

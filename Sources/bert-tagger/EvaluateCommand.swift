@@ -66,7 +66,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Digits after the decimal point in the text report.")
     var digits: Int = 2
 
-    @Flag(help: "Print JSON (seqeval's output_dict=True, plus \"accuracy\") instead of the text report.")
+    @Flag(help: "Print JSON (seqeval's output_dict=True, plus \"accuracy\", and \"scoring\": \"tags\" for per-tag scores) instead of the text report.")
     var json = false
 
     func validate() throws {

@@ -24,7 +24,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Token-classification model directory (config.json with id2label, model.safetensors, tokenizer files).")
     var model: String
     @Option(help: "Corpus to tag.") var input: String
-    @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl files, conll otherwise.")
+    @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
     var inputFormat: Format?
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
     @Option(help: "Where to write the tagged corpus (written atomically).") var output: String
@@ -64,7 +64,7 @@ struct PredictCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: input) else {
             throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
         }
-        let inFormat = inputFormat ?? (inputURL.pathExtension.lowercased() == "jsonl" ? .jsonl : .conll)
+        let inFormat = inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll)
         // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
         let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
                                        tagField: tagField, tagsOptional: true,

@@ -46,8 +46,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
                                valueName: "N"))
     var context = 0
-    @Option(parsing: .unconditional, help: "Column of the words.") var tokenColumn = 0
-    @Option(parsing: .unconditional, help: "Column of the labels (-1: the last).") var labelColumn = -1
+    @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    @Option(parsing: .unconditional, help: "CoNLL column of the labels (-1: the last; JSON Lines: see --tag-field).") var labelColumn = -1
     @OptionGroup var corpusFormat: CorpusFormatOptions
     @Option(name: .customLong("unseen-labels"),
             help: "Dev/test labels training never saw: error (refuse the data), outside (score those words as O), or skip (leave their sentences out); counted in the log and reports.")
@@ -136,7 +136,9 @@ struct TrainCommand: ParsableCommand {
         if summary.interrupted { throw ExitCode(130) }
         var lines = ["best dev \(summary.metric.rawValue): \(summary.bestScore.map { String(format: "%.4f", $0) } ?? "-") at step \(summary.bestStep ?? 0)"]
         if let test = summary.testReport {
-            lines.append(String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
+            lines.append(test.scoring == .tags
+                ? String(format: "test accuracy %.4f  macro F1 %.4f (per tag, best model)", test.accuracy, test.macroAverage.f1Score)
+                : String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
         }
         if let perEpoch = summary.secondsPerEpoch { lines.append(String(format: "%.1f s per epoch", perEpoch)) }
         lines.append("best model: \(options.output)/best   reports: \(options.output)/reports   plot: \(options.output)/training.svg")

@@ -7,6 +7,7 @@ import Testing
         #expect(CorpusFormat(path: "train.jsonl") == .jsonl)
         #expect(CorpusFormat(path: "dir/train.JSONL") == .jsonl)
         #expect(CorpusFormat(path: "train.ndjson") == .jsonl)
+        #expect(CorpusFormat(path: "train.json") == .jsonl, "HuggingFace's to_json writes JSON Lines")
         #expect(CorpusFormat(path: "train.txt") == .conll)
         #expect(CorpusFormat(path: "train.conll") == .conll)
         #expect(CorpusReading(format: .conll).format(of: "x.jsonl") == .conll)
@@ -33,6 +34,24 @@ import Testing
         }
         #expect(line == 1 && readAs == "JSON Lines")
         #expect(fix.contains("--input-format conll"))
+    }
+
+    @Test func aBrokenJSONRecordReadAsCoNLLIsStillRefused() {
+        let text = #"{"tokens": ["Paris", "is"], "tags": ["B-LOC", "O"],}"# + "\n"
+        let error = datasetError { _ = try CorpusReading(format: .conll).read(data: Data(text.utf8), file: "train.txt") }
+        #expect(error?.description.contains("--input-format jsonl") == true, "\(String(describing: error))")
+    }
+
+    @Test func aWholeFileJSONArrayIsAnErrorSayingHowToConvertIt() {
+        let text = "[\n" + #"{"tokens": ["a"], "tags": ["O"]}"# + "\n]\n"
+        let error = datasetError { _ = try CorpusReading().read(data: Data(text.utf8), file: "train.json") }
+        #expect(error?.description.contains("jq -c '.[]'") == true, "\(String(describing: error))")
+    }
+
+    @Test func columnOptionsForJSONLinesAreErrorsNamingTheTagField() {
+        let text = #"{"tokens": ["a"], "tags": ["O"], "pos_tags": ["DT"]}"#
+        let error = datasetError { _ = try CorpusReading(labelColumn: 1).read(data: Data(text.utf8), file: "t.jsonl") }
+        #expect(error?.description.contains("--tag-field") == true)
     }
 
     @Test func aBrokenJSONRecordIsStillAJSONError() {
