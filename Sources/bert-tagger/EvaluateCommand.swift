@@ -44,12 +44,12 @@ struct EvaluateCommand: ParsableCommand {
     var scoring: ScoringChoice = .auto
 
     @Option(name: .customLong("gold-column"), parsing: .unconditional,
-            help: "Column of the gold tags (0-based; negative counts from the end).")
-    var goldColumn: Int = -2
+            help: "Column of the gold tags (0-based; negative counts from the end). Default: -2, the second-to-last.")
+    var goldColumn: Int?
 
     @Option(name: .customLong("pred-column"), parsing: .unconditional,
-            help: "Column of the predicted tags (0-based; negative counts from the end).")
-    var predColumn: Int = -1
+            help: "Column of the predicted tags (0-based; negative counts from the end). Default: -1, the last.")
+    var predColumn: Int?
 
     @Option(help: "default (conlleval-compatible) or strict (entities must be well formed in --scheme).")
     var mode: Mode = .default
@@ -94,11 +94,12 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             corpus = try reading.read(file)
         }
-        let gold = try corpus.resolveColumn(goldColumn, role: "gold")
-        let predicted = try corpus.resolveColumn(predColumn, role: "predicted")
+        let gold = try corpus.resolveColumn(goldColumn ?? -2, role: "gold")
+        let predicted = try corpus.resolveColumn(predColumn ?? -1, role: "predicted")
         let goldTags = corpus.sentences.map { $0.column(gold) }
         let predictedTags = corpus.sentences.map { $0.column(predicted) }
-        try Self.checkTagColumns(gold: goldTags, predicted: predictedTags, goldColumn: gold, predictedColumn: predicted, file: corpus.file)
+        try Self.checkTagColumns(gold: goldTags, predicted: predictedTags, goldColumn: gold, predictedColumn: predicted,
+                                 columnsChosen: goldColumn != nil || predColumn != nil, file: corpus.file)
 
         let chosen: Scoring
         switch scoring {
@@ -129,10 +130,13 @@ struct EvaluateCommand: ParsableCommand {
     /// single tag column (what `predict` writes for a corpus without labels), which would otherwise be
     /// scored as hundreds of entity types.
     ///
-    /// A column holds tags when at least half of its values are scheme tags (O, B-PER, ...) while the
-    /// other column's are too, or, for labels that are not a scheme, when at least half of its values
-    /// occur in the other column.
-    static func checkTagColumns(gold: [[String]], predicted: [[String]], goldColumn: Int, predictedColumn: Int, file: String) throws {
+    /// When either column's values are mostly scheme tags (O, B-PER, ...), the other's must be too. For
+    /// labels that are not a scheme (POS tags) a weak model may predict few of the gold tags, so only the
+    /// default columns are checked there, and the gold column is refused only when it looks like words:
+    /// most of its values never predicted, and it is the first column (where words are) or holds more
+    /// than 100 distinct values. Columns given by hand are taken as they are.
+    static func checkTagColumns(gold: [[String]], predicted: [[String]], goldColumn: Int, predictedColumn: Int,
+                                columnsChosen: Bool, file: String) throws {
         let goldValues = Array(gold.joined()), predictedValues = Array(predicted.joined())
         guard !goldValues.isEmpty else { return }
         func schemeShare(_ values: [String]) -> Double {
@@ -164,16 +168,17 @@ struct EvaluateCommand: ParsableCommand {
             }
             return
         }
-        let goldSet = Set(goldValues), predictedSet = Set(predictedValues)
-        for (values, others, column, role, other) in [(goldValues, predictedSet, goldColumn, "gold", predictedColumn),
-                                                      (predictedValues, goldSet, predictedColumn, "predicted", goldColumn)] {
-            let inOther = share(values, in: others)
-            if inOther < 0.5 {
-                throw DatasetError.notATagColumn(
-                    file: file, column: column, role: role,
-                    problem: "\(percent(1 - inOther)) of its values never occur in column \(other) (e.g. \(examples(values, { others.contains($0) })))",
-                    fix: fix)
-            }
+        guard !columnsChosen else { return }
+        let predictedSet = Set(predictedValues)
+        let inPredicted = share(goldValues, in: predictedSet)
+        let distinct = Set(goldValues).count
+        if inPredicted < 0.5 && (goldColumn == 0 || distinct > 100) {
+            throw DatasetError.notATagColumn(
+                file: file, column: goldColumn, role: "gold",
+                problem: "\(percent(1 - inPredicted)) of its values never occur in the predicted column \(predictedColumn) "
+                    + "(e.g. \(examples(goldValues, { predictedSet.contains($0) }))), and "
+                    + (goldColumn == 0 ? "it is the first column, where the words are" : "its \(distinct) distinct values look like words"),
+                fix: fix)
         }
     }
 

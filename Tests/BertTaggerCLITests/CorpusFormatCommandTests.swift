@@ -227,3 +227,26 @@ import Testing
         #expect(missing.stderr.contains("key \"predictions\": missing"), "\(missing.stderr)")
     }
 }
+
+@Suite struct EvaluateTagColumnTests {
+    @Test func aWeakPOSModelThatPredictsOneTagIsStillScored() throws {
+        // Gold POS in column 1, a model that says NN everywhere: tags, not words.
+        let path = try temporaryFile("EU NNP NN\nrejects VBZ NN\nGerman JJ NN\ncall NN NN\n")
+        let result = try Binary.run(["evaluate", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("accuracy 0.25"))
+    }
+
+    @Test func columnsChosenByHandAreTakenAsTheyAreForTagsThatAreNotAScheme() throws {
+        let path = try temporaryFile("NNP NN\nVBZ NN\n")
+        #expect(try Binary.run(["evaluate", path]).status != 0, "the first column is where words are")
+        #expect(try Binary.run(["evaluate", path, "--gold-column", "0"]).status == 0)
+    }
+
+    @Test func aWordsColumnChosenByHandAgainstEntityTagsIsStillRefused() throws {
+        let path = try temporaryFile("EU B-ORG B-ORG\nrejects O O\nGerman B-MISC O\n")
+        let result = try Binary.run(["evaluate", path, "--gold-column", "0"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("the gold column 0 does not hold tags"))
+    }
+}
