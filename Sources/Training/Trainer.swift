@@ -18,7 +18,7 @@ public struct TrainingSummary: Sendable {
 }
 
 /// Fine-tunes a BERT token classifier: AdamW with decoupled decay, linear warmup and decay, clipping,
-/// gradient accumulation; validation with seqeval-exact scores; the best model kept as a HuggingFace
+/// gradient accumulation; validation with seqeval-exact scores (per-tag scores for labels that are not a scheme); the best model kept as a HuggingFace
 /// directory; a resumable state saved along the way and on Ctrl-C.
 ///
 /// The run directory (`options.output`):
@@ -28,7 +28,8 @@ public struct TrainingSummary: Sendable {
 ///     metrics/evaluations.{jsonl,csv}    dev scores at every evaluation
 ///     best/                              the best model by the dev metric (HuggingFace layout)
 ///     last/                              weights + optimizer.safetensors + trainer_state.json, for --resume
-///     reports/{dev,test}.{txt,json}      seqeval classification reports of the best model
+///     reports/{dev,test}.{txt,json}      classification reports of the best model: seqeval's, or per tag
+///                                        for labels that are not a BIO-style scheme
 ///     predictions/{dev,test}.conll       input columns + predicted label (`bert-tagger evaluate` reads them)
 ///     training.svg                       training loss and dev F1
 public final class Trainer {
