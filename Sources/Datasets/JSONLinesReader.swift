@@ -173,7 +173,7 @@ public struct JSONLinesReader: Sendable {
         }
         guard let labelNames else {
             throw DatasetError.invalidJSON(file: file, line: line, key: key,
-                                           problem: "integer tags need the label list they index; pass it with --label-names FILE or --label-names O,B-PER,I-PER,...")
+                                           problem: "integer tags need the label list they index; pass them in id order with --label-names FILE or --label-names O,B-PER,I-PER")
         }
         return try numbers.map { number in
             let index = number.intValue

@@ -36,7 +36,7 @@ import Testing
     @Test func integerTagsWithoutALabelListNameTheKey() throws {
         let error = datasetError { _ = try read("\n" + #"{"tokens": ["a"], "tags": [1]}"#) }
         #expect(error == .invalidJSON(file: "data.jsonl", line: 2, key: "tags",
-                                      problem: "integer tags need the label list they index; pass it with --label-names FILE or --label-names O,B-PER,I-PER,..."))
+                                      problem: "integer tags need the label list they index; pass them in id order with --label-names FILE or --label-names O,B-PER,I-PER"))
         #expect(error?.description.hasPrefix("data.jsonl:2: key \"tags\": integer tags need the label list") == true)
     }
 
