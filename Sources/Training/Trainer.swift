@@ -383,7 +383,8 @@ public final class Trainer {
                                                                 labelColumn: isCoNLL ? options.labelColumn : -1)
         guard !unseen.isEmpty else { return corpus }
         if options.unseenLabels == .error {
-            throw TrainingError.unseenLabels(file: corpus.file, labels: unseen.firstOccurrences.map { ($0.label, $0.line) })
+            throw TrainingError.unseenLabels(file: corpus.file, labels: unseen.firstOccurrences.map { ($0.label, $0.line) },
+                                             outsideAvailable: labels.id(of: "O") != nil)
         }
         let note = unseen.summary(policy: options.unseenLabels)
         notes[name] = note

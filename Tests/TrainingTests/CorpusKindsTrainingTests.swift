@@ -129,3 +129,12 @@ import Testing
         #expect(predictions.sentences.map(\.words) == [["Paris", "."], ["she", "went"]])
     }
 }
+
+@Suite struct UnseenLabelMessageTests {
+    @Test func withoutAnOLabelOnlySkipIsOffered() {
+        let pos = TrainingError.unseenLabels(file: "dev.txt", labels: [("NN|SYM", 29764)], outsideAvailable: false).description
+        #expect(pos.contains("\"NN|SYM\" (line 29764)") && pos.contains("--unseen-labels skip") && !pos.contains("outside"))
+        let ner = TrainingError.unseenLabels(file: "dev.txt", labels: [("B-MISC", 4)]).description
+        #expect(ner.contains("--unseen-labels outside") && ner.contains("--unseen-labels skip"))
+    }
+}
