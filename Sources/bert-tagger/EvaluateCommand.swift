@@ -164,7 +164,9 @@ struct EvaluateCommand: ParsableCommand {
                     file: file, column: column, role: role,
                     problem: "\(percent(1 - share)) of its values are not tags like O or B-PER (e.g. \(examples(values, Scoring.isSchemeLabel))), "
                         + "while the other column's are",
-                    fix: fix)
+                    fix: role == "gold" ? fix
+                        : "The two columns hold different kinds of labels: choose the gold column that matches the predictions with "
+                          + "--gold-column (e.g. --gold-column 1 for the POS tags of a CoNLL-2003 file).")
             }
             return
         }

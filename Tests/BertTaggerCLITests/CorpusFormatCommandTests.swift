@@ -250,3 +250,15 @@ import Testing
         #expect(result.stderr.contains("the gold column 0 does not hold tags"))
     }
 }
+
+@Suite struct EvaluateColumnKindTests {
+    @Test func posPredictionsAgainstTheDefaultNERColumnNameTheGoldColumnOption() throws {
+        // A POS run's predictions file: word, POS, chunk, NER, predicted POS.
+        let path = try temporaryFile("EU NNP B-NP B-ORG NNP\nrejects VBZ B-VP O VBZ\n")
+        let result = try Binary.run(["evaluate", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("the predicted column 4 does not hold tags"), "\(result.stderr)")
+        #expect(result.stderr.contains("--gold-column 1"))
+        #expect(try Binary.run(["evaluate", path, "--gold-column", "1"]).status == 0)
+    }
+}
