@@ -1,12 +1,8 @@
 import ArgumentParser
 import Datasets
 
-/// How every command that reads a corpus finds its format, tag field and integer-tag names.
-struct CorpusFormatOptions: ParsableArguments {
-    @Option(name: .customLong("input-format"),
-            help: "Format of the corpus files read: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
-    var inputFormat: CorpusFormat?
-
+/// Where the tags of JSON Lines records are and what integer tags mean; shared by every command that reads them.
+struct JSONLinesTagOptions: ParsableArguments {
     @Option(name: .customLong("tag-field"),
             help: ArgumentHelp("JSON Lines key of the tags. Default: \"tags\", or \"ner_tags\" when the records have no \"tags\" (HuggingFace datasets).",
                                valueName: "NAME"))
@@ -25,9 +21,22 @@ struct CorpusFormatOptions: ParsableArguments {
     func resolvedLabelNames() throws -> [String]? {
         try labelNames.map { try LabelNames.parse($0, tagField: tagField) }
     }
+}
+
+/// How every command that reads a corpus finds its format, tag field and integer-tag names.
+struct CorpusFormatOptions: ParsableArguments {
+    @Option(name: .customLong("input-format"),
+            help: "Format of the corpus files read: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
+    var inputFormat: CorpusFormat?
+
+    @OptionGroup var tags: JSONLinesTagOptions
+
+    var tagField: String? { tags.tagField }
+
+    func resolvedLabelNames() throws -> [String]? { try tags.resolvedLabelNames() }
 
     func reading(tokenColumn: Int = 0, labelColumn: Int?, tagsOptional: Bool = false, extraFields: [String] = []) throws -> CorpusReading {
-        CorpusReading(format: inputFormat, tokenColumn: tokenColumn, labelColumn: labelColumn, tagField: tagField,
+        CorpusReading(format: inputFormat, tokenColumn: tokenColumn, labelColumn: labelColumn, tagField: tags.tagField,
                       tagsOptional: tagsOptional, labelNames: try resolvedLabelNames(), extraFields: extraFields)
     }
 }

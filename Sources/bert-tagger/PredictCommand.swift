@@ -29,14 +29,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
     @Option(help: "Where to write the tagged corpus (written atomically).") var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
-    @Option(name: .customLong("tag-field"),
-            help: ArgumentHelp("JSON Lines key of the gold tags kept in the output. Default: \"tags\", or \"ner_tags\" when the records have no \"tags\".",
-                               valueName: "NAME"))
-    var tagField: String?
-    @Option(name: .customLong("label-names"),
-            help: ArgumentHelp("Names of integer JSON Lines gold tags, in id order: a file or a comma-separated list (as for train).",
-                               valueName: "FILE|a,b,c"))
-    var labelNames: String?
+    /// The gold tags of JSON Lines input, kept in the output.
+    @OptionGroup var goldTags: JSONLinesTagOptions
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's maximum.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
@@ -67,8 +61,7 @@ struct PredictCommand: ParsableCommand {
         let inFormat = inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll)
         // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
         let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
-                                       tagField: tagField, tagsOptional: true,
-                                       labelNames: try labelNames.map { try LabelNames.parse($0, tagField: tagField) })
+                                       tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
             .read(input)
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,

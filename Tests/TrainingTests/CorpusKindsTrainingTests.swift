@@ -94,19 +94,25 @@ import Testing
         }
     }
 
-    @Test func unseenDevLabelsScoredAsOutsideAreCountedAndReported() throws {
-        let task = try TinyTaggingTask()
-        defer { task.remove() }
+    /// A one-epoch run whose dev data holds a label training never saw, handled by `policy`.
+    func runWithUnseenDevLabels(_ policy: UnseenLabelPolicy, in task: TinyTaggingTask) throws
+        -> (summary: TrainingSummary, messages: [String], run: URL) {
         let dev = task.root.appendingPathComponent("dev-unseen.txt")
         try Self.devWithUnseen.write(to: dev, atomically: true, encoding: .utf8)
         var options = task.options(output: task.runDirectory(), epochs: 1)
         options.dev = dev.path
         options.test = nil
-        options.unseenLabels = .outside
+        options.unseenLabels = policy
         let (summary, messages) = try TinyTaggingTask.run(options)
+        return (summary, messages, URL(fileURLWithPath: options.output))
+    }
+
+    @Test func unseenDevLabelsScoredAsOutsideAreCountedAndReported() throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let (summary, messages, run) = try runWithUnseenDevLabels(.outside, in: task)
         #expect(messages.contains("dev: labels never seen in training scored as O (--unseen-labels outside): B-MISC (1) on 1 word in 1 sentence"))
         #expect(summary.devReport?.types["MISC"] == nil, "no gold MISC entity is left to score")
-        let run = URL(fileURLWithPath: options.output)
         let text = try String(contentsOf: run.appendingPathComponent("reports/dev.txt"), encoding: .utf8)
         #expect(text.contains("note: labels never seen in training scored as O"))
         let predictions = try String(contentsOf: run.appendingPathComponent("predictions/dev.conll"), encoding: .utf8)
@@ -116,15 +122,8 @@ import Testing
     @Test func unseenDevLabelsCanLeaveTheirSentencesOut() throws {
         let task = try TinyTaggingTask()
         defer { task.remove() }
-        let dev = task.root.appendingPathComponent("dev-unseen.txt")
-        try Self.devWithUnseen.write(to: dev, atomically: true, encoding: .utf8)
-        var options = task.options(output: task.runDirectory(), epochs: 1)
-        options.dev = dev.path
-        options.test = nil
-        options.unseenLabels = .skip
-        let (_, messages) = try TinyTaggingTask.run(options)
+        let (_, messages, run) = try runWithUnseenDevLabels(.skip, in: task)
         #expect(messages.contains("dev: 1 sentence left out for labels never seen in training (--unseen-labels skip): B-MISC (1) on 1 word"))
-        let run = URL(fileURLWithPath: options.output)
         let predictions = try CoNLLReader(labelColumn: -1).read(contentsOf: run.appendingPathComponent("predictions/dev.conll"))
         #expect(predictions.sentences.map(\.words) == [["Paris", "."], ["she", "went"]])
     }
