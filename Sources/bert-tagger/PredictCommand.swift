@@ -54,7 +54,6 @@ struct PredictCommand: ParsableCommand {
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
-        let inputURL = URL(fileURLWithPath: input)
         guard FileManager.default.fileExists(atPath: input) else {
             throw ValidationError("\(input): no such file; --input must name the corpus to tag.")
         }
