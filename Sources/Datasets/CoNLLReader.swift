@@ -126,6 +126,12 @@ public struct CoNLLReader: Sendable {
                 continue
             }
 
+            if columnCount == 0, let kind = Self.jsonKind(bytes[first..<end]) {
+                // Split on spaces, a JSON record makes columns of nonsense that would train as labels.
+                throw DatasetError.formatMismatch(file: file, line: lineNumber, readAs: "CoNLL columns",
+                                                  found: "a JSON \(kind); it looks like JSON Lines",
+                                                  fix: "read it as JSON Lines with --input-format jsonl (or give it a .jsonl name)")
+            }
             if separator == nil {
                 separator = bytes[first..<end].contains(Self.tab) ? .tab : .whitespace
                 if separator == .tab { first = start }
@@ -183,6 +189,20 @@ public struct CoNLLReader: Sendable {
         guard !sentences.isEmpty else { throw DatasetError.noSentences(file: file) }
         return Corpus(file: file, sentences: sentences, documentCount: document + 1, columnCount: columnCount,
                       separator: separator ?? .whitespace, layout: layout)
+    }
+}
+
+extension CoNLLReader {
+    /// "object" or "array" when a line is JSON (or starts like a JSON record, `{"`, and ends like one), else nil.
+    static func jsonKind(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+        guard let head = line.first, head == UInt8(ascii: "{") || head == UInt8(ascii: "["), let tail = line.last else { return nil }
+        if let json = try? JSONSerialization.jsonObject(with: Data(line)) {
+            if json is [String: Any] { return "object" }
+            if json is [Any] { return "array" }
+            return nil
+        }
+        let startsLikeRecord = line.count > 1 && head == UInt8(ascii: "{") && line[line.startIndex + 1] == UInt8(ascii: "\"")
+        return startsLikeRecord && (tail == UInt8(ascii: "}") || tail == UInt8(ascii: "]") || tail == UInt8(ascii: ",")) ? "object" : nil
     }
 }
 

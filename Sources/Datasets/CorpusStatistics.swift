@@ -55,7 +55,10 @@ public struct CorpusStatistics: Sendable, Equatable, Codable {
     public var sentences: Int
     public var documents: Int
     public var tokens: Int
-    /// Entities per type, extracted in seqeval's default mode; nil without labels.
+    /// How the labels read: entities of a BIO-style scheme, or tags (POS and the like); nil without labels.
+    public var scoring: Scoring?
+    /// Entities per type, extracted in seqeval's default mode; nil without labels or when the labels
+    /// are not a BIO-style scheme.
     public var entities: [String: Int]?
     /// Occurrences of every label; nil without labels.
     public var labels: [String: Int]?
@@ -74,7 +77,7 @@ public struct CorpusStatistics: Sendable, Equatable, Codable {
     public var windows: Int?
 
     enum CodingKeys: String, CodingKey {
-        case file, sentences, documents, tokens, entities, labels
+        case file, sentences, documents, tokens, scoring, entities, labels
         case sentenceWords = "sentence_words"
         case sentenceTokens = "sentence_tokens"
         case wordsWithoutPieces = "words_without_pieces"
@@ -92,14 +95,19 @@ public struct CorpusStatistics: Sendable, Equatable, Codable {
         tokens = corpus.wordCount
         sentenceWords = LengthDistribution(corpus.sentences.map(\.words.count))!
         if corpus.sentences.allSatisfy({ $0.labels != nil }) {
-            var entityCounts: [String: Int] = [:]
             var labelCounts: [String: Int] = [:]
             for sentence in corpus.sentences {
-                let labels = sentence.labels!
-                for label in labels { labelCounts[label, default: 0] += 1 }
-                for entity in SeqEval.entities(in: labels, mode: .default) { entityCounts[entity.type, default: 0] += 1 }
+                for label in sentence.labels! { labelCounts[label, default: 0] += 1 }
             }
-            entities = entityCounts
+            let scoring = Scoring(labels: labelCounts.keys)
+            if scoring == .entities {
+                var entityCounts: [String: Int] = [:]
+                for sentence in corpus.sentences {
+                    for entity in SeqEval.entities(in: sentence.labels!, mode: .default) { entityCounts[entity.type, default: 0] += 1 }
+                }
+                entities = entityCounts
+            }
+            self.scoring = scoring
             self.labels = labelCounts
         }
         if let encoded {

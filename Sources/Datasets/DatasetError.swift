@@ -22,7 +22,13 @@ public enum DatasetError: Error, Equatable, Sendable {
     /// A JSON Lines record is not valid JSON or has a key of the wrong shape.
     case invalidJSON(file: String, line: Int, key: String?, problem: String)
     /// An integer tag in a JSON Lines record has no entry in the label list.
-    case tagIndexOutOfRange(file: String, line: Int, index: Int, labelCount: Int)
+    case tagIndexOutOfRange(file: String, line: Int, key: String, index: Int, labelCount: Int)
+    /// The file's content is not in the format it is read as (JSON Lines read as CoNLL, or the reverse).
+    case formatMismatch(file: String, line: Int, readAs: String, found: String, fix: String)
+    /// A gold column that holds no tags (typically the words of a file with one tag column).
+    case notATagColumn(file: String, column: Int, role: String, problem: String, fix: String)
+    /// A `--label-names` value that cannot be used.
+    case invalidLabelNames(source: String, problem: String)
     /// A label met in data is not in the label set (usually: seen in dev/test but never in training).
     case unknownLabel(label: String, file: String, line: Int, known: [String])
     /// A label file could not be decoded.
@@ -72,9 +78,16 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
                 return "\(file):\(line): key \"\(key)\": \(problem)."
             }
             return "\(file):\(line): \(problem). Expected one JSON object a line, like {\"tokens\": [\"EU\", \"rejects\"], \"tags\": [\"B-ORG\", \"O\"]}."
-        case let .tagIndexOutOfRange(file, line, index, count):
-            return "\(file):\(line): key \"tags\": tag index \(index) has no label; the label list has \(count) entr\(count == 1 ? "y" : "ies") "
-                + "(0..<\(count)). Pass the label list the integers were made with."
+        case let .tagIndexOutOfRange(file, line, key, index, count):
+            return "\(file):\(line): key \"\(key)\": tag index \(index) has no label; the label list has \(count) entr\(count == 1 ? "y" : "ies") "
+                + "(0..<\(count)). Pass the label list the integers were made with (--label-names)."
+        case let .formatMismatch(file, line, readAs, found, fix):
+            return "\(file):\(line): read as \(readAs), but found \(found); \(fix)."
+        case let .notATagColumn(file, column, role, problem, fix):
+            return "\(file): the \(role) column \(column) does not hold tags: \(problem). \(fix)"
+        case let .invalidLabelNames(source, problem):
+            return "--label-names \(source): \(problem). Give a file (a JSON array, {\"labels\": [...]}, a config.json with id2label, "
+                + "or one label a line) or the labels separated by commas, in the order of the integer tags (O,B-PER,I-PER,...)."
         case let .unknownLabel(label, file, line, known):
             return "\(file):\(line): label \"\(label)\" is not in the label set (\(known.joined(separator: ", "))). "
                 + "It never occurs in the training data; add it to the training data or correct the label."

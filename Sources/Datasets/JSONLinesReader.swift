@@ -6,20 +6,35 @@ import SeqEval
 /// Tags are strings, or integers indexing `labelNames` (as HuggingFace datasets store them,
 /// e.g. `ner_tags`). Other keys are ignored and blank lines skipped. A JSON Lines file carries
 /// no document boundaries, so all its sentences belong to document 0.
+///
+/// A sentence's columns are its token, its tag (when tags are read), then one value of every key
+/// in `extraKeys` (e.g. `predictions`), so column-based code (writers, `evaluate`) reads either format.
 public struct JSONLinesReader: Sendable {
     public var tokensKey: String
     /// Key of the tags, or nil to read words only.
     public var tagsKey: String?
+    /// Keys tried, in order, when the first record has no `tagsKey` (e.g. `ner_tags` for HuggingFace
+    /// datasets exported with `to_json`); the first one present is used for every record.
+    public var alternativeTagsKeys: [String]
+    /// When the first record has none of the tag keys, read words only instead of failing (tagging a
+    /// corpus keeps gold tags when it has them).
+    public var tagsOptional: Bool
     /// Names for integer tags: tag `i` means `labelNames[i]`.
     public var labelNames: [String]?
+    /// Per-token string arrays read as further columns after the tag.
+    public var extraKeys: [String]
     /// When set, every tag must be a valid tag of this scheme.
     public var scheme: TaggingScheme?
 
-    public init(tokensKey: String = "tokens", tagsKey: String? = "tags", labelNames: [String]? = nil,
+    public init(tokensKey: String = "tokens", tagsKey: String? = "tags", alternativeTagsKeys: [String] = [],
+                tagsOptional: Bool = false, labelNames: [String]? = nil, extraKeys: [String] = [],
                 scheme: TaggingScheme? = nil) {
         self.tokensKey = tokensKey
         self.tagsKey = tagsKey
+        self.alternativeTagsKeys = alternativeTagsKeys
+        self.tagsOptional = tagsOptional
         self.labelNames = labelNames
+        self.extraKeys = extraKeys
         self.scheme = scheme
     }
 
@@ -35,11 +50,14 @@ public struct JSONLinesReader: Sendable {
         var sentences: [Sentence] = []
         var lineNumber = 0
         var start = data.startIndex
+        // Decided by the first record: which key holds the tags (nil: words only).
+        var chosenTagsKey: String??
         while start < data.endIndex {
             lineNumber += 1
             let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
             defer { start = end + 1 }
-            let line = data[start..<end]
+            var line = data[start..<end]
+            if start == data.startIndex && line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else {
                 continue
             }
@@ -48,21 +66,55 @@ public struct JSONLinesReader: Sendable {
                     throw DatasetError.invalidUTF8(file: file, line: lineNumber)
                 }
             }
-            sentences.append(try sentence(from: Data(line), file: file, line: lineNumber))
+            let record = try self.record(from: Data(line), file: file, line: lineNumber, first: sentences.isEmpty)
+            if chosenTagsKey == nil {
+                chosenTagsKey = .some(try tagsKey(of: record, file: file, line: lineNumber))
+            }
+            sentences.append(try sentence(from: record, tagsKey: chosenTagsKey!, file: file, line: lineNumber))
         }
         guard !sentences.isEmpty else { throw DatasetError.noSentences(file: file) }
-        let labelled = tagsKey != nil
-        return Corpus(file: file, sentences: sentences, documentCount: 1, columnCount: labelled ? 2 : 1)
+        let labelled = (chosenTagsKey ?? nil) != nil
+        return Corpus(file: file, sentences: sentences, documentCount: 1,
+                      columnCount: (labelled ? 2 : 1) + extraKeys.count)
     }
 
-    private func sentence(from line: Data, file: String, line lineNumber: Int) throws -> Sentence {
+    /// The tag key of the file, from its first record.
+    private func tagsKey(of record: [String: Any], file: String, line: Int) throws -> String? {
+        guard let tagsKey else { return nil }
+        if let found = ([tagsKey] + alternativeTagsKeys).first(where: { record[$0] != nil }) { return found }
+        if tagsOptional { return nil }
+        let arrays = record.keys.filter { $0 != tokensKey && record[$0] is [Any] }.sorted()
+        let tried = ([tagsKey] + alternativeTagsKeys).map { "\"\($0)\"" }.joined(separator: " or ")
+        throw DatasetError.invalidJSON(
+            file: file, line: line, key: tagsKey,
+            problem: "missing; the record has no \(tried)"
+                + (arrays.isEmpty ? "" : " (its per-token arrays: \(arrays.map { "\"\($0)\"" }.joined(separator: ", ")))")
+                + "; name the key that holds the tags with --tag-field")
+    }
+
+    private func record(from line: Data, file: String, line lineNumber: Int, first: Bool) throws -> [String: Any] {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: line) } catch {
+            // A first line that is not even meant as JSON is most likely a CoNLL file read as JSON Lines.
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            if first, text.hasPrefix("[") {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: nil,
+                                               problem: "a JSON array, not one JSON object a line; convert the file with `jq -c '.[]' FILE > FILE.jsonl`")
+            }
+            if first, !text.hasPrefix("{") {
+                throw DatasetError.formatMismatch(file: file, line: lineNumber, readAs: "JSON Lines",
+                                                  found: "\"\(text.prefix(40))\", not a JSON object; it looks like CoNLL columns",
+                                                  fix: "read it as CoNLL with --input-format conll (or give it a .conll/.txt name)")
+            }
             throw DatasetError.invalidJSON(file: file, line: lineNumber, key: nil, problem: "not valid JSON")
         }
         guard let record = object as? [String: Any] else {
             throw DatasetError.invalidJSON(file: file, line: lineNumber, key: nil, problem: "not a JSON object")
         }
+        return record
+    }
+
+    private func sentence(from record: [String: Any], tagsKey: String?, file: String, line lineNumber: Int) throws -> Sentence {
         guard let tokenValue = record[tokensKey] else {
             throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tokensKey, problem: "missing; every record needs its tokens")
         }
@@ -72,38 +124,64 @@ public struct JSONLinesReader: Sendable {
         guard !words.isEmpty else {
             throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tokensKey, problem: "empty; a sentence needs at least one token")
         }
-        guard let tagsKey else {
-            return Sentence(words: words, document: 0, line: lineNumber)
-        }
-        guard let tagValue = record[tagsKey] else {
-            throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey, problem: "missing; every record needs one tag per token")
-        }
-        let tags: [String]
-        if let strings = tagValue as? [String] {
-            tags = strings
-        } else if let numbers = tagValue as? [NSNumber], numbers.allSatisfy(Self.isInteger) {
-            guard let labelNames else {
+        var tags: [String]?
+        if let tagsKey {
+            guard let tagValue = record[tagsKey] else {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey, problem: "missing; every record needs one tag per token")
+            }
+            tags = try self.tags(tagValue, key: tagsKey, file: file, line: lineNumber)
+            guard tags!.count == words.count else {
                 throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey,
-                                               problem: "integer tags need the label list they index; pass a labels file")
+                                               problem: "has \(tags!.count) tags for \(words.count) tokens; expected one tag per token")
             }
-            tags = try numbers.map { number in
-                let index = number.intValue
-                guard index >= 0 && index < labelNames.count else {
-                    throw DatasetError.tagIndexOutOfRange(file: file, line: lineNumber, index: index, labelCount: labelNames.count)
-                }
-                return labelNames[index]
+            if let scheme, let bad = tags!.first(where: { !scheme.isValid($0) }) {
+                throw DatasetError.invalidTag(file: file, line: lineNumber, tag: bad, scheme: scheme.rawValue)
             }
-        } else {
-            throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey, problem: "expected an array of strings or of integers")
         }
-        guard tags.count == words.count else {
-            throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey,
-                                           problem: "has \(tags.count) tags for \(words.count) tokens; expected one tag per token")
+        if extraKeys.isEmpty {
+            return Sentence(words: words, labels: tags, document: 0, line: lineNumber)
         }
-        if let scheme, let bad = tags.first(where: { !scheme.isValid($0) }) {
-            throw DatasetError.invalidTag(file: file, line: lineNumber, tag: bad, scheme: scheme.rawValue)
+        var extras: [[String]] = []
+        for key in extraKeys {
+            guard let value = record[key] else {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: key, problem: "missing; every record needs one value per token")
+            }
+            guard let strings = value as? [String] else {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: key, problem: "expected an array of strings")
+            }
+            guard strings.count == words.count else {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: key,
+                                               problem: "has \(strings.count) values for \(words.count) tokens; expected one per token")
+            }
+            extras.append(strings)
         }
-        return Sentence(words: words, labels: tags, document: 0, line: lineNumber)
+        let width = 1 + (tags == nil ? 0 : 1) + extras.count
+        var columns: [String] = []
+        columns.reserveCapacity(words.count * width)
+        for index in words.indices {
+            columns.append(words[index])
+            if let tags { columns.append(tags[index]) }
+            for extra in extras { columns.append(extra[index]) }
+        }
+        return Sentence(words: words, labels: tags, document: 0, line: lineNumber, columns: columns, columnCount: width)
+    }
+
+    private func tags(_ value: Any, key: String, file: String, line: Int) throws -> [String] {
+        if let strings = value as? [String] { return strings }
+        guard let numbers = value as? [NSNumber], numbers.allSatisfy(Self.isInteger) else {
+            throw DatasetError.invalidJSON(file: file, line: line, key: key, problem: "expected an array of strings or of integers")
+        }
+        guard let labelNames else {
+            throw DatasetError.invalidJSON(file: file, line: line, key: key,
+                                           problem: "integer tags need the label list they index; pass them in id order with --label-names FILE or --label-names O,B-PER,I-PER")
+        }
+        return try numbers.map { number in
+            let index = number.intValue
+            guard index >= 0 && index < labelNames.count else {
+                throw DatasetError.tagIndexOutOfRange(file: file, line: line, key: key, index: index, labelCount: labelNames.count)
+            }
+            return labelNames[index]
+        }
     }
 
     /// Whether a JSON number is an integer; JSON `true` also arrives as an NSNumber (type code

@@ -10,9 +10,12 @@ public struct ClassificationReport: Sendable, Equatable {
     public var weightedAverage: Scores
     /// Token accuracy: the share of tokens whose predicted tag equals the gold tag.
     public var accuracy: Double
+    /// Whether the rows are entity types (seqeval) or tags (scikit-learn).
+    public var scoring: Scoring
 
     public init(types: [String: Scores], microAverage: Scores, macroAverage: Scores,
-                weightedAverage: Scores, accuracy: Double) {
+                weightedAverage: Scores, accuracy: Double, scoring: Scoring = .entities) {
+        self.scoring = scoring
         self.types = types
         self.microAverage = microAverage
         self.macroAverage = macroAverage
@@ -69,7 +72,10 @@ public struct ClassificationReport: Sendable, Equatable {
     /// in seqeval's order, then `micro avg`, `macro avg`, `weighted avg` (each with `precision`,
     /// `recall`, `f1-score`, `support`), then `accuracy`. Written as Python's `json.dumps` writes
     /// that dictionary (`indent=2` when pretty-printed), so the bytes match it too.
-    public func jsonData(prettyPrinted: Bool = false) throws -> Data {
+    ///
+    /// With `includingScoring` (always for a per-tag report, which seqeval has no form of), a last
+    /// member `"scoring"` says `"entities"` or `"tags"`.
+    public func jsonData(prettyPrinted: Bool = false, includingScoring: Bool = false) throws -> Data {
         let newline = prettyPrinted ? "\n" : ""
         let separator = prettyPrinted ? "," : ", "
         func indent(_ level: Int) -> String { prettyPrinted ? String(repeating: "  ", count: level) : "" }
@@ -86,6 +92,9 @@ public struct ClassificationReport: Sendable, Equatable {
                 + fields.joined(separator: separator + newline) + newline + indent(1) + "}")
         }
         members.append(indent(1) + jsonString("accuracy") + ": " + pythonFloat(accuracy))
+        if includingScoring || scoring == .tags {
+            members.append(indent(1) + jsonString("scoring") + ": " + jsonString(scoring.rawValue))
+        }
         return Data(("{" + newline + members.joined(separator: separator + newline) + newline + "}").utf8)
     }
 }

@@ -19,7 +19,7 @@ public struct TrainingSummary: Sendable {
 }
 
 /// Fine-tunes a BERT token classifier: AdamW with decoupled decay, linear warmup and decay, clipping,
-/// gradient accumulation; validation with seqeval-exact scores; the best model kept as a HuggingFace
+/// gradient accumulation; validation with seqeval-exact scores (per-tag scores for labels that are not a scheme); the best model kept as a HuggingFace
 /// directory; a resumable state saved along the way and on Ctrl-C.
 ///
 /// The run directory (`options.output`):
@@ -29,7 +29,8 @@ public struct TrainingSummary: Sendable {
 ///     metrics/evaluations.{jsonl,csv}    dev scores at every evaluation
 ///     best/                              the best model by the dev metric (HuggingFace layout)
 ///     last/                              weights + optimizer.safetensors + trainer_state.json, for --resume
-///     reports/{dev,test}.{txt,json}      seqeval classification reports of the best model
+///     reports/{dev,test}.{txt,json}      classification reports of the best model: seqeval's, or per tag
+///                                        for labels that are not a BIO-style scheme
 ///     predictions/{dev,test}.conll       input columns + predicted label (`bert-tagger evaluate` reads them)
 ///     training.svg                       training loss and dev F1
 public final class Trainer {
@@ -69,10 +70,11 @@ public final class Trainer {
         say("compute: \(ComputeLibraries.summary)")
 
         // Data first: every error in the inputs shows up before the model loads.
-        let reader = CoNLLReader(tokenColumn: options.tokenColumn, labelColumn: options.labelColumn)
-        let trainCorpus = try read(reader, options.train, role: "training")
-        let devCorpus = try read(reader, options.dev, role: "dev")
-        let testCorpus = try options.test.map { try read(reader, $0, role: "test") }
+        let reading = CorpusReading(format: options.inputFormat, tokenColumn: options.tokenColumn, labelColumn: options.labelColumn,
+                                    tagField: options.tagField, labelNames: options.labelNames)
+        let trainCorpus = try read(reading, options.train, role: "training")
+        var devCorpus = try read(reading, options.dev, role: "dev")
+        var testCorpus = try options.test.map { try read(reading, $0, role: "test") }
 
         let labelSet: LabelSet
         if resume {
@@ -80,10 +82,15 @@ public final class Trainer {
         } else {
             labelSet = try LabelSet(collecting: trainCorpus, includingContinuations: options.labelAllSubwords)
         }
-        for corpus in [devCorpus] + (testCorpus.map { [$0] } ?? []) {
-            try checkSeen(corpus, labels: labelSet)
+        var unseenNotes: [String: String] = [:]
+        devCorpus = try handleUnseen(devCorpus, labels: labelSet, name: "dev", notes: &unseenNotes)
+        testCorpus = try testCorpus.map { try handleUnseen($0, labels: labelSet, name: "test", notes: &unseenNotes) }
+        // POS tags and other labels that are not a tagging scheme are scored per tag, never read as entities.
+        let scoring = Scoring(labels: labelSet.labels)
+        let metric = options.metric ?? (scoring == .entities ? .f1 : .accuracy)
+        if scoring == .tags {
+            say("labels are not a BIO-style scheme (\(labelSet.labels.prefix(6).joined(separator: ", "))\(labelSet.count > 6 ? ", ..." : "")): scoring per tag")
         }
-        let metric = options.metric ?? (labelSet.labels.allSatisfy(Self.looksLikeSchemeTag) ? .f1 : .accuracy)
 
         // The model: the pretrained encoder, or the saved state of the run being resumed.
         let source = resume ? lastStateDirectory() : URL(fileURLWithPath: options.model)
@@ -176,7 +183,7 @@ public final class Trainer {
         var bestDev: (step: Int, evaluation: Evaluation)?
         func evaluateAndKeepBest(epoch: Double) throws {
             let evalStart = Date()
-            let evaluation = try evaluate(classifier, devSet, batches: devBatches, label: "dev")
+            let evaluation = try evaluate(classifier, devSet, batches: devBatches, label: "dev", scoring: scoring)
             let score = metric == .f1 ? evaluation.report.microAverage.f1Score : evaluation.report.accuracy
             let improved = state.bestScore.map { score > $0 } ?? true
             if improved {
@@ -197,9 +204,8 @@ public final class Trainer {
                 ("f1", .number(r.microAverage.f1Score)), ("accuracy", .number(r.accuracy)),
                 ("best", .int(improved ? 1 : 0)), ("seconds", .number(Date().timeIntervalSince(evalStart))),
             ]))
-            say(String(format: "dev at step %d (epoch %.2f): loss %.4f  P %.4f  R %.4f  F1 %.4f  accuracy %.4f%@",
-                       state.step, epoch, evaluation.loss ?? .nan, r.microAverage.precision, r.microAverage.recall,
-                       r.microAverage.f1Score, r.accuracy, improved ? "  (best so far, saved)" : ""))
+            say(Self.evaluationLine(step: state.step, epoch: epoch, loss: evaluation.loss, report: r)
+                + (improved ? "  (best so far, saved)" : ""))
         }
 
         var windowLoss = 0.0, windowBatches = 0, windowTokens = 0
@@ -315,15 +321,17 @@ public final class Trainer {
             devFinal = bestDev.evaluation
             say("dev (best model): the evaluation at step \(bestDev.step)")
         } else {
-            devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)")
+            devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)", scoring: scoring)
         }
         summary.devReport = devFinal.report
-        try writeResults(corpus: devCorpus, predictions: devFinal.predictions, report: devFinal.report, name: "dev")
+        try writeResults(corpus: devCorpus, predictions: devFinal.predictions, report: devFinal.report, name: "dev",
+                         note: unseenNotes["dev"])
         if let testSet, let testCorpus {
             let testBatches = try testSet.batches(evalPlanner, order: .lengthSorted)
-            let testFinal = try evaluate(best, testSet, batches: testBatches, label: "test (best model)")
+            let testFinal = try evaluate(best, testSet, batches: testBatches, label: "test (best model)", scoring: scoring)
             summary.testReport = testFinal.report
-            try writeResults(corpus: testCorpus, predictions: testFinal.predictions, report: testFinal.report, name: "test")
+            try writeResults(corpus: testCorpus, predictions: testFinal.predictions, report: testFinal.report, name: "test",
+                             note: unseenNotes["test"])
         }
         try writePlot(metric: metric)
         return summary
@@ -338,21 +346,61 @@ public final class Trainer {
     }
 
     private func evaluate(_ classifier: TokenClassifier, _ dataset: TokenClassificationDataset,
-                          batches: [PackedBatch], label: String) throws -> Evaluation {
+                          batches: [PackedBatch], label: String, scoring: Scoring) throws -> Evaluation {
         let progress = ProgressReporter(label: "evaluating \(label)", total: batches.count, interactive: progressInteractive)
         let (predictions, loss) = try classifier.predict(dataset, batches: batches, progress: progress)
         let gold = dataset.corpus.sentences.map { $0.labels ?? [] }
-        let report = try classificationReport(gold: gold, predicted: predictions)
+        let report = try classificationReport(gold: gold, predicted: predictions, scoring: scoring)
         return Evaluation(predictions: predictions, report: report, loss: loss)
     }
 
-    private func writeResults(corpus: Corpus, predictions: [[String]], report: ClassificationReport, name: String) throws {
+    /// One evaluation's line: entity precision, recall and F1 (micro), or for per-tag scoring the micro
+    /// and macro averages over tags; token accuracy in both.
+    static func evaluationLine(step: Int, epoch: Double, loss: Double?, report r: ClassificationReport) -> String {
+        let head = String(format: "dev at step %d (epoch %.2f): loss %.4f", step, epoch, loss ?? .nan)
+        switch r.scoring {
+        case .entities:
+            return head + String(format: "  P %.4f  R %.4f  F1 %.4f  accuracy %.4f",
+                                 r.microAverage.precision, r.microAverage.recall, r.microAverage.f1Score, r.accuracy)
+        case .tags:
+            return head + String(format: "  per tag: micro P %.4f  R %.4f  F1 %.4f  macro P %.4f  R %.4f  F1 %.4f  accuracy %.4f",
+                                 r.microAverage.precision, r.microAverage.recall, r.microAverage.f1Score,
+                                 r.macroAverage.precision, r.macroAverage.recall, r.macroAverage.f1Score, r.accuracy)
+        }
+    }
+
+    /// The text report: how it was scored, what happened to unseen labels, the table, token accuracy.
+    static func reportText(_ report: ClassificationReport, note: String?) -> String {
+        report.scoring.heading + "\n" + (note.map { "note: \($0)\n" } ?? "") + "\n"
+            + report.formatted(digits: 4) + String(format: "\ntoken accuracy %.4f\n", report.accuracy)
+    }
+
+    private func writeResults(corpus: Corpus, predictions: [[String]], report: ClassificationReport, name: String,
+                              note: String?) throws {
         try FileManager.default.createDirectory(at: path("reports"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: path("predictions"), withIntermediateDirectories: true)
-        try writeAtomically(Data(report.formatted(digits: 4).utf8), to: path("reports", "\(name).txt"))
-        try writeAtomically(report.jsonData(prettyPrinted: true), to: path("reports", "\(name).json"))
+        let text = Self.reportText(report, note: note)
+        try writeAtomically(Data(text.utf8), to: path("reports", "\(name).txt"))
+        try writeAtomically(report.jsonData(prettyPrinted: true, includingScoring: true), to: path("reports", "\(name).json"))
         try CorpusWriter.writeCoNLL(corpus, predictions: predictions, to: path("predictions", "\(name).conll"))
-        say("\(name) (best model):\n" + report.formatted(digits: 4))
+        say("\(name) (best model):\n" + text)
+    }
+
+    /// Dev or test data with labels training never saw, handled by `--unseen-labels`: an error naming them,
+    /// or the corpus relabelled or thinned, with a note for the log and the report.
+    private func handleUnseen(_ corpus: Corpus, labels: LabelSet, name: String, notes: inout [String: String]) throws -> Corpus {
+        let isCoNLL = (options.inputFormat ?? CorpusFormat(path: corpus.file)) == .conll
+        let (handled, unseen) = try corpus.handlingUnseenLabels(labels, policy: options.unseenLabels,
+                                                                labelColumn: isCoNLL ? options.labelColumn : -1)
+        guard !unseen.isEmpty else { return corpus }
+        if options.unseenLabels == .error {
+            throw TrainingError.unseenLabels(file: corpus.file, labels: unseen.firstOccurrences.map { ($0.label, $0.line) },
+                                             outsideAvailable: labels.id(of: "O") != nil)
+        }
+        let note = unseen.summary(policy: options.unseenLabels)
+        notes[name] = note
+        say("\(name): \(note)")
+        return handled
     }
 
     /// Reads back the logs (so a resumed run plots all of itself) and draws training.svg with the dev
@@ -377,35 +425,17 @@ public final class Trainer {
         try writeAtomically(Data(plot.svg().utf8), to: path("training.svg"))
     }
 
-    private func read(_ reader: CoNLLReader, _ file: String, role: String) throws -> Corpus {
+    private func read(_ reading: CorpusReading, _ file: String, role: String) throws -> Corpus {
         guard FileManager.default.fileExists(atPath: file) else {
             throw TrainingError.missingFile(path: file, what: "\(role) data",
-                                            fix: "Pass an existing CoNLL file (or run `bash Scripts/setup.sh` to link CoNLL-2003 into data/conll2003).")
+                                            fix: "Pass an existing CoNLL or JSON Lines file (or run `bash Scripts/setup.sh` to link CoNLL-2003 into data/conll2003).")
         }
         if let problem = problemWithPath(file) {
             throw TrainingError.unreadableData(path: file, what: "\(role) data", reason: problem)
         }
-        let corpus = try reader.read(contentsOf: URL(fileURLWithPath: file))
+        let corpus = try reading.read(file)
         guard !corpus.sentences.isEmpty else { throw TrainingError.emptyData(file: file) }
         return corpus
-    }
-
-    private func checkSeen(_ corpus: Corpus, labels: LabelSet) throws {
-        var unseen: [(label: String, line: Int)] = []
-        var reported = Set<String>()
-        for sentence in corpus.sentences {
-            for (i, label) in (sentence.labels ?? []).enumerated() where labels.id(of: label) == nil {
-                if reported.insert(label).inserted { unseen.append((label, sentence.line(ofWord: i))) }
-            }
-        }
-        if !unseen.isEmpty { throw TrainingError.unseenLabels(file: corpus.file, labels: unseen) }
-    }
-
-    static func looksLikeSchemeTag(_ label: String) -> Bool {
-        if label == "O" { return true }
-        guard let dash = label.firstIndex(of: "-"), dash != label.startIndex, label.index(after: dash) != label.endIndex
-        else { return false }
-        return ["B", "I", "E", "S", "L", "U"].contains(String(label[..<dash]))
     }
 
     /// Every name, those that differ only in their last part grouped: `pooler.dense.{bias,weight}, cls.predictions.bias`.

@@ -4,7 +4,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     case missingFile(path: String, what: String, fix: String)
     case unreadableData(path: String, what: String, reason: String)
-    case unseenLabels(file: String, labels: [(label: String, line: Int)])
+    /// `outsideAvailable`: the training labels have `O`, so `--unseen-labels outside` can map to it.
+    case unseenLabels(file: String, labels: [(label: String, line: Int)], outsideAvailable: Bool = true)
     case outputHoldsAnotherRun(path: String)
     case nothingToResume(path: String)
     case resumeMismatch(path: String, field: String, saved: String, given: String)
@@ -23,10 +24,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(what) not found. \(fix)"
         case let .unreadableData(path, what, reason):
             return "\(path): cannot read the \(what) (\(reason)). Check the path."
-        case let .unseenLabels(file, labels):
+        case let .unseenLabels(file, labels, outsideAvailable):
             let list = labels.prefix(5).map { "\"\($0.label)\" (line \($0.line))" }.joined(separator: ", ")
             return "\(file): labels the training data never uses: \(list)\(labels.count > 5 ? " and \(labels.count - 5) more" : ""). "
-                + "The model cannot predict them; fix the file, or train on data that has them (check --label-column)."
+                + "The model cannot predict them; fix the file, train on data that has them (check --label-column or --tag-field), "
+                + (outsideAvailable ? "or pass --unseen-labels outside (score them as O) or --unseen-labels skip (leave their sentences out)."
+                                    : "or pass --unseen-labels skip (leave their sentences out).")
         case let .outputHoldsAnotherRun(path):
             return "\(path) already holds a run. Pass --resume to continue it, or choose another --output."
         case let .nothingToResume(path):

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Tensors
 
@@ -34,6 +35,14 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Token and label columns of the CoNLL files (negative counts from the end).
     public var tokenColumn: Int = 0
     public var labelColumn: Int = -1
+    /// Format of the corpus files; nil takes each file's from its extension.
+    public var inputFormat: CorpusFormat?
+    /// JSON Lines key of the tags; nil tries `tags`, then `ner_tags`.
+    public var tagField: String?
+    /// Names of integer JSON Lines tags, in id order.
+    public var labelNames: [String]?
+    /// What to do with dev and test labels training never saw.
+    public var unseenLabels: UnseenLabelPolicy = .error
     public var labelAllSubwords: Bool = false
     public var seed: UInt64 = 42
     public var threads: Int?
@@ -66,6 +75,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation, groupByLength
         case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
         case threads, patience, evalEvery, logEvery, saveEvery, metric, precision
+        case inputFormat, tagField, labelNames, unseenLabels
     }
 
     /// Keys absent from a saved options.json (a run from before an option existed) take their defaults.
@@ -93,6 +103,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         tokenColumn = try value(.tokenColumn, tokenColumn)
         labelColumn = try value(.labelColumn, labelColumn)
         labelAllSubwords = try value(.labelAllSubwords, labelAllSubwords)
+        inputFormat = try c.decodeIfPresent(CorpusFormat.self, forKey: .inputFormat)
+        tagField = try c.decodeIfPresent(String.self, forKey: .tagField)
+        labelNames = try c.decodeIfPresent([String].self, forKey: .labelNames)
+        unseenLabels = try value(.unseenLabels, unseenLabels)
         seed = try value(.seed, seed)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         patience = try c.decodeIfPresent(Int.self, forKey: .patience)

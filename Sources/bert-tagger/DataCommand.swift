@@ -16,23 +16,27 @@ struct DataCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "stats",
-            abstract: "Count sentences, documents, tokens and entities of a CoNLL file, and its sub-word lengths for a model.",
+            abstract: "Count sentences, documents, tokens and entities (or tags) of a corpus, and its sub-word lengths for a model.",
             discussion: """
-                Entities are counted as seqeval's default mode reads them. With --model, every sentence is \
+                Reads CoNLL columns or JSON Lines (by the file's extension, or --input-format). Entities are \
+                counted as seqeval's default mode reads them; labels that are not a BIO-style scheme (POS tags \
+                such as NNP) are counted per tag instead. With --model, every sentence is \
                 tokenized with the model's tokenizer: the lengths are in tokens as the model sees them \
                 ([CLS] and [SEP] included), and sentences longer than the maximum length are the ones \
                 that get split into overlapping windows.
                 """
         )
 
-        @Argument(help: "CoNLL file (one token a line, blank lines between sentences).")
+        @Argument(help: "Corpus: CoNLL columns (one token a line, blank lines between sentences) or JSON Lines.")
         var file: String
+
+        @OptionGroup var corpusFormat: CorpusFormatOptions
 
         @Option(help: "Model folder whose tokenizer measures sub-word lengths (tokenizer.json or vocab.txt, and config.json).")
         var model: String?
 
         @Option(name: .customLong("label-column"), parsing: .unconditional,
-                help: "Column of the labels (0-based; negative counts from the end). Ignored for one-column files.")
+                help: "CoNLL column of the labels (0-based; negative counts from the end). Ignored for one-column files.")
         var labelColumn: Int = -1
 
         @Option(name: .customLong("max-length"),
@@ -52,8 +56,12 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            var corpus = try CoNLLReader(tokenColumn: 0, labelColumn: nil).read(contentsOf: URL(fileURLWithPath: file))
-            if corpus.columnCount > 1 {
+            let reading = try corpusFormat.reading(labelColumn: nil, tagsOptional: true)
+            if reading.format(of: file) == .jsonl && labelColumn != -1 {
+                throw ValidationError("--label-column chooses a CoNLL column; \(file) is read as JSON Lines, whose tags are chosen by key with --tag-field.")
+            }
+            var corpus = try reading.read(file)
+            if reading.format(of: file) == .conll && corpus.columnCount > 1 {
                 let column = try corpus.resolveColumn(labelColumn, role: "label")
                 for index in corpus.sentences.indices {
                     corpus.sentences[index].labels = corpus.sentences[index].column(column)
@@ -97,6 +105,11 @@ struct DataCommand: ParsableCommand {
                 let types = entities.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
                 for type in types { row(type, String(entities[type]!)) }
                 row("total", String(entities.values.reduce(0, +)))
+            } else if stats.scoring == .tags, let labels = stats.labels {
+                text += "\ntags (not a BIO-style scheme: counted and scored per tag)\n"
+                let names = labels.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+                for name in names { row(name, String(labels[name]!)) }
+                row("total", String(labels.values.reduce(0, +)))
             }
 
             if let tokens = stats.sentenceTokens, let model {

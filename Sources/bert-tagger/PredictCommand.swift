@@ -14,7 +14,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             CoNLL output is the input with a predicted-label column appended (document and blank lines kept), \
             so a file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
-            {"tokens": [...]} object a line; JSONL output adds "predictions".
+            {"tokens": [...]} object a line, with its gold tags ("tags", "ner_tags" or --tag-field) when it has \
+            them; JSONL output keeps the tokens and the gold tags (as strings) and adds "predictions", so it \
+            can be scored too.
             """
     )
 
@@ -23,12 +25,14 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Token-classification model directory (config.json with id2label, model.safetensors, tokenizer files).")
     var model: String
     @Option(help: "Corpus to tag.") var input: String
-    @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl files, conll otherwise.")
+    @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
     var inputFormat: Format?
     @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
     @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (or /dev/stdout) is standard output. Never the --input file.")
     var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    /// The gold tags of JSON Lines input, kept in the output.
+    @OptionGroup var goldTags: JSONLinesTagOptions
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
     @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
@@ -79,13 +83,11 @@ struct PredictCommand: ParsableCommand {
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
-        let inputURL = URL(fileURLWithPath: input)
-        let inFormat = inputFormat ?? (inputURL.pathExtension.lowercased() == "jsonl" ? .jsonl : .conll)
-        let corpus: Corpus
-        switch inFormat {
-        case .conll: corpus = try CoNLLReader(tokenColumn: tokenColumn, labelColumn: nil).read(contentsOf: inputURL)
-        case .jsonl: corpus = try JSONLinesReader(tagsKey: nil).read(contentsOf: inputURL)
-        }
+        let inFormat = inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll)
+        // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
+        let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
+                                       tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
+            .read(input)
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
                                              precision: precision.resolved, purpose: .inference)

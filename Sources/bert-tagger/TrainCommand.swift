@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Tensors
 import Training
@@ -22,7 +23,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "HuggingFace BERT directory (config.json, model.safetensors, tokenizer files).")
     var model = "models/all-MiniLM-L6-v2"
-    @Option(help: "Training data, CoNLL columns. Default: \(defaultDataDirectory)/train.txt.")
+    @Option(help: "Training data, CoNLL columns or JSON Lines (see --input-format). Default: \(defaultDataDirectory)/train.txt.")
     var train: String?
     @Option(help: "Dev data scored after every epoch. Default: \(defaultDataDirectory)/dev.txt.")
     var dev: String?
@@ -47,8 +48,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
                                valueName: "N"))
     var context = 0
-    @Option(parsing: .unconditional, help: "Column of the words.") var tokenColumn = 0
-    @Option(parsing: .unconditional, help: "Column of the labels (-1: the last).") var labelColumn = -1
+    @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    @Option(parsing: .unconditional, help: "CoNLL column of the labels (-1: the last; JSON Lines: see --tag-field).") var labelColumn = -1
+    @OptionGroup var corpusFormat: CorpusFormatOptions
+    @Option(name: .customLong("unseen-labels"),
+            help: "Dev/test labels training never saw: error (refuse the data), outside (score those words as O), or skip (leave their sentences out); counted in the log and reports.")
+    var unseenLabels: UnseenLabelPolicy = .error
     @Flag(help: "Label every sub-word (B- becomes I- on continuation pieces) instead of the first only.")
     var labelAllSubwords = false
     @Option(help: "Seed for the classifier's initialisation, batch order and dropout.") var seed: UInt64 = 42
@@ -115,6 +120,10 @@ struct TrainCommand: ParsableCommand {
         options.tokenColumn = tokenColumn
         options.labelColumn = labelColumn
         options.labelAllSubwords = labelAllSubwords
+        options.inputFormat = corpusFormat.inputFormat
+        options.tagField = corpusFormat.tagField
+        options.labelNames = try corpusFormat.resolvedLabelNames()
+        options.unseenLabels = unseenLabels
         options.seed = seed
         options.threads = threads
         options.patience = patience
@@ -138,7 +147,9 @@ struct TrainCommand: ParsableCommand {
         }
         var lines = ["best dev \(summary.metric.rawValue): \(summary.bestScore.map { String(format: "%.4f", $0) } ?? "-") at step \(summary.bestStep ?? 0)"]
         if let test = summary.testReport {
-            lines.append(String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
+            lines.append(test.scoring == .tags
+                ? String(format: "test accuracy %.4f  macro F1 %.4f (per tag, best model)", test.accuracy, test.macroAverage.f1Score)
+                : String(format: "test F1 %.4f  accuracy %.4f (best model)", test.microAverage.f1Score, test.accuracy))
         }
         if let perEpoch = summary.secondsPerEpoch { lines.append(String(format: "%.1f s per epoch", perEpoch)) }
         lines.append("best model: \(options.output)/best   reports: \(options.output)/reports   plot: \(options.output)/training.svg")
@@ -150,4 +161,5 @@ struct TrainCommand: ParsableCommand {
 func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
 extension TrainingOptions.Metric: ExpressibleByArgument {}
+extension UnseenLabelPolicy: ExpressibleByArgument {}
 extension PrecisionChoice: ExpressibleByArgument {}

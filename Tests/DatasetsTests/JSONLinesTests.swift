@@ -36,14 +36,14 @@ import Testing
     @Test func integerTagsWithoutALabelListNameTheKey() throws {
         let error = datasetError { _ = try read("\n" + #"{"tokens": ["a"], "tags": [1]}"#) }
         #expect(error == .invalidJSON(file: "data.jsonl", line: 2, key: "tags",
-                                      problem: "integer tags need the label list they index; pass a labels file"))
+                                      problem: "integer tags need the label list they index; pass them in id order with --label-names FILE or --label-names O,B-PER,I-PER"))
         #expect(error?.description.hasPrefix("data.jsonl:2: key \"tags\": integer tags need the label list") == true)
     }
 
     @Test func anIntegerTagOutsideTheLabelListIsAnError() throws {
         let reader = JSONLinesReader(labelNames: ["O", "B-PER"])
         let error = datasetError { _ = try read(#"{"tokens": ["a", "b"], "tags": [0, 2]}"#, reader: reader) }
-        #expect(error == .tagIndexOutOfRange(file: "data.jsonl", line: 1, index: 2, labelCount: 2))
+        #expect(error == .tagIndexOutOfRange(file: "data.jsonl", line: 1, key: "tags", index: 2, labelCount: 2))
     }
 
     @Test(arguments: [

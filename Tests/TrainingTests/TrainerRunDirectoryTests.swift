@@ -65,9 +65,10 @@ import Testing
             #expect(predictions.sentences.first?.columnCount == 4, "the input's three columns and the prediction")
             let report = try classificationReport(gold: gold.sentences.map { $0.labels! }, predicted: predictions.sentences.map { $0.labels! })
             let saved = try Data(contentsOf: run.appendingPathComponent("reports/\(name).json"))
-            #expect(try report.jsonData(prettyPrinted: true) == saved)
+            #expect(try report.jsonData(prettyPrinted: true, includingScoring: true) == saved)
             let text = try String(contentsOf: run.appendingPathComponent("reports/\(name).txt"), encoding: .utf8)
-            #expect(text == report.formatted(digits: 4))
+            #expect(text == "scoring: entities (seqeval, default mode)\n\n" + report.formatted(digits: 4)
+                    + String(format: "\ntoken accuracy %.4f\n", report.accuracy))
             if name == "dev" { #expect(summary.devReport == report) } else { #expect(summary.testReport == report) }
         }
         // Document lines survive into the predictions.
