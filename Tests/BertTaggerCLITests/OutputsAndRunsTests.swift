@@ -265,8 +265,8 @@ import Darwin
             (["predict", "--model", model.path, "--input", files.dev.path, "--output", folder.path], "\(folder.path): cannot write (is a directory; give a file name)"),
             (["predict", "--model", model.path, "--input", files.dev.path, "--output", folder.appendingPathComponent("missing/x.conll").path],
              "\(folder.path)/missing/x.conll: cannot write (No such file or directory)"),
-            (["data", "stats", folder.path], "\(folder.path): cannot read the file (is a directory, not a file)"),
-            (["evaluate", folder.path], "\(folder.path): cannot read the file (is a directory, not a file)"),
+            (["data", "stats", folder.path], "\(folder.path): cannot read the file (it is a directory; give the corpus file inside it)"),
+            (["evaluate", folder.path], "\(folder.path): cannot read the file (it is a directory; give the corpus file inside it)"),
         ]
         for (arguments, message) in runs {
             let result = try runTool(arguments, in: folder)
