@@ -82,10 +82,15 @@ public final class Tagger: Sendable {
         let settings = try settings ?? TaggingSettings.load(from: directory)
         try ComputeLibraries.load()
 
-        let checkpoint = try Checkpoint(directory: directory)
-        guard checkpoint.hasClassifier else {
-            throw TaggerError.noClassifier(path: directory.appendingPathComponent(Checkpoint.weightsFileName).path)
+        let weightsPath = directory.appendingPathComponent(Checkpoint.weightsFileName).path
+        let checkpoint: Checkpoint
+        do {
+            checkpoint = try Checkpoint(directory: directory)
+        } catch CheckpointError.noLabels {
+            // Only a checkpoint without a classifier can lack labels.
+            throw TaggerError.noClassifier(path: weightsPath)
         }
+        guard checkpoint.hasClassifier else { throw TaggerError.noClassifier(path: weightsPath) }
         tokenizer = try BertTokenizer(directory: directory)
         labels = try LabelSet(checkpoint.labels)
         scheme = settings.scheme ?? TaggingScheme.inferred(labels: labels.labels)
@@ -125,6 +130,12 @@ public final class Tagger: Sendable {
     /// Tags raw texts, batched together; each text is a document of its own (no context crosses texts).
     public func tag(texts: [String]) throws -> [TaggedText] {
         let split = texts.map { TextWords($0, tokenizer: tokenizer) }
+        for (index, words) in split.enumerated() {
+            for w in 0..<words.encoded.wordCount where words.encoded.pieces(ofWord: w).count > windowing.capacity {
+                throw TaggerError.wordTooLong(text: index, start: words.spans[w].lowerBound, word: words.text(words.spans[w]),
+                                              pieces: words.encoded.pieces(ofWord: w).count, maxLength: windowing.maxLength)
+            }
+        }
         let sentences = split.indices.map { index in
             Sentence(words: split[index].spans.map { split[index].text($0) }, document: index, line: index + 1)
         }

@@ -8,6 +8,8 @@ public enum TaggerError: Error, CustomStringConvertible, Equatable {
     /// The directory's weights have no token classifier (a pretrained encoder, not a fine-tuned tagger).
     case noClassifier(path: String)
     case invalidOption(String)
+    /// One word of text `text` (0-based) has more pieces than fit in a window.
+    case wordTooLong(text: Int, start: Int, word: String, pieces: Int, maxLength: Int)
     /// A word got no prediction: a windowing defect, never a property of the input.
     case unpredictedWords(sentence: Int)
 
@@ -26,6 +28,9 @@ public enum TaggerError: Error, CustomStringConvertible, Equatable {
                 + "Fine-tune it first (`bert-tagger train --model DIR ...`) and tag with the run's best/ folder."
         case let .invalidOption(message):
             return "invalid option: \(message)."
+        case let .wordTooLong(text, start, word, pieces, maxLength):
+            return "text \(text + 1), offset \(start): the word \"\(word.prefix(40))\(word.count > 40 ? "…" : "")\" has \(pieces) sub-word pieces, "
+                + "more than fit in a window of \(maxLength) tokens with [CLS] and [SEP]; raise max_length in the model's tagging.json or split the word."
         case let .unpredictedWords(sentence):
             return "internal error: some words of input \(sentence) got no prediction from any window; please report it with the input."
         }

@@ -205,6 +205,21 @@ struct TaggerTests {
         #expect("\(error!)".contains("tagging.json: key \"stride\""), "\(error!)")
     }
 
+    @Test func aWordLongerThanAWindowIsAnErrorNamingTheTextAndOffset() throws {
+        let (tagger, directory) = try tagger(TaggingSettings(maxLength: 4))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try tagger.tag(text: "he went to Paris").words.count == 4)
+        #expect(throws: TaggerError.wordTooLong(text: 1, start: 4, word: "Quixote", pieces: 3, maxLength: 4)) {
+            try tagger.tag(texts: ["he", "Don Quixote"])
+        }
+    }
+
+    @Test(.enabled(if: TaggerTestModels.hasEncoder, "needs models/all-MiniLM-L6-v2"))
+    func thePretrainedEncoderIsAnErrorThatSaysToFineTuneIt() {
+        let weights = TaggerTestModels.encoder.appendingPathComponent("model.safetensors").path
+        #expect(throws: TaggerError.noClassifier(path: weights)) { try Tagger(directory: TaggerTestModels.encoder) }
+    }
+
     @Test func aMissingDirectoryIsAnError() {
         #expect(throws: TaggerError.missingModelDirectory(path: "/nonexistent/model")) {
             try Tagger(directory: URL(fileURLWithPath: "/nonexistent/model"))
