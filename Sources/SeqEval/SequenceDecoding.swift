@@ -215,6 +215,7 @@ public struct LabelTransitions: Sendable, Equatable {
     /// Whether `current` may follow `previous`; nil stands for the sequence boundary.
     static func allowed(_ scheme: TaggingScheme, _ previous: Role?, _ current: Role?) -> Bool {
         let sameType = previous?.type != nil && previous?.type == current?.type
+        let continues = sameType && isInsideOrEnd(current)
         switch scheme {
         case .iob2:
             // I-X continues an X entity.
@@ -226,35 +227,22 @@ public struct LabelTransitions: Sendable, Equatable {
             return true
         case .ioe2:
             // An X entity that has started (I-X) goes on until its E-X.
-            if case .inside = previous {
-                switch current {
-                case .inside, .end: return sameType
-                default: return false
-                }
-            }
+            if case .inside = previous { return continues }
             return true
         case .ioe1:
             // E-X only closes an X entity right before another.
-            if case .end = previous {
-                switch current {
-                case .inside, .end: return sameType
-                default: return false
-                }
-            }
+            if case .end = previous { return continues }
             return true
         case .iobes, .bilou:
-            switch previous {
-            case .begin, .inside:
-                switch current {
-                case .inside, .end: return sameType
-                default: return false
-                }
-            default:
-                switch current {
-                case .inside, .end: return false
-                default: return true
-                }
-            }
+            // B-X opens an entity that I-X continues and E-X (L-X) closes; nothing else may be inside one.
+            return isBeginOrInside(previous) ? continues : !isInsideOrEnd(current)
+        }
+    }
+
+    private static func isInsideOrEnd(_ role: Role?) -> Bool {
+        switch role {
+        case .inside, .end: true
+        default: false
         }
     }
 
