@@ -50,7 +50,7 @@ public final class Tagger: Sendable {
     public let settings: TaggingSettings
     public let labels: LabelSet
     /// The scheme labels are decoded and read under; nil for labels without one (POS tags), which are decoded
-    /// without constraints and read as seqeval's default mode reads them.
+    /// without constraints and mark no entities.
     public let scheme: TaggingScheme?
     public let transitions: LabelTransitions
     public let tokenizer: BertTokenizer
@@ -217,15 +217,13 @@ public final class Tagger: Sendable {
 
     /// The entities of a labelled text: read under the scheme when the labels were decoded to be well formed
     /// (and always for BILOU, whose `L-`/`U-` seqeval's default mode does not know), else as seqeval's default
-    /// (conlleval) mode reads them, where an `I-` after `O` opens an entity.
+    /// (conlleval) mode reads them, where an `I-` after `O` opens an entity. Labels without a scheme (POS tags)
+    /// mark no entities.
     func entities(of words: [TaggedWord], scalars: [Unicode.Scalar]) -> [TaggedEntity] {
+        guard let scheme else { return [] }
         let tags = words.map(\.label)
-        let spans: [Entity]
-        if let scheme, settings.decoding == .viterbi || scheme == .bilou {
-            spans = scheme.wellFormedEntities(in: tags)
-        } else {
-            spans = SeqEval.entities(in: tags, mode: .default)
-        }
+        let spans = settings.decoding == .viterbi || scheme == .bilou
+            ? scheme.wellFormedEntities(in: tags) : SeqEval.entities(in: tags, mode: .default)
         return spans.map { span in
             let start = words[span.start].start, end = words[span.end - 1].end
             var text = String.UnicodeScalarView()

@@ -220,6 +220,42 @@ struct TaggerTests {
         #expect(throws: TaggerError.noClassifier(path: weights)) { try Tagger(directory: TaggerTestModels.encoder) }
     }
 
+    @Test func aDirectorySavedByTransformersTagsText() throws {
+        // Tests/BERTTests/Fixtures/tiny-gelu: config.json and model.safetensors as transformers wrote them.
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("BERTTests/Fixtures/tiny-gelu")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tagger-hf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: fixture.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+        }
+        let words = ["paris", "london", "smith", "went", "to", "the", "city", ".", ","]
+        let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+            + (0..<(99 - 5 - words.count)).map { "##x\($0)" }
+        try vocabulary.joined(separator: "\n").write(to: directory.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+
+        let tagger = try Tagger(directory: directory, precision: .fp32)
+        #expect(tagger.labels.labels == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"] && tagger.scheme == .iob2)
+        #expect(tagger.settings == TaggingSettings())
+        let tagged = try tagger.tag(text: "Smith went to Paris, the city.")
+        #expect(tagged.words.map(\.text) == ["Smith", "went", "to", "Paris", ",", "the", "city", "."])
+        #expect(tagged.words.allSatisfy { tagger.labels.labels.contains($0.label) })
+    }
+
+    @Test func labelsWithoutASchemeAreDecodedUnconstrainedAndMarkNoEntities() throws {
+        let directory = try TaggerTestModels.tiny(labels: ["NN", "VB", "DT", "IN"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tagger = try Tagger(directory: directory, precision: .fp32)
+        let argmax = try Tagger(directory: directory, settings: TaggingSettings(decoding: .argmax), precision: .fp32)
+        #expect(tagger.scheme == nil)
+        let texts = randomTexts(10, words: 3...12, seed: 8)
+        for (v, a) in zip(try tagger.tag(texts: texts), try argmax.tag(texts: texts)) {
+            #expect(v.words.map(\.label) == a.words.map(\.label))
+            #expect(v.entities.isEmpty)
+        }
+    }
+
     @Test func aMissingDirectoryIsAnError() {
         #expect(throws: TaggerError.missingModelDirectory(path: "/nonexistent/model")) {
             try Tagger(directory: URL(fileURLWithPath: "/nonexistent/model"))
