@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import SeqEval
 import Tagger
 import Tensors
 
@@ -73,6 +74,28 @@ struct TaggerBenchmark: ParsableCommand {
                   + String(format: "%6.0f sentences/s (best of %d; median %.0f)", Double(texts.count) / best, repeats,
                            Double(texts.count) / median))
         }
+
+        // What the Tagger adds besides the model, timed alone: raw text through the tokenizer (words, offsets) and
+        // decoding every word of the corpus over random probabilities.
+        var random = Datasets.SplitMix64(seed: 3)
+        let n = viterbi.labels.count
+        let scores = corpus.sentences.map { sentence in
+            (0..<(sentence.words.count * n)).map { _ in log(Double(random.next() % 1000 + 1) / 1001) }
+        }
+        func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = Date()
+                try body()
+                best = min(best, Date().timeIntervalSince(start) * 1000)
+            }
+            return best
+        }
+        let tokenizing = milliseconds { for text in texts { _ = viterbi.tokenizer.encode(text, addSpecialTokens: false) } }
+        let viterbiMs = try milliseconds { for row in scores { _ = try viterbi.transitions.viterbi(row) } }
+        let argmaxMs = try milliseconds { for row in scores { _ = try viterbi.transitions.argmax(row) } }
+        print(String(format: "besides the model, for all %d sentences: tokenizing raw text %.1f ms; decoding %d labels, "
+                     + "viterbi %.1f ms, argmax %.1f ms", texts.count, tokenizing, n, viterbiMs, argmaxMs))
 
         var latencies: [Double] = []
         for text in texts.prefix(latencySentences) {
