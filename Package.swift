@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bert-tagger", targets: ["bert-tagger"]),
-        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training", "FileIO"]),
+        .library(name: "BertTagger", targets: ["Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Tagger", "Training", "FileIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,11 +38,14 @@ let package = Package(
         .target(name: "SeqEval", swiftSettings: swiftSettings),
         .target(name: "Datasets", dependencies: ["Tokenizer", "SeqEval", "FileIO"], swiftSettings: swiftSettings),
         .target(name: "BERT", dependencies: ["Tensors", "SafeTensors", "CKernels", "FileIO"], swiftSettings: swiftSettings),
-        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "FileIO"], swiftSettings: swiftSettings),
+        // Inference: model directory + text -> entities; links no training code.
+        .target(name: "Tagger", dependencies: ["BERT", "Datasets", "SeqEval", "StrictJSON", "Tensors", "Tokenizer", "FileIO"],
+                swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "Tagger", "FileIO"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Training", "FileIO",
+                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Tagger", "Training", "FileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "bert-tagger-bench",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT", "Training",
+                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT", "Tagger", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bert-tagger-bench",
@@ -64,7 +67,9 @@ let package = Package(
         .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TaggerTests", dependencies: ["Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors", "Tokenizer"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v5]

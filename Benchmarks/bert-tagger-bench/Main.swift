@@ -13,6 +13,7 @@ struct Bench: ParsableCommand {
             DataBenchmark.self,
             TokenizerBenchmark.self,
             ScoringBenchmark.self,
+            TaggerBenchmark.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BERT
 import Datasets
 import Foundation
+import Tagger
 import Tensors
 import Training
 

@@ -4,6 +4,7 @@ import FileIO
 import Foundation
 import SafeTensors
 import SeqEval
+import Tagger
 import Tensors
 
 /// What a finished (or stopped) run reports.
@@ -112,6 +113,9 @@ public final class Trainer {
         // One windowing for training, dev evaluation and the final predictions: a model trained with context
         // is scored as it will be used.
         let windowing = try Windowing(maxLength: maxLength, stride: options.stride, context: options.context)
+        // Saved beside the best model, so that it tags text as it was trained and evaluated.
+        let taggingSettings = TaggingSettings(context: options.context, maxLength: maxLength, stride: windowing.stride,
+                                              scheme: .inferred(labels: labelSet.labels, sequences: try trainCorpus.labelSequences()))
 
         say("encoding sentences: \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
             + (testCorpus.map { ", \($0.sentences.count) test" } ?? "")
@@ -192,6 +196,7 @@ public final class Trainer {
                 state.evaluationsWithoutImprovement = 0
                 try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
                                     tokenizerSource: URL(fileURLWithPath: options.model))
+                try taggingSettings.save(in: path("best"))
                 bestDev = (state.step, evaluation)
             } else {
                 state.evaluationsWithoutImprovement += 1

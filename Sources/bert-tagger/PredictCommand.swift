@@ -3,6 +3,7 @@ import BERT
 import Datasets
 import FileIO
 import Foundation
+import Tagger
 import Tensors
 import Training
 

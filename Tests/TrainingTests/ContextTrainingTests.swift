@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tagger
 import Tensors
 import Testing
 @testable import Training

@@ -1,6 +1,7 @@
 import BERT
 import Datasets
 import Foundation
+import Tagger
 import Tensors
 import Testing
 @testable import Training

@@ -25,11 +25,9 @@ public final class TokenClassifier {
     public init(directory: URL, labels: [String]? = nil, maxTokens: Int, seed: UInt64,
                 precision: GEMMPrecision = .fp32, purpose: ModelPurpose = .training) throws {
         self.directory = directory
-        let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw TrainingError.missingFile(path: directory.path, what: "model directory",
-                                            fix: "Pass --model a HuggingFace BERT directory (config.json, model.safetensors, tokenizer.json or vocab.txt); `bash Scripts/setup.sh` fetches the default one to models/all-MiniLM-L6-v2.")
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TaggerError.missingModelDirectory(path: directory.path)
         }
         let checkpoint = try Checkpoint(directory: directory, labels: labels)
         tokenizer = try BertTokenizer(directory: directory)
@@ -53,10 +51,10 @@ public final class TokenClassifier {
                                               labelAllSubwords: labelAllSubwords, windowing: windowing)
     }
 
-    /// Word-level predictions for every sentence of `dataset`, and the mean loss over labelled tokens when
-    /// the dataset carries labels.
+    /// Word-level predictions (each word's first piece, argmax) for every sentence of `dataset`, and the mean
+    /// loss over labelled tokens when the dataset carries labels. `progress` hears the number of batches done.
     public func predict(_ dataset: TokenClassificationDataset, batches: [PackedBatch],
-                        progress: ProgressReporter? = nil) throws -> (predictions: [[String]], loss: Double?) {
+                        progress: ((Int) -> Void)? = nil) throws -> (predictions: [[String]], loss: Double?) {
         var collected = dataset.makePredictions()
         var lossSum = 0.0
         var labelled = 0
@@ -74,7 +72,7 @@ public final class TokenClassifier {
             logits.removeAll(keepingCapacity: true)
             logits.append(contentsOf: model.logits)
             try collected.record(batch, logits: logits, labelCount: model.numLabels)
-            progress?.update(index + 1)
+            progress?(index + 1)
         }
         return (try collected.labels(labels), labelled > 0 ? lossSum / Double(labelled) : nil)
     }
