@@ -288,23 +288,15 @@ public final class BertForTokenClassification {
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch)
-            if dropoutActive(hiddenDropout) {
-                dropoutForward(a.residual1, a.residual1, count: T * C, probability: hiddenDropout,
-                               random: dropoutRandom.derived(Site.attentionOutput(l)))
-            }
-            residualForward(a.residual1, a.residual1, x, count: T * C)
-            layerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, w.ln1Weight, w.ln1Bias, T: T, C: C, eps: eps)
+            residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch)
             geluForward(a.act, a.ff1, count: T * F, form: activation)
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch)
-            if dropoutActive(hiddenDropout) {
-                dropoutForward(a.residual2, a.residual2, count: T * C, probability: hiddenDropout,
-                               random: dropoutRandom.derived(Site.feedForwardOutput(l)))
-            }
-            residualForward(a.residual2, a.residual2, a.y1, count: T * C)
-            layerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, w.ln2Weight, w.ln2Bias, T: T, C: C, eps: eps)
+            residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
         }
         let classifierInput = self.classifierInput(lastHidden: x)
@@ -318,6 +310,11 @@ public final class BertForTokenClassification {
         let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
         labelledTokens = count
         return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
+    private func hiddenDropoutMask(_ site: UInt64) -> DropoutMask? {
+        dropoutActive(hiddenDropout) ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site)) : nil
     }
 
     private func attentionDropoutKey(_ layer: Int) -> AttentionDropout? {
@@ -360,14 +357,10 @@ public final class BertForTokenClassification {
             let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
 
             // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
-            layerNormBackward(d.dY1, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
-                              a.mean2, a.rstd2, T: T, C: C)
-            var dProjection = UnsafePointer(d.dY1)
-            if dropsHidden {
-                dropoutBackward(d.dDropped, d.dY1, count: T * C, probability: hiddenDropout,
-                                random: dropoutRandom.derived(Site.feedForwardOutput(l)))
-                dProjection = UnsafePointer(d.dDropped)
-            }
+            residualLayerNormBackward(d.dY1, d.dDropped, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
+                                      a.mean2, a.rstd2, T: T, C: C,
+                                      dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
+            var dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dY1)
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch)
             geluBackward(d.dFF, d.dFF, a.ff1, count: T * F, form: activation)
@@ -375,14 +368,10 @@ public final class BertForTokenClassification {
                            w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision, scratch: gemmScratch)
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
-            layerNormBackward(d.dHidden, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
-                              a.mean1, a.rstd1, T: T, C: C)
-            dProjection = UnsafePointer(d.dHidden)
-            if dropsHidden {
-                dropoutBackward(d.dDropped, d.dHidden, count: T * C, probability: hiddenDropout,
-                                random: dropoutRandom.derived(Site.attentionOutput(l)))
-                dProjection = UnsafePointer(d.dDropped)
-            }
+            residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
+                                      a.mean1, a.rstd1, T: T, C: C,
+                                      dropout: hiddenDropoutMask(Site.attentionOutput(l)))
+            dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dHidden)
             matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
                            T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch)
             attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,

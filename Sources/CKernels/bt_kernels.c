@@ -16,7 +16,15 @@
 #define BT_CLONES
 #endif
 
-static inline uint32_t bf16_bits(uint32_t bits) {
+// Element-wise loops whose output may be their input (in place) or a distinct array. Each element is read before
+// it is written and no element depends on another, so vectors are safe either way; without this the compiler
+// checks for overlap at run time and, finding the exact alias of an in-place call, runs the scalar loop.
+// Helpers are inlined into each clone; a helper left out of line would be compiled for the baseline only.
+#define BT_INLINE static inline __attribute__((always_inline))
+
+#define BT_ELEMENTWISE _Pragma("clang loop vectorize(assume_safety)")
+
+BT_INLINE uint32_t bf16_bits(uint32_t bits) {
     uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
     uint32_t quiet_nan = (bits >> 16) | 0x0040u;
     return (bits & 0x7FFFFFFFu) > 0x7F800000u ? quiet_nan : rounded;
@@ -47,18 +55,18 @@ void bt_adamw(float *restrict parameters, const float *restrict gradients, float
         m[i] = mi;
         v[i] = vi;
         float p = parameters[i] * decay_factor;
-        parameters[i] = p - step_size * mi / (sqrtf(vi) * inv_bias2_sqrt + eps);
+        parameters[i] = p - step_size * mi / (__builtin_elementwise_sqrt(vi) * inv_bias2_sqrt + eps);
     }
     if (zeroing) memset(zeroing, 0, count * sizeof(float));
 }
 
 // The Tensors module's FastMath, operation for operation (see FastMath.swift for the derivations).
-static inline float clampf(float x, float lower, float upper) {
+BT_INLINE float clampf(float x, float lower, float upper) {
     float raised = lower >= x ? lower : x;     // Swift.max(x, lower): NaN stays NaN
     return raised > upper ? upper : raised;    // Swift.min(raised, upper)
 }
 
-static inline float fast_exp(float x) {
+BT_INLINE float fast_exp(float x) {
     float clamped = clampf(x, -87.33654f, 88.37626f);
     float shifted = clamped * 1.44269504f + 12582912.0f;
     float n = shifted - 12582912.0f;
@@ -79,7 +87,7 @@ static inline float fast_exp(float x) {
     return p * scale;
 }
 
-static inline float fast_erf(float x) {
+BT_INLINE float fast_erf(float x) {
     float c = clampf(x, -4.0f, 4.0f);
     float x2 = c * c;
     float p = -2.72614225801306e-10f;
@@ -98,7 +106,7 @@ static inline float fast_erf(float x) {
     return p / q;
 }
 
-static inline float fast_tanh(float x) {
+BT_INLINE float fast_tanh(float x) {
     float c = clampf(x, -15.0f, 15.0f);
     return 1.0f - 2.0f / (fast_exp(2.0f * c) + 1.0f);
 }
@@ -111,18 +119,21 @@ BT_CLONES
 void bt_gelu_forward(float *out, const float *in, size_t count, int form) {
     switch (form) {
     case BT_GELU_ERF:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) {
             float x = in[i];
             out[i] = 0.5f * x * (1.0f + fast_erf(x * inv_sqrt2));
         }
         break;
     case BT_GELU_TANH:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) {
             float x = in[i];
             out[i] = 0.5f * x * (1.0f + fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
         }
         break;
     default:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) {
             float x = in[i];
             out[i] = 0.0f >= x ? 0.0f : x;     // Swift.max(x, 0)
@@ -134,6 +145,7 @@ BT_CLONES
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) {
     switch (form) {
     case BT_GELU_ERF:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) {
             float x = inp[i];
             float cdf = 0.5f * (1.0f + fast_erf(x * inv_sqrt2));
@@ -142,6 +154,7 @@ void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t c
         }
         break;
     case BT_GELU_TANH:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) {
             float x = inp[i];
             float th = fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x));
@@ -150,6 +163,233 @@ void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t c
         }
         break;
     default:
+        BT_ELEMENTWISE
         for (size_t i = 0; i < count; i++) dinp[i] = inp[i] > 0.0f ? dout[i] : 0.0f;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reductions. Sums run in BT_LANES independent partial sums (lane j takes elements j, j + BT_LANES, ...) that are
+// then added in one fixed tree, so every clone, whatever its vector width, gives the same bits.
+
+#define BT_LANES 16
+
+BT_INLINE float bt_reduce_lanes(float *acc) {
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) acc[j] += acc[j + width];
+    return acc[0];
+}
+
+BT_INLINE float bt_sum(const float *x, size_t n) {
+    float acc[BT_LANES] = {0};
+    size_t i = 0;
+    for (; i + BT_LANES <= n; i += BT_LANES)
+        for (int j = 0; j < BT_LANES; j++) acc[j] += x[i + j];
+    for (int j = 0; i + j < n; j++) acc[j] += x[i + j];
+    return bt_reduce_lanes(acc);
+}
+
+BT_INLINE float bt_centered_squares(const float *x, float m, size_t n) {
+    float acc[BT_LANES] = {0};
+    size_t i = 0;
+    for (; i + BT_LANES <= n; i += BT_LANES)
+        for (int j = 0; j < BT_LANES; j++) { float d = x[i + j] - m; acc[j] += d * d; }
+    for (int j = 0; i + j < n; j++) { float d = x[i + j] - m; acc[j] += d * d; }
+    return bt_reduce_lanes(acc);
+}
+
+BT_INLINE float bt_dot(const float *a, const float *b, size_t n) {
+    float acc[BT_LANES] = {0};
+    size_t i = 0;
+    for (; i + BT_LANES <= n; i += BT_LANES)
+        for (int j = 0; j < BT_LANES; j++) acc[j] += a[i + j] * b[i + j];
+    for (int j = 0; i + j < n; j++) acc[j] += a[i + j] * b[i + j];
+    return bt_reduce_lanes(acc);
+}
+
+BT_INLINE float bt_max(const float *x, size_t n) {
+    // The largest of finite values does not depend on the order they are compared in.
+    float acc[BT_LANES];
+    for (int j = 0; j < BT_LANES; j++) acc[j] = -INFINITY;
+    size_t i = 0;
+    for (; i + BT_LANES <= n; i += BT_LANES)
+        for (int j = 0; j < BT_LANES; j++) acc[j] = acc[j] >= x[i + j] ? acc[j] : x[i + j];
+    for (int j = 0; i + j < n; j++) acc[j] = acc[j] >= x[i + j] ? acc[j] : x[i + j];
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) acc[j] = acc[j] >= acc[j + width] ? acc[j] : acc[j + width];
+    return acc[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dropout: the Tensors module's CounterRandom.bits, the same numbers in every lane.
+
+BT_INLINE uint32_t bt_counter_bits(uint32_t counter, uint32_t key0, uint32_t key1) {
+    uint32_t h = (counter + key0) * 0x9E3779B1u;
+    h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
+    h ^= key1;
+    h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
+    return h;
+}
+
+BT_INLINE float bt_drop(float x, uint32_t counter, const bt_dropout *d) {
+    uint32_t draw = bt_counter_bits(counter, d->key0, d->key1) >> 8;
+    return draw >= d->threshold ? x * d->scale : 0.0f;
+}
+
+BT_CLONES
+void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) {
+    BT_ELEMENTWISE
+    for (size_t i = 0; i < count; i++) out[i] = bt_drop(in[i], counter_base + (uint32_t)i, &dropout);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Softmax rows.
+
+BT_CLONES
+void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *s = scores + r * n;
+        float *p = probs + r * n;
+        float m = bt_max(s, n);
+        BT_ELEMENTWISE
+        for (size_t j = 0; j < n; j++) p[j] = fast_exp(s[j] - m);
+        float inv = 1.0f / bt_sum(p, n);
+        BT_ELEMENTWISE
+        for (size_t j = 0; j < n; j++) p[j] *= inv;
+    }
+}
+
+BT_CLONES
+void bt_softmax_backward(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *dp = dprobs + r * n, *p = probs + r * n;
+        float *ds = dscores + r * n;
+        float dot = bt_dot(dp, p, n);
+        BT_ELEMENTWISE
+        for (size_t j = 0; j < n; j++) ds[j] = p[j] * (dp[j] - dot);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// LayerNorm rows, optionally fused with the dropout and residual add before it.
+
+BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const float *x, const float *weight,
+                                    const float *bias, size_t C, float eps) {
+    float m = bt_sum(x, C) / (float)C;
+    float s = 1.0f / __builtin_elementwise_sqrt(bt_centered_squares(x, m, C) / (float)C + eps);
+    BT_ELEMENTWISE
+    for (size_t c = 0; c < C; c++) out[c] = (x[c] - m) * s * weight[c] + bias[c];
+    *mean = m;
+    *rstd = s;
+}
+
+BT_CLONES
+void bt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, size_t rows, size_t C, float eps) {
+    for (size_t t = 0; t < rows; t++)
+        bt_layernorm_row(out + t * C, mean + t, rstd + t, inp + t * C, weight, bias, C, eps);
+}
+
+BT_CLONES
+void bt_residual_layernorm_forward(float *out, float *mean, float *rstd, float *residual, const float *projection,
+                                   const float *skip, const float *weight, const float *bias, size_t rows, size_t C,
+                                   float eps, const bt_dropout *dropout, uint32_t counter_base) {
+    for (size_t t = 0; t < rows; t++) {
+        float *r = residual + t * C;
+        const float *p = projection + t * C, *x = skip + t * C;
+        if (dropout) {
+            uint32_t row_base = counter_base + (uint32_t)(t * C);
+            BT_ELEMENTWISE
+            for (size_t c = 0; c < C; c++) r[c] = bt_drop(p[c], row_base + (uint32_t)c, dropout) + x[c];
+        } else {
+            BT_ELEMENTWISE
+            for (size_t c = 0; c < C; c++) r[c] = p[c] + x[c];
+        }
+        bt_layernorm_row(out + t * C, mean + t, rstd + t, r, weight, bias, C, eps);
+    }
+}
+
+BT_CLONES
+void bt_layernorm_backward(float *dinp, float *dprojection, const float *dout, const float *inp, const float *weight,
+                           const float *mean, const float *rstd, size_t rows, size_t C,
+                           const bt_dropout *dropout, uint32_t counter_base) {
+    for (size_t t = 0; t < rows; t++) {
+        const float *x = inp + t * C, *d = dout + t * C;
+        float *dx = dinp + t * C;
+        const float m = mean[t], s = rstd[t];
+        float acc_dnorm[BT_LANES] = {0}, acc_dnorm_norm[BT_LANES] = {0};
+        size_t c = 0;
+        for (; c + BT_LANES <= C; c += BT_LANES)
+            for (int j = 0; j < BT_LANES; j++) {
+                float dnorm = weight[c + j] * d[c + j];
+                acc_dnorm[j] += dnorm;
+                acc_dnorm_norm[j] += dnorm * ((x[c + j] - m) * s);
+            }
+        for (int j = 0; c + j < C; j++) {
+            float dnorm = weight[c + j] * d[c + j];
+            acc_dnorm[j] += dnorm;
+            acc_dnorm_norm[j] += dnorm * ((x[c + j] - m) * s);
+        }
+        const float dnorm_mean = bt_reduce_lanes(acc_dnorm) / (float)C;
+        const float dnorm_norm_mean = bt_reduce_lanes(acc_dnorm_norm) / (float)C;
+        BT_ELEMENTWISE
+        for (size_t k = 0; k < C; k++) {
+            float norm = (x[k] - m) * s;
+            dx[k] = (weight[k] * d[k] - dnorm_mean - norm * dnorm_norm_mean) * s;
+        }
+        if (dprojection) {
+            float *dp = dprojection + t * C;
+            uint32_t row_base = counter_base + (uint32_t)(t * C);
+            BT_ELEMENTWISE
+            for (size_t k = 0; k < C; k++) dp[k] = bt_drop(dx[k], row_base + (uint32_t)k, dropout);
+        }
+    }
+}
+
+BT_CLONES
+void bt_layernorm_parameters_backward(float *dweight, float *dbias, const float *dout, const float *inp,
+                                      const float *mean, const float *rstd, size_t rows, size_t C,
+                                      size_t c_begin, size_t c_end) {
+    for (size_t t = 0; t < rows; t++) {
+        const float *x = inp + t * C, *d = dout + t * C;
+        const float m = mean[t], s = rstd[t];
+        BT_ELEMENTWISE
+        for (size_t c = c_begin; c < c_end; c++) {
+            dweight[c] += d[c] * ((x[c] - m) * s);
+            dbias[c] += d[c];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Residual add, bias add and bias gradient.
+
+BT_CLONES
+void bt_add(float *out, const float *a, const float *b, size_t count) {
+    BT_ELEMENTWISE
+    for (size_t i = 0; i < count; i++) out[i] = a[i] + b[i];
+}
+
+BT_CLONES
+void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count) {
+    BT_ELEMENTWISE
+    for (size_t i = 0; i < count; i++) { da[i] += dout[i]; db[i] += dout[i]; }
+}
+
+BT_CLONES
+void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n) {
+    for (size_t t = 0; t < rows; t++) {
+        float *o = out + t * n;
+        BT_ELEMENTWISE
+        for (size_t j = 0; j < n; j++) o[j] += bias[j];
+    }
+}
+
+BT_CLONES
+void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end) {
+    for (size_t t = 0; t < rows; t++) {
+        const float *d = dout + t * n;
+        BT_ELEMENTWISE
+        for (size_t j = begin; j < end; j++) dbias[j] += d[j];
     }
 }
