@@ -34,6 +34,12 @@ public final class BertForTokenClassification {
     private let gemmScratch: GEMMScratch?
     /// Number format of the encoder layers' matrix products (the classifier stays in single precision).
     public let precision: GEMMPrecision
+    /// In BF16, the encoder's projection weights as the products take them, converted once per change of the
+    /// parameters instead of at every product, and a layer input that the three attention projections share.
+    private let bf16Weights: [LayerBF16Weights]         // L entries; empty in single precision
+    private let bf16LayerInput: BF16Buffer?             // [T, C]
+    /// Whether `bf16Weights` may differ from the parameters: set by anything that can write them.
+    private var bf16WeightsStale = true
     private let activation: GELUForm
     private let maxSequenceLength: Int
 
@@ -56,8 +62,13 @@ public final class BertForTokenClassification {
     private let attentionDropout: Float
     private let classifierDropout: Float
 
-    /// The parameter slab, `layout.totalCount` floats: [P].
-    public var parameters: UnsafeMutableBufferPointer<Float> { parameterSlab.buffer }
+    /// The parameter slab, `layout.totalCount` floats: [P]. Asking for it counts as a change of the parameters
+    /// (BF16 models convert their weights again before the next product), so write through a buffer obtained
+    /// after the last forward, not one kept from before it.
+    public var parameters: UnsafeMutableBufferPointer<Float> {
+        bf16WeightsStale = true
+        return parameterSlab.buffer
+    }
     /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
     /// A model built for inference has none: asking for them stops the program.
     public var gradients: UnsafeMutableBufferPointer<Float> {
@@ -116,6 +127,15 @@ public final class BertForTokenClassification {
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize
         gemmScratch = precision == .fp32 ? nil : GEMMScratch(capacity: max(maxTokens, C) * max(C, F))
+        if precision == .bf16 {
+            let perLayer = LayerBF16Weights.count(C: C, F: F)
+            let buffer = BF16Buffer(capacity: config.numHiddenLayers * perLayer)
+            bf16Weights = (0 ..< config.numHiddenLayers).map { LayerBF16Weights(buffer, offset: $0 * perLayer, C: C, F: F) }
+            bf16LayerInput = BF16Buffer(capacity: maxTokens * C)
+        } else {
+            bf16Weights = []
+            bf16LayerInput = nil
+        }
         switch config.hiddenAct {
         case .gelu: activation = .erf
         case .geluNew, .geluPyTorchTanh: activation = .tanh
@@ -145,6 +165,7 @@ public final class BertForTokenClassification {
     /// Each tensor draws from its own stream keyed by (seed, name), so re-initialising one tensor (say,
     /// the classifier of a loaded encoder) gives the same values as a full initialisation would.
     public func initializeParameters(seed: UInt64, only names: Set<String>? = nil) {
+        bf16WeightsStale = true
         let std = Float(config.initializerRange)
         for entry in layout.entries where names?.contains(entry.name) ?? true {
             let p = parameterSlab.pointer + entry.offset
@@ -275,26 +296,33 @@ public final class BertForTokenClassification {
             dropoutForward(acts.hidden0, acts.hidden0, count: T * C, probability: hiddenDropout,
                            random: dropoutRandom.derived(Site.embeddings))
         }
+        // Training forwards convert the weights every time (once per optimizer step, or per micro-batch): a
+        // trainer's update never goes unseen. Other forwards convert only after the parameters may have changed.
+        if precision == .bf16 && (lastTraining || bf16WeightsStale) { convertBF16Weights() }
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {
-            let w = weights.layers[l], a = acts.layers[l]
+            let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
+            let x16 = bf16LayerInput?.convert(x, count: T * C)
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.value))
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.output))
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
             geluForward(a.act, a.ff1, count: T * F, form: activation)
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
@@ -310,6 +338,19 @@ public final class BertForTokenClassification {
         let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
         labelledTokens = count
         return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// Converts every encoder layer's projection weights for BF16 products.
+    private func convertBF16Weights() {
+        for (w, w16) in zip(weights.layers, bf16Weights) {
+            w16.query.convert(from: w.queryWeight)
+            w16.key.convert(from: w.keyWeight)
+            w16.value.convert(from: w.valueWeight)
+            w16.output.convert(from: w.outputWeight)
+            w16.intermediate.convert(from: w.intermediateWeight)
+            w16.ffOutput.convert(from: w.ffOutputWeight)
+        }
+        bf16WeightsStale = false
     }
 
     /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
@@ -354,6 +395,7 @@ public final class BertForTokenClassification {
         // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
+            let w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
             let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
 
             // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
@@ -362,10 +404,12 @@ public final class BertForTokenClassification {
                                       dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             var dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dY1)
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
-                           T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch)
+                           T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(weight: w16?.ffOutput))
             geluBackward(d.dFF, d.dFF, a.ff1, count: T * F, form: activation)
             matmulBackward(d.dY1, g.intermediateWeight, g.intermediateBias, d.dFF, a.y1,
-                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision,
+                           scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
             residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
@@ -373,15 +417,20 @@ public final class BertForTokenClassification {
                                       dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dHidden)
             matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
-                           T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(weight: w16?.output))
             attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
+            let x16 = bf16LayerInput?.convert(x, count: T * C)
             matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.value))
             matmulBackward(d.dHidden, g.keyWeight, g.keyBias, d.dK, x, w.keyWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.key))
             matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.query))
         }
         if dropsHidden {
             dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
@@ -391,6 +440,24 @@ public final class BertForTokenClassification {
         layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
                           acts.mean0, acts.rstd0, T: T, C: C)
         embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+    }
+}
+
+/// One encoder layer's projection weights in a `BF16Buffer`, each [OC, IC] as the parameters hold it.
+private struct LayerBF16Weights {
+    let query, key, value, output: BF16Matrix       // [C, C]
+    let intermediate: BF16Matrix                    // [F, C]
+    let ffOutput: BF16Matrix                        // [C, F]
+
+    static func count(C: Int, F: Int) -> Int { 4 * C * C + 2 * C * F }
+
+    init(_ buffer: BF16Buffer, offset: Int, C: Int, F: Int) {
+        query = buffer.matrix(offset: offset, count: C * C)
+        key = buffer.matrix(offset: offset + C * C, count: C * C)
+        value = buffer.matrix(offset: offset + 2 * C * C, count: C * C)
+        output = buffer.matrix(offset: offset + 3 * C * C, count: C * C)
+        intermediate = buffer.matrix(offset: offset + 4 * C * C, count: C * F)
+        ffOutput = buffer.matrix(offset: offset + 4 * C * C + C * F, count: C * F)
     }
 }
 
