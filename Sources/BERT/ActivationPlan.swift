@@ -55,7 +55,7 @@ struct TrainingActivations {
 ///                       is written
 ///     wide      [T, max(4C, F)]  q, k, v, context side by side, then ff1 and act: the attention block is
 ///                       last read by the output projection, before the intermediate projection writes ff1;
-///                       GELU runs in place (its kernel allows out == inp)
+///                       the bias add and GELU run in place (their kernel allows out == pre)
 ///     mean, rstd [T]    every LayerNorm's statistics (written, never read back)
 ///
 /// The forward runs the same kernels in the same order on the same values either way, so its logits are

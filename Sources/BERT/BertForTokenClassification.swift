@@ -318,9 +318,9 @@ public final class BertForTokenClassification {
                           precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.output))
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
-            matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F,
+            matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
-            geluForward(a.act, a.ff1, count: T * F, form: activation)
+            biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
@@ -406,8 +406,8 @@ public final class BertForTokenClassification {
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(weight: w16?.ffOutput))
-            geluBackward(d.dFF, d.dFF, a.ff1, count: T * F, form: activation)
-            matmulBackward(d.dY1, g.intermediateWeight, g.intermediateBias, d.dFF, a.y1,
+            geluBiasBackward(d.dFF, g.intermediateBias, d.dFF, a.ff1, T: T, N: F, form: activation)
+            matmulBackward(d.dY1, g.intermediateWeight, nil, d.dFF, a.y1,
                            w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision,
                            scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
 

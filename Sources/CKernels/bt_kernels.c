@@ -115,57 +115,83 @@ static const float inv_sqrt2 = 0.7071067811865475f;
 static const float inv_sqrt_2pi = 0.3989422804014327f;
 static const float sqrt_2_over_pi = 0.7978845608028654f;
 
+BT_INLINE float gelu_erf(float x) { return 0.5f * x * (1.0f + fast_erf(x * inv_sqrt2)); }
+BT_INLINE float gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
+}
+BT_INLINE float relu(float x) { return 0.0f >= x ? 0.0f : x; }     // Swift.max(x, 0)
+
+BT_INLINE float gelu_erf_backward(float d, float x) {
+    float cdf = 0.5f * (1.0f + fast_erf(x * inv_sqrt2));
+    float pdf = inv_sqrt_2pi * fast_exp(-0.5f * x * x);
+    return d * (cdf + x * pdf);
+}
+BT_INLINE float gelu_tanh_backward(float d, float x) {
+    float th = fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x));
+    float du = sqrt_2_over_pi * (1.0f + 3.0f * 0.044715f * x * x);
+    return d * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
+}
+BT_INLINE float relu_backward(float d, float x) { return x > 0.0f ? d : 0.0f; }
+
+// One loop per form, written once as a macro of the form's functions, so each loop vectorizes with its
+// function inlined.
+#define BT_SWITCH_FORM(form, LOOP) \
+    switch (form) { \
+    case BT_GELU_ERF: LOOP(gelu_erf, gelu_erf_backward) break; \
+    case BT_GELU_TANH: LOOP(gelu_tanh, gelu_tanh_backward) break; \
+    default: LOOP(relu, relu_backward) \
+    }
+
 BT_CLONES
 void bt_gelu_forward(float *out, const float *in, size_t count, int form) {
-    switch (form) {
-    case BT_GELU_ERF:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) {
-            float x = in[i];
-            out[i] = 0.5f * x * (1.0f + fast_erf(x * inv_sqrt2));
-        }
-        break;
-    case BT_GELU_TANH:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) {
-            float x = in[i];
-            out[i] = 0.5f * x * (1.0f + fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
-        }
-        break;
-    default:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) {
-            float x = in[i];
-            out[i] = 0.0f >= x ? 0.0f : x;     // Swift.max(x, 0)
-        }
-    }
+#define LOOP(gelu, gelu_back) \
+    BT_ELEMENTWISE \
+    for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+    BT_SWITCH_FORM(form, LOOP)
+#undef LOOP
 }
 
 BT_CLONES
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) {
-    switch (form) {
-    case BT_GELU_ERF:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) {
-            float x = inp[i];
-            float cdf = 0.5f * (1.0f + fast_erf(x * inv_sqrt2));
-            float pdf = inv_sqrt_2pi * fast_exp(-0.5f * x * x);
-            dinp[i] = dout[i] * (cdf + x * pdf);
-        }
-        break;
-    case BT_GELU_TANH:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) {
-            float x = inp[i];
-            float th = fast_tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x));
-            float du = sqrt_2_over_pi * (1.0f + 3.0f * 0.044715f * x * x);
-            dinp[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
-        }
-        break;
-    default:
-        BT_ELEMENTWISE
-        for (size_t i = 0; i < count; i++) dinp[i] = inp[i] > 0.0f ? dout[i] : 0.0f;
+#define LOOP(gelu, gelu_back) \
+    BT_ELEMENTWISE \
+    for (size_t i = 0; i < count; i++) dinp[i] = gelu_back(dout[i], inp[i]);
+    BT_SWITCH_FORM(form, LOOP)
+#undef LOOP
+}
+
+BT_CLONES
+void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form) {
+#define LOOP(gelu, gelu_back) \
+    for (size_t t = 0; t < rows; t++) { \
+        float *p = pre + t * n, *o = out + t * n; \
+        BT_ELEMENTWISE \
+        for (size_t j = 0; j < n; j++) { \
+            float x = p[j] + bias[j]; \
+            p[j] = x; \
+            o[j] = gelu(x); \
+        } \
     }
+    BT_SWITCH_FORM(form, LOOP)
+#undef LOOP
+}
+
+BT_CLONES
+void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
+                           size_t begin, size_t end, int form) {
+#define LOOP(gelu, gelu_back) \
+    for (size_t t = 0; t < rows; t++) { \
+        float *dx = dinp + t * n; \
+        const float *d = dout + t * n, *x = inp + t * n; \
+        BT_ELEMENTWISE \
+        for (size_t j = begin; j < end; j++) { \
+            float g = gelu_back(d[j], x[j]); \
+            dx[j] = g; \
+            dbias[j] += g; \
+        } \
+    }
+    BT_SWITCH_FORM(form, LOOP)
+#undef LOOP
 }
 
 // ---------------------------------------------------------------------------------------------------------------

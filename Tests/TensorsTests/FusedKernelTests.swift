@@ -224,3 +224,38 @@ import Testing
         #expect(dx1 == dx2 && dw1 == dw2 && db1 == db2)
     }
 }
+
+@Suite struct BiasGELUKernelTests {
+    /// The fused bias add and activation against the bias add then GELU, to the bit, in place and not; and its
+    /// backward against GELU's backward then the bias gradient, to the bit (the same token order).
+    @Test(arguments: [GELUForm.erf, .tanh, .relu], [(67, 37), (300, 1_537)])
+    func fusedBiasAndGELUEqualTheirStepsOneAfterTheOther(form: GELUForm, shape: (Int, Int)) {
+        let (T, N) = shape
+        var r = TestRandom(40)
+        let product = r.floats(T * N, scale: 4), bias = r.floats(N), dout = r.floats(T * N)
+
+        var pre = product
+        biasForward(&pre, bias, T: T, N: N)
+        var act = [Float](repeating: 0, count: T * N)
+        geluForward(&act, pre, count: T * N, form: form)
+
+        var fusedPre = product, fusedAct = [Float](repeating: 0, count: T * N)
+        biasGELUForward(&fusedAct, &fusedPre, bias, T: T, N: N, form: form)
+        #expect(fusedPre == pre && fusedAct == act)
+        var inPlace = product
+        inPlace.withUnsafeMutableBufferPointer { p in
+            biasGELUForward(p.baseAddress!, p.baseAddress!, bias, T: T, N: N, form: form)
+        }
+        #expect(inPlace == act)
+
+        var dinp = [Float](repeating: 0, count: T * N), dbias = r.floats(N)
+        var fusedDbias = dbias
+        geluBackward(&dinp, dout, pre, count: T * N, form: form)
+        biasBackward(&dbias, dinp, T: T, N: N)
+        var fusedDinp = dout                                  // in place, as the model calls it
+        fusedDinp.withUnsafeMutableBufferPointer { d in
+            geluBiasBackward(d.baseAddress!, &fusedDbias, d.baseAddress!, pre, T: T, N: N, form: form)
+        }
+        #expect(fusedDinp == dinp && fusedDbias == dbias)
+    }
+}

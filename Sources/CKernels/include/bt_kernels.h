@@ -26,6 +26,13 @@ enum { BT_GELU_ERF = 0, BT_GELU_TANH = 1, BT_GELU_RELU = 2 };
 void bt_gelu_forward(float *out, const float *in, size_t count, int form);
 /// dinp = dout · GELU'(inp) elementwise (dinp may alias dout).
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form);
+/// pre[t] += bias, then out[t] = GELU(pre[t]), for each of `rows` rows of n: the bias add and the activation in
+/// one pass (out may alias pre only if the biased values are not needed).
+void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form);
+/// The mirror of bt_bias_gelu_forward for columns begin ..< end: dinp = dout · GELU'(inp) (dinp may alias dout),
+/// and dbias[j] += Σ_t dinp[t, j] in token order.
+void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
+                           size_t begin, size_t end, int form);
 
 /// Inverted dropout with a counter-based mask, as the Tensors module's `dropoutForward`: element i is kept when
 /// the 24 high bits of CounterRandom(key0, key1).bits(counter of i) are at least `threshold`, and kept values are
