@@ -206,12 +206,22 @@ BT_INLINE float bt_reduce_lanes(float *acc) {
     return acc[0];
 }
 
+// A row's last n mod BT_LANES elements are copied into a zero-padded block, so the tail is one more vector step
+// instead of a scalar loop; the padding adds zeros (or, for the maximum, -infinity), which changes no lane.
+#define BT_TAIL(name, x, i, n, pad) \
+    float name[BT_LANES]; \
+    for (int j_ = 0; j_ < BT_LANES; j_++) name[j_] = (pad); \
+    memcpy(name, (x) + (i), ((n) - (i)) * sizeof(float));
+
 BT_INLINE float bt_sum(const float *x, size_t n) {
     float acc[BT_LANES] = {0};
     size_t i = 0;
     for (; i + BT_LANES <= n; i += BT_LANES)
         for (int j = 0; j < BT_LANES; j++) acc[j] += x[i + j];
-    for (int j = 0; i + j < n; j++) acc[j] += x[i + j];
+    if (i < n) {
+        BT_TAIL(tail, x, i, n, 0.0f)
+        for (int j = 0; j < BT_LANES; j++) acc[j] += tail[j];
+    }
     return bt_reduce_lanes(acc);
 }
 
@@ -220,7 +230,10 @@ BT_INLINE float bt_centered_squares(const float *x, float m, size_t n) {
     size_t i = 0;
     for (; i + BT_LANES <= n; i += BT_LANES)
         for (int j = 0; j < BT_LANES; j++) { float d = x[i + j] - m; acc[j] += d * d; }
-    for (int j = 0; i + j < n; j++) { float d = x[i + j] - m; acc[j] += d * d; }
+    if (i < n) {
+        BT_TAIL(tail, x, i, n, m)                 // padded with the mean: its deviation is zero
+        for (int j = 0; j < BT_LANES; j++) { float d = tail[j] - m; acc[j] += d * d; }
+    }
     return bt_reduce_lanes(acc);
 }
 
@@ -229,7 +242,11 @@ BT_INLINE float bt_dot(const float *a, const float *b, size_t n) {
     size_t i = 0;
     for (; i + BT_LANES <= n; i += BT_LANES)
         for (int j = 0; j < BT_LANES; j++) acc[j] += a[i + j] * b[i + j];
-    for (int j = 0; i + j < n; j++) acc[j] += a[i + j] * b[i + j];
+    if (i < n) {
+        BT_TAIL(ta, a, i, n, 0.0f)
+        BT_TAIL(tb, b, i, n, 0.0f)
+        for (int j = 0; j < BT_LANES; j++) acc[j] += ta[j] * tb[j];
+    }
     return bt_reduce_lanes(acc);
 }
 
@@ -240,7 +257,10 @@ BT_INLINE float bt_max(const float *x, size_t n) {
     size_t i = 0;
     for (; i + BT_LANES <= n; i += BT_LANES)
         for (int j = 0; j < BT_LANES; j++) acc[j] = acc[j] >= x[i + j] ? acc[j] : x[i + j];
-    for (int j = 0; i + j < n; j++) acc[j] = acc[j] >= x[i + j] ? acc[j] : x[i + j];
+    if (i < n) {
+        BT_TAIL(tail, x, i, n, -INFINITY)
+        for (int j = 0; j < BT_LANES; j++) acc[j] = acc[j] >= tail[j] ? acc[j] : tail[j];
+    }
     for (int width = BT_LANES / 2; width >= 1; width /= 2)
         for (int j = 0; j < width; j++) acc[j] = acc[j] >= acc[j + width] ? acc[j] : acc[j + width];
     return acc[0];
@@ -276,10 +296,20 @@ void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n
     for (size_t r = 0; r < rows; r++) {
         const float *s = scores + r * n;
         float *p = probs + r * n;
-        float m = bt_max(s, n);
-        BT_ELEMENTWISE
-        for (size_t j = 0; j < n; j++) p[j] = fast_exp(s[j] - m);
-        float inv = 1.0f / bt_sum(p, n);
+        const float m = bt_max(s, n);
+        // The exponentials and their sum in one pass, in whole vectors (the tail through a padded block).
+        float acc[BT_LANES] = {0};
+        size_t i = 0;
+        for (; i + BT_LANES <= n; i += BT_LANES)
+            for (int j = 0; j < BT_LANES; j++) { float e = fast_exp(s[i + j] - m); p[i + j] = e; acc[j] += e; }
+        if (i < n) {
+            const int rest = (int)(n - i);
+            BT_TAIL(tail, s, i, n, m)
+            float e[BT_LANES];
+            for (int j = 0; j < BT_LANES; j++) { e[j] = j < rest ? fast_exp(tail[j] - m) : 0.0f; acc[j] += e[j]; }
+            memcpy(p + i, e, (size_t)rest * sizeof(float));
+        }
+        const float inv = 1.0f / bt_reduce_lanes(acc);
         BT_ELEMENTWISE
         for (size_t j = 0; j < n; j++) p[j] *= inv;
     }
