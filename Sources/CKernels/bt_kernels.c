@@ -291,27 +291,91 @@ void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dr
 // ---------------------------------------------------------------------------------------------------------------
 // Softmax rows.
 
+// Sixteen-lane vectors, split by each clone into what its registers hold: lane j of every operation is the scalar
+// operation on element j, so the vector forms give the scalar forms' bits. Attention's rows are short (a sentence)
+// and computed in place, where the compiler's own vectorization falls back to scalar loops.
+typedef float bt_vf __attribute__((ext_vector_type(BT_LANES)));
+typedef uint32_t bt_vu __attribute__((ext_vector_type(BT_LANES)));
+
+// Vectors pass through pointers: by value, a 16-lane vector's calling convention would differ between clones.
+BT_INLINE void bt_load_part(bt_vf *v, const float *x, size_t count, float pad) {
+    *v = pad;
+    for (size_t j = 0; j < count; j++) (*v)[j] = x[j];
+}
+BT_INLINE void bt_store_part(float *x, const bt_vf *v, size_t count) {
+    for (size_t j = 0; j < count; j++) x[j] = (*v)[j];
+}
+#define BT_LOAD(v, x) memcpy(&(v), (x), sizeof(bt_vf))
+#define BT_STORE(x, v) memcpy((x), &(v), sizeof(bt_vf))
+
+/// fast_exp in sixteen lanes, operation for operation.
+BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
+    const bt_vf lower = -87.33654f, upper = 88.37626f;
+    bt_vf raised = lower >= *x ? lower : *x;
+    bt_vf clamped = raised > upper ? upper : raised;
+    bt_vf shifted = clamped * 1.44269504f + 12582912.0f;
+    bt_vf n = shifted - 12582912.0f;
+    bt_vf r = clamped - n * 0.693359375f;
+    r = r - n * -2.1219444e-4f;
+    bt_vf p = 1.98756915e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    bt_vu scale_bits = (__builtin_bit_cast(bt_vu, shifted) - 0x4B400000u + 127u) << 23;
+    *out = p * __builtin_bit_cast(bt_vf, scale_bits);
+}
+
 BT_CLONES
 void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n) {
+    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const size_t whole = n - n % BT_LANES, rest = n - whole;
     for (size_t r = 0; r < rows; r++) {
         const float *s = scores + r * n;
         float *p = probs + r * n;
-        const float m = bt_max(s, n);
-        // The exponentials and their sum in one pass, in whole vectors (the tail through a padded block).
-        float acc[BT_LANES] = {0};
-        size_t i = 0;
-        for (; i + BT_LANES <= n; i += BT_LANES)
-            for (int j = 0; j < BT_LANES; j++) { float e = fast_exp(s[i + j] - m); p[i + j] = e; acc[j] += e; }
-        if (i < n) {
-            const int rest = (int)(n - i);
-            BT_TAIL(tail, s, i, n, m)
-            float e[BT_LANES];
-            for (int j = 0; j < BT_LANES; j++) { e[j] = j < rest ? fast_exp(tail[j] - m) : 0.0f; acc[j] += e[j]; }
-            memcpy(p + i, e, (size_t)rest * sizeof(float));
+        bt_vf largest = -INFINITY, v, e;
+        for (size_t i = 0; i < whole; i += BT_LANES) {
+            BT_LOAD(v, s + i);
+            largest = largest >= v ? largest : v;
         }
-        const float inv = 1.0f / bt_reduce_lanes(acc);
-        BT_ELEMENTWISE
-        for (size_t j = 0; j < n; j++) p[j] *= inv;
+        if (rest) {
+            bt_load_part(&v, s + whole, rest, -INFINITY);
+            largest = largest >= v ? largest : v;
+        }
+        float lanes[BT_LANES];
+        memcpy(lanes, &largest, sizeof lanes);
+        for (int width = BT_LANES / 2; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
+        const float m = lanes[0];
+        // The exponentials and their sum in one pass; the padding of the last block adds nothing.
+        bt_vf sum = 0.0f, last = 0.0f;
+        for (size_t i = 0; i < whole; i += BT_LANES) {
+            BT_LOAD(v, s + i);
+            v = v - m;
+            fast_exp_v(&e, &v);
+            BT_STORE(p + i, e);
+            sum += e;
+        }
+        if (rest) {
+            bt_load_part(&v, s + whole, rest, m);
+            v = v - m;
+            fast_exp_v(&last, &v);
+            last = lane < (uint32_t)rest ? last : 0.0f;
+            sum += last;
+        }
+        memcpy(lanes, &sum, sizeof lanes);
+        const float inv = 1.0f / bt_reduce_lanes(lanes);
+        for (size_t i = 0; i < whole; i += BT_LANES) {
+            BT_LOAD(v, p + i);
+            v = v * inv;
+            BT_STORE(p + i, v);
+        }
+        if (rest) {
+            last = last * inv;
+            bt_store_part(p + whole, &last, rest);
+        }
     }
 }
 
