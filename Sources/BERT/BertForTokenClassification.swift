@@ -35,9 +35,8 @@ public final class BertForTokenClassification {
     /// Number format of the encoder layers' matrix products (the classifier stays in single precision).
     public let precision: GEMMPrecision
     /// In BF16, the encoder's projection weights as the products take them, converted once per change of the
-    /// parameters instead of at every product, and a layer input that the three attention projections share.
+    /// parameters instead of at every product.
     private let bf16Weights: [LayerBF16Weights]         // L entries; empty in single precision
-    private let bf16LayerInput: BF16Buffer?             // [T, C]
     /// Whether `bf16Weights` may differ from the parameters: set by anything that can write them.
     private var bf16WeightsStale = true
     private let activation: GELUForm
@@ -126,15 +125,19 @@ public final class BertForTokenClassification {
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize
-        gemmScratch = precision == .fp32 ? nil : GEMMScratch(capacity: max(maxTokens, C) * max(C, F))
+        // BF16 scratch: the first area takes each product's first input (activations, output gradients), the
+        // second the input of a weight gradient; with the weights converted beforehand, a forward needs no second
+        // area. A layer's input, shared by the Q, K and V projections, is converted once into the area that its
+        // products leave alone: the first in forward, the second in backward.
+        let scratchCapacity = max(maxTokens, C) * max(C, F)
+        gemmScratch = precision == .fp32 ? nil
+            : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : 0)
         if precision == .bf16 {
             let perLayer = LayerBF16Weights.count(C: C, F: F)
             let buffer = BF16Buffer(capacity: config.numHiddenLayers * perLayer)
             bf16Weights = (0 ..< config.numHiddenLayers).map { LayerBF16Weights(buffer, offset: $0 * perLayer, C: C, F: F) }
-            bf16LayerInput = BF16Buffer(capacity: maxTokens * C)
         } else {
             bf16Weights = []
-            bf16LayerInput = nil
         }
         switch config.hiddenAct {
         case .gelu: activation = .erf
@@ -302,7 +305,7 @@ public final class BertForTokenClassification {
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
-            let x16 = bf16LayerInput?.convert(x, count: T * C)
+            let x16 = gemmScratch?.a.convert(x, count: T * C)          // Q, K, V convert nothing of their own
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.query))
@@ -421,7 +424,7 @@ public final class BertForTokenClassification {
                            converted: ConvertedInputs(weight: w16?.output))
             attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
-            let x16 = bf16LayerInput?.convert(x, count: T * C)
+            let x16 = gemmScratch?.b.convert(x, count: T * C)          // their dout goes to the first area
             matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(input: x16, weight: w16?.value))

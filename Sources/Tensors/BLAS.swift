@@ -95,7 +95,8 @@ public struct BF16Matrix: @unchecked Sendable {
     }
 }
 
-/// Work areas for the inputs of BF16 products that are converted at the call: two of `capacity` values each.
+/// Work areas for the inputs of BF16 products that are converted at the call: `a` for the first input, `b` for the
+/// second, of `capacity` values each unless `b` is given less (a caller whose second inputs all come converted).
 public final class GEMMScratch: @unchecked Sendable {
     public let capacity: Int
     /// The kernels the areas are sized for.
@@ -103,13 +104,15 @@ public final class GEMMScratch: @unchecked Sendable {
     public let a: BF16Buffer
     public let b: BF16Buffer
 
-    public convenience init(capacity: Int) { self.init(capacity: capacity, kernels: BLAS.bf16Kernels) }
+    public convenience init(capacity: Int, secondCapacity: Int? = nil) {
+        self.init(capacity: capacity, kernels: BLAS.bf16Kernels, secondCapacity: secondCapacity)
+    }
 
-    init(capacity: Int, kernels: BLAS.Kernels) {
+    init(capacity: Int, kernels: BLAS.Kernels, secondCapacity: Int? = nil) {
         self.capacity = capacity
         self.kernels = kernels
         a = BF16Buffer(capacity: capacity, kernels: kernels)
-        b = BF16Buffer(capacity: capacity, kernels: kernels)
+        b = BF16Buffer(capacity: secondCapacity ?? capacity, kernels: kernels)
     }
 }
 
@@ -188,7 +191,7 @@ public enum BLAS {
         }
         guard let scratch else { preconditionFailure("a BF16 product needs a GEMMScratch") }
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
-        precondition(countA <= scratch.capacity && countB <= scratch.capacity,
+        precondition(countA <= scratch.a.capacity && countB <= scratch.b.capacity,
                      "BF16 product inputs of \(countA) and \(countB) values exceed the scratch's \(scratch.capacity)")
         precondition(scratch.kernels == bf16Kernels, "a scratch sized for \(scratch.kernels) used by \(bf16Kernels)")
         if m == 0 || n == 0 { checkSizes(m, n, k); return }
