@@ -527,3 +527,21 @@ void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, si
         for (size_t j = begin; j < end; j++) dbias[j] += d[j];
     }
 }
+
+BT_CLONES
+double bt_sum_of_squares(const float *x, size_t count) {
+    // Sixteen Float partial sums per block of 4,096 (short enough that they keep their digits), blocks added in
+    // Double in order.
+    double total = 0;
+    for (size_t start = 0; start < count; start += 4096) {
+        const size_t end = start + 4096 < count ? start + 4096 : count;
+        float acc[BT_LANES] = {0};
+        size_t i = start;
+        for (; i + BT_LANES <= end; i += BT_LANES)
+            for (int j = 0; j < BT_LANES; j++) acc[j] += x[i + j] * x[i + j];
+        double block = (double)bt_reduce_lanes(acc);
+        for (; i < end; i++) block += (double)x[i] * (double)x[i];
+        total += block;
+    }
+    return total;
+}

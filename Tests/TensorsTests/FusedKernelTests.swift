@@ -259,3 +259,15 @@ import Testing
         #expect(fusedDinp == dinp && fusedDbias == dbias)
     }
 }
+
+@Suite struct SumOfSquaresTests {
+    /// Tolerance: 1e-6 relative against Double (Float partial sums over blocks of 4,096), on counts off the blocks
+    /// and the lanes, and over enough blocks to be split between cores.
+    @Test(arguments: [1, 17, 4_097, 300_001, 1_000_003])
+    func matchesDoubleReference(count: Int) {
+        var r = TestRandom(41)
+        let x = r.floats(count, scale: 3)
+        let fast = sumOfSquares(x, count: count), reference = sumOfSquaresReference(x, count: count)
+        #expect(abs(fast - reference) <= 1e-6 * reference, "\(fast) against \(reference)")
+    }
+}

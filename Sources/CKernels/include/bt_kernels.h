@@ -78,4 +78,7 @@ void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n);
 /// dbias[j] += Σ_t dout[t, j] for j in begin ..< end, in token order.
 void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end);
 
+/// Σ x² over count values: sixteen Float partial sums per block of 4,096, blocks added in Double in order.
+double bt_sum_of_squares(const float *x, size_t count);
+
 #endif
