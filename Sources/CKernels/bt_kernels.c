@@ -489,7 +489,7 @@ void bt_layernorm_parameters_backward(float *dweight, float *dbias, const float 
         const float m = mean[t], s = rstd[t];
         BT_ELEMENTWISE
         for (size_t c = c_begin; c < c_end; c++) {
-            dweight[c] += d[c] * ((x[c] - m) * s);
+            dweight[c] += d[c] * (x[c] - m) * s;
             dbias[c] += d[c];
         }
     }

@@ -148,6 +148,27 @@ import Testing
         #expect(fusedDinp == dinp && fusedDprojection == dprojection && fusedDw == dw && fusedDb == db)
     }
 
+    /// LayerNorm's weight and bias gradients sum over tokens per channel, in token order: a running Float sum of
+    /// dout · (x - mean) · rstd, to the bit, whatever the split over cores.
+    @Test(arguments: [(67, 37), (300, 384)])
+    func parameterGradientsAreRunningSumsInTokenOrder(shape: (Int, Int)) {
+        let (T, C) = shape
+        var r = TestRandom(42)
+        let x = r.floats(T * C, scale: 2), w = r.floats(C), b = r.floats(C), dout = r.floats(T * C)
+        var out = [Float](repeating: 0, count: T * C), mean = [Float](repeating: 0, count: T), rstd = mean
+        layerNormForward(&out, &mean, &rstd, x, w, b, T: T, C: C, eps: 1e-12)
+        var dx = out, dw = r.floats(C), db = r.floats(C)
+        var expectedW = dw, expectedB = db
+        layerNormBackward(&dx, &dw, &db, dout, x, w, mean, rstd, T: T, C: C)
+        for t in 0 ..< T {
+            for c in 0 ..< C {
+                expectedW[c] += dout[t * C + c] * (x[t * C + c] - mean[t]) * rstd[t]
+                expectedB[c] += dout[t * C + c]
+            }
+        }
+        #expect(dw == expectedW && db == expectedB)
+    }
+
     /// Tolerance: 1e-4 relative to the largest gradient, on a width that is not a multiple of sixteen.
     @Test func backwardMatchesFiniteDifferencesOnAnOddWidth() {
         let T = 5, C = 37, eps = 1e-5
