@@ -206,8 +206,8 @@ BT_INLINE float bt_reduce_lanes(float *acc) {
     return acc[0];
 }
 
-// A row's last n mod BT_LANES elements are copied into a zero-padded block, so the tail is one more vector step
-// instead of a scalar loop; the padding adds zeros (or, for the maximum, -infinity), which changes no lane.
+// A row's last n mod BT_LANES elements are copied into a padded block, so the tail is one more vector step
+// instead of a scalar loop; the padding changes no lane (zeros to a sum, the mean to a sum of squared deviations).
 #define BT_TAIL(name, x, i, n, pad) \
     float name[BT_LANES]; \
     for (int j_ = 0; j_ < BT_LANES; j_++) name[j_] = (pad); \
@@ -248,22 +248,6 @@ BT_INLINE float bt_dot(const float *a, const float *b, size_t n) {
         for (int j = 0; j < BT_LANES; j++) acc[j] += ta[j] * tb[j];
     }
     return bt_reduce_lanes(acc);
-}
-
-BT_INLINE float bt_max(const float *x, size_t n) {
-    // The largest of finite values does not depend on the order they are compared in.
-    float acc[BT_LANES];
-    for (int j = 0; j < BT_LANES; j++) acc[j] = -INFINITY;
-    size_t i = 0;
-    for (; i + BT_LANES <= n; i += BT_LANES)
-        for (int j = 0; j < BT_LANES; j++) acc[j] = acc[j] >= x[i + j] ? acc[j] : x[i + j];
-    if (i < n) {
-        BT_TAIL(tail, x, i, n, -INFINITY)
-        for (int j = 0; j < BT_LANES; j++) acc[j] = acc[j] >= tail[j] ? acc[j] : tail[j];
-    }
-    for (int width = BT_LANES / 2; width >= 1; width /= 2)
-        for (int j = 0; j < width; j++) acc[j] = acc[j] >= acc[j + width] ? acc[j] : acc[j + width];
-    return acc[0];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
