@@ -49,13 +49,13 @@ struct TrainingActivations {
 /// A training plan keeps every layer's activations (L sets) for backward. An inference plan gives every layer
 /// the same three buffers, arranged so that the forward, unchanged, only overwrites what it has finished reading:
 ///
-///     hidden    [T, C]  hidden0, y1, y2: the layer's input x is last read by residual1 = x + …, before y1
-///                       overwrites it; y1 is last read by residual2 = y1 + …, before y2 overwrites it
+///     hidden    [T, C]  hidden0, y1, y2: row t of the layer's input x is last read by residual1 = x + …, before
+///                       the fused residual-LayerNorm kernel writes row t of y1 over it; likewise y1 and y2
 ///     residual  [T, C]  embeddings, residual1, residual2: each is last read (by a LayerNorm) before the next
 ///                       is written
 ///     wide      [T, max(4C, F)]  q, k, v, context side by side, then ff1 and act: the attention block is
 ///                       last read by the output projection, before the intermediate projection writes ff1;
-///                       GELU runs in place (its kernel allows out == inp)
+///                       the bias add and GELU run in place (their kernel allows out == pre)
 ///     mean, rstd [T]    every LayerNorm's statistics (written, never read back)
 ///
 /// The forward runs the same kernels in the same order on the same values either way, so its logits are

@@ -34,6 +34,11 @@ public final class BertForTokenClassification {
     private let gemmScratch: GEMMScratch?
     /// Number format of the encoder layers' matrix products (the classifier stays in single precision).
     public let precision: GEMMPrecision
+    /// In BF16, the encoder's projection weights as the products take them, converted once per change of the
+    /// parameters instead of at every product.
+    private let bf16Weights: [LayerBF16Weights]         // L entries; empty in single precision
+    /// Whether `bf16Weights` may differ from the parameters: set by anything that can write them.
+    private var bf16WeightsStale = true
     private let activation: GELUForm
     private let maxSequenceLength: Int
 
@@ -56,8 +61,13 @@ public final class BertForTokenClassification {
     private let attentionDropout: Float
     private let classifierDropout: Float
 
-    /// The parameter slab, `layout.totalCount` floats: [P].
-    public var parameters: UnsafeMutableBufferPointer<Float> { parameterSlab.buffer }
+    /// The parameter slab, `layout.totalCount` floats: [P]. Asking for it counts as a change of the parameters
+    /// (BF16 models convert their weights again before the next product), so write through a buffer obtained
+    /// after the last forward, not one kept from before it.
+    public var parameters: UnsafeMutableBufferPointer<Float> {
+        bf16WeightsStale = true
+        return parameterSlab.buffer
+    }
     /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
     /// A model built for inference has none: asking for them stops the program.
     public var gradients: UnsafeMutableBufferPointer<Float> {
@@ -115,7 +125,20 @@ public final class BertForTokenClassification {
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize
-        gemmScratch = precision == .fp32 ? nil : GEMMScratch(capacity: max(maxTokens, C) * max(C, F))
+        // BF16 scratch: the first area takes each product's first input (activations, output gradients), the
+        // second the input of a weight gradient; with the weights converted beforehand, a forward needs no second
+        // area. A layer's input, shared by the Q, K and V projections, is converted once into the area that its
+        // products leave alone: the first in forward, the second in backward.
+        let scratchCapacity = max(maxTokens, C) * max(C, F)
+        gemmScratch = precision == .fp32 ? nil
+            : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : 0)
+        if precision == .bf16 {
+            let perLayer = LayerBF16Weights.count(C: C, F: F)
+            let buffer = BF16Buffer(capacity: config.numHiddenLayers * perLayer)
+            bf16Weights = (0 ..< config.numHiddenLayers).map { LayerBF16Weights(buffer, offset: $0 * perLayer, C: C, F: F) }
+        } else {
+            bf16Weights = []
+        }
         switch config.hiddenAct {
         case .gelu: activation = .erf
         case .geluNew, .geluPyTorchTanh: activation = .tanh
@@ -145,6 +168,7 @@ public final class BertForTokenClassification {
     /// Each tensor draws from its own stream keyed by (seed, name), so re-initialising one tensor (say,
     /// the classifier of a loaded encoder) gives the same values as a full initialisation would.
     public func initializeParameters(seed: UInt64, only names: Set<String>? = nil) {
+        bf16WeightsStale = true
         let std = Float(config.initializerRange)
         for entry in layout.entries where names?.contains(entry.name) ?? true {
             let p = parameterSlab.pointer + entry.offset
@@ -275,36 +299,35 @@ public final class BertForTokenClassification {
             dropoutForward(acts.hidden0, acts.hidden0, count: T * C, probability: hiddenDropout,
                            random: dropoutRandom.derived(Site.embeddings))
         }
+        // Training forwards convert the weights every time (once per optimizer step, or per micro-batch): a
+        // trainer's update never goes unseen. Other forwards convert only after the parameters may have changed.
+        if precision == .bf16 && (lastTraining || bf16WeightsStale) { convertBF16Weights() }
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {
-            let w = weights.layers[l], a = acts.layers[l]
+            let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
+            let x16 = gemmScratch?.a.convert(x, count: T * C)          // Q, K, V convert nothing of their own
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: x16, weight: w16?.value))
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch)
-            if dropoutActive(hiddenDropout) {
-                dropoutForward(a.residual1, a.residual1, count: T * C, probability: hiddenDropout,
-                               random: dropoutRandom.derived(Site.attentionOutput(l)))
-            }
-            residualForward(a.residual1, a.residual1, x, count: T * C)
-            layerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, w.ln1Weight, w.ln1Bias, T: T, C: C, eps: eps)
-            matmulForward(a.ff1, a.y1, w.intermediateWeight, w.intermediateBias, T: T, IC: C, OC: F,
-                          precision: precision, scratch: gemmScratch)
-            geluForward(a.act, a.ff1, count: T * F, form: activation)
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.output))
+            residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
+            matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
+            biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
-                          precision: precision, scratch: gemmScratch)
-            if dropoutActive(hiddenDropout) {
-                dropoutForward(a.residual2, a.residual2, count: T * C, probability: hiddenDropout,
-                               random: dropoutRandom.derived(Site.feedForwardOutput(l)))
-            }
-            residualForward(a.residual2, a.residual2, a.y1, count: T * C)
-            layerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, w.ln2Weight, w.ln2Bias, T: T, C: C, eps: eps)
+                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.ffOutput))
+            residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
         }
         let classifierInput = self.classifierInput(lastHidden: x)
@@ -318,6 +341,24 @@ public final class BertForTokenClassification {
         let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
         labelledTokens = count
         return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// Converts every encoder layer's projection weights for BF16 products.
+    private func convertBF16Weights() {
+        for (w, w16) in zip(weights.layers, bf16Weights) {
+            w16.query.convert(from: w.queryWeight)
+            w16.key.convert(from: w.keyWeight)
+            w16.value.convert(from: w.valueWeight)
+            w16.output.convert(from: w.outputWeight)
+            w16.intermediate.convert(from: w.intermediateWeight)
+            w16.ffOutput.convert(from: w.ffOutputWeight)
+        }
+        bf16WeightsStale = false
+    }
+
+    /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
+    private func hiddenDropoutMask(_ site: UInt64) -> DropoutMask? {
+        dropoutActive(hiddenDropout) ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site)) : nil
     }
 
     private func attentionDropoutKey(_ layer: Int) -> AttentionDropout? {
@@ -357,42 +398,42 @@ public final class BertForTokenClassification {
         // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
+            let w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
             let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
 
             // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
-            layerNormBackward(d.dY1, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
-                              a.mean2, a.rstd2, T: T, C: C)
-            var dProjection = UnsafePointer(d.dY1)
-            if dropsHidden {
-                dropoutBackward(d.dDropped, d.dY1, count: T * C, probability: hiddenDropout,
-                                random: dropoutRandom.derived(Site.feedForwardOutput(l)))
-                dProjection = UnsafePointer(d.dDropped)
-            }
+            residualLayerNormBackward(d.dY1, d.dDropped, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
+                                      a.mean2, a.rstd2, T: T, C: C,
+                                      dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
+            var dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dY1)
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
-                           T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch)
-            geluBackward(d.dFF, d.dFF, a.ff1, count: T * F, form: activation)
-            matmulBackward(d.dY1, g.intermediateWeight, g.intermediateBias, d.dFF, a.y1,
-                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(weight: w16?.ffOutput))
+            geluBiasBackward(d.dFF, g.intermediateBias, d.dFF, a.ff1, T: T, N: F, form: activation)
+            matmulBackward(d.dY1, g.intermediateWeight, nil, d.dFF, a.y1,
+                           w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision,
+                           scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
-            layerNormBackward(d.dHidden, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
-                              a.mean1, a.rstd1, T: T, C: C)
-            dProjection = UnsafePointer(d.dHidden)
-            if dropsHidden {
-                dropoutBackward(d.dDropped, d.dHidden, count: T * C, probability: hiddenDropout,
-                                random: dropoutRandom.derived(Site.attentionOutput(l)))
-                dProjection = UnsafePointer(d.dDropped)
-            }
+            residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
+                                      a.mean1, a.rstd1, T: T, C: C,
+                                      dropout: hiddenDropoutMask(Site.attentionOutput(l)))
+            dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dHidden)
             matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
-                           T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(weight: w16?.output))
             attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
+            let x16 = gemmScratch?.b.convert(x, count: T * C)          // their dout goes to the first area
             matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.value))
             matmulBackward(d.dHidden, g.keyWeight, g.keyBias, d.dK, x, w.keyWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.key))
             matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
-                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch)
+                           T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
+                           converted: ConvertedInputs(input: x16, weight: w16?.query))
         }
         if dropsHidden {
             dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
@@ -402,6 +443,24 @@ public final class BertForTokenClassification {
         layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
                           acts.mean0, acts.rstd0, T: T, C: C)
         embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+    }
+}
+
+/// One encoder layer's projection weights in a `BF16Buffer`, each [OC, IC] as the parameters hold it.
+private struct LayerBF16Weights {
+    let query, key, value, output: BF16Matrix       // [C, C]
+    let intermediate: BF16Matrix                    // [F, C]
+    let ffOutput: BF16Matrix                        // [C, F]
+
+    static func count(C: Int, F: Int) -> Int { 4 * C * C + 2 * C * F }
+
+    init(_ buffer: BF16Buffer, offset: Int, C: Int, F: Int) {
+        query = buffer.matrix(offset: offset, count: C * C)
+        key = buffer.matrix(offset: offset + C * C, count: C * C)
+        value = buffer.matrix(offset: offset + 2 * C * C, count: C * C)
+        output = buffer.matrix(offset: offset + 3 * C * C, count: C * C)
+        intermediate = buffer.matrix(offset: offset + 4 * C * C, count: C * F)
+        ffOutput = buffer.matrix(offset: offset + 4 * C * C + C * F, count: C * F)
     }
 }
 

@@ -28,24 +28,91 @@ public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// Work areas for the inputs of BF16 products, converted from single precision before each product: two of
-/// `capacity` values each, bfloat16 for oneDNN's kernels (half the bytes) or single precision for the emulation.
-public final class GEMMScratch: @unchecked Sendable {
+/// Values stored as BF16 products take their inputs: bfloat16 for oneDNN's kernels (half the bytes), single
+/// precision rounded to bfloat16 for the emulation. A matrix converted once this way feeds any number of products
+/// without being converted again (weights between optimizer steps, an activation that three projections read).
+public final class BF16Buffer: @unchecked Sendable {
+    /// Values it holds at most.
     public let capacity: Int
-    /// The kernels the areas are sized for.
+    /// The kernels whose input format it holds.
     let kernels: BLAS.Kernels
-    let a: FloatSlab
-    let b: FloatSlab
+    private let slab: FloatSlab
 
     public convenience init(capacity: Int) { self.init(capacity: capacity, kernels: BLAS.bf16Kernels) }
 
     init(capacity: Int, kernels: BLAS.Kernels) {
         self.capacity = capacity
         self.kernels = kernels
-        let floats: Int
-        floats = kernels.isOneDNN ? (capacity + 1) / 2 : capacity
-        a = FloatSlab(count: floats)
-        b = FloatSlab(count: floats)
+        slab = FloatSlab(count: kernels.isOneDNN ? (capacity + 1) / 2 : capacity)
+    }
+
+    /// The start of the buffer's memory: `capacity` bfloat16 values fit whatever the kernels.
+    var storage: UnsafeMutableRawPointer { UnsafeMutableRawPointer(slab.pointer) }
+
+    /// Values `offset ..< offset + count` as a matrix for BF16 products.
+    public func matrix(offset: Int = 0, count: Int) -> BF16Matrix {
+        precondition(offset >= 0 && count >= 0 && offset + count <= capacity,
+                     "values \(offset) ..< \(offset + count) are outside a BF16 buffer of \(capacity)")
+        let bytes = kernels.isOneDNN ? MemoryLayout<UInt16>.stride : MemoryLayout<Float>.stride
+        return BF16Matrix(buffer: self, storage: storage + offset * bytes, count: count)
+    }
+
+    /// Converts `count` values of `source` into the start of the buffer and returns them as a matrix.
+    public func convert(_ source: UnsafePointer<Float>, count: Int) -> BF16Matrix {
+        let converted = matrix(count: count)
+        converted.convert(from: source)
+        return converted
+    }
+}
+
+/// A view of `count` values in a `BF16Buffer`, in its kernels' input format; it keeps the buffer alive.
+public struct BF16Matrix: @unchecked Sendable {
+    private let buffer: BF16Buffer
+    let storage: UnsafeMutableRawPointer
+    public let count: Int
+    var kernels: BLAS.Kernels { buffer.kernels }
+
+    fileprivate init(buffer: BF16Buffer, storage: UnsafeMutableRawPointer, count: Int) {
+        self.buffer = buffer
+        self.storage = storage
+        self.count = count
+    }
+
+    /// Sets the view's values from `count` values of `source`, rounded to bfloat16.
+    public func convert(from source: UnsafePointer<Float>) {
+        if kernels.isOneDNN {
+            convertToBFloat16(storage.assumingMemoryBound(to: UInt16.self), source, count: count)
+        } else {
+            roundToBFloat16(storage.assumingMemoryBound(to: Float.self), source, count: count)
+        }
+    }
+
+    /// The values back in single precision (exact: every bfloat16 is a single).
+    public func value(at index: Int) -> Float {
+        precondition(index >= 0 && index < count, "index \(index) outside a BF16 matrix of \(count)")
+        return kernels.isOneDNN ? floatFromBFloat16(storage.assumingMemoryBound(to: UInt16.self)[index])
+            : storage.assumingMemoryBound(to: Float.self)[index]
+    }
+}
+
+/// Work areas for the inputs of BF16 products that are converted at the call: `a` for the first input, `b` for the
+/// second, of `capacity` values each unless `b` is given less (a caller whose second inputs all come converted).
+public final class GEMMScratch: @unchecked Sendable {
+    public let capacity: Int
+    /// The kernels the areas are sized for.
+    let kernels: BLAS.Kernels
+    public let a: BF16Buffer
+    public let b: BF16Buffer
+
+    public convenience init(capacity: Int, secondCapacity: Int? = nil) {
+        self.init(capacity: capacity, kernels: BLAS.bf16Kernels, secondCapacity: secondCapacity)
+    }
+
+    init(capacity: Int, kernels: BLAS.Kernels, secondCapacity: Int? = nil) {
+        self.capacity = capacity
+        self.kernels = kernels
+        a = BF16Buffer(capacity: capacity, kernels: kernels)
+        b = BF16Buffer(capacity: secondCapacity ?? capacity, kernels: kernels)
     }
 }
 
@@ -122,30 +189,39 @@ public enum BLAS {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        checkSizes(m, n, k)
-        if m == 0 || n == 0 { return }
         guard let scratch else { preconditionFailure("a BF16 product needs a GEMMScratch") }
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
-        precondition(countA <= scratch.capacity && countB <= scratch.capacity,
+        precondition(countA <= scratch.a.capacity && countB <= scratch.b.capacity,
                      "BF16 product inputs of \(countA) and \(countB) values exceed the scratch's \(scratch.capacity)")
         precondition(scratch.kernels == bf16Kernels, "a scratch sized for \(scratch.kernels) used by \(bf16Kernels)")
+        if m == 0 || n == 0 { checkSizes(m, n, k); return }
+        gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.convert(a, count: countA), lda: lda,
+                 b: scratch.b.convert(b, count: countB), ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// A BF16 product of inputs already converted (`BF16Buffer`), accumulated in single precision. Each input
+    /// holds a whole row-major matrix: its stored rows times its leading dimension.
+    public static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
+                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        checkSizes(m, n, k)
+        if m == 0 || n == 0 { return }
+        let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
+        precondition(countA <= a.count && countB <= b.count,
+                     "BF16 product inputs of \(countA) and \(countB) values, given matrices of \(a.count) and \(b.count)")
+        precondition(a.kernels == b.kernels, "BF16 inputs converted for \(a.kernels) and \(b.kernels)")
         #if !canImport(Accelerate)
-        if bf16Kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
-            let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)
-            let b16 = UnsafeMutableRawPointer(scratch.b.pointer).assumingMemoryBound(to: UInt16.self)
-            convertToBFloat16(a16, a, count: countA)
-            convertToBFloat16(b16, b, count: countB)
+        if a.kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
             let matmul = dnnl.matmul(.init(transA: transA == .transposed, transB: transB == .transposed,
                                            m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
                                            alpha: alpha, beta: beta, bf16: true))
-            dnnl.run(matmul, a: a16, b: b16, c: c, threads: Parallel.threadCount)
+            dnnl.run(matmul, a: a.storage, b: b.storage, c: c, threads: Parallel.threadCount)
             return
         }
         #endif
-        roundToBFloat16(scratch.a.pointer, a, count: countA)
-        roundToBFloat16(scratch.b.pointer, b, count: countB)
-        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.pointer, lda: lda,
-              b: scratch.b.pointer, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        precondition(!a.kernels.isOneDNN, "BF16 inputs converted for oneDNN, which is not loaded")
+        sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a.storage.assumingMemoryBound(to: Float.self), lda: lda,
+              b: b.storage.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 
     /// Who runs single-precision products: oneDNN on AVX-512 processors, where it measured 10-20% faster than

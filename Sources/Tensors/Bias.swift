@@ -1,3 +1,5 @@
+import CKernels
+
 // Shape legend: T tokens (rows), N features.
 
 /// out[t] = bias, for every row: written before a matrix product that then accumulates (beta = 1), which
@@ -13,10 +15,7 @@ public func biasBroadcast(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePoin
 /// - out [T, N] (+=); bias [N]
 public func biasForward(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, T: Int, N: Int) {
     Parallel.forEachChunk(T, grain: Swift.max(1, (1 << 14) / Swift.max(N, 1))) { rows in
-        for t in rows {
-            let o = out + t * N
-            for n in 0 ..< N { o[n] += bias[n] }
-        }
+        bt_bias_forward(out + rows.lowerBound * N, bias, rows.count, N)
     }
 }
 
@@ -24,10 +23,7 @@ public func biasForward(_ out: UnsafeMutablePointer<Float>, _ bias: UnsafePointe
 /// - dbias [N] (+=); dout [T, N]
 public func biasBackward(_ dbias: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, T: Int, N: Int) {
     Parallel.forEachChunk(N, grain: T >= 256 ? 16 : N) { cols in
-        for t in 0 ..< T {
-            let d = dout + t * N
-            for n in cols { dbias[n] += d[n] }
-        }
+        bt_bias_backward(dbias, dout, T, N, cols.lowerBound, cols.upperBound)
     }
 }
 

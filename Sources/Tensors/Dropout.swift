@@ -1,18 +1,35 @@
+import CKernels
+
 // Inverted dropout with a counter-based mask: element i is kept when the 24 high bits of
 // random.bits(counterBase + i) are at least p · 2^24, and kept values are scaled by 1/(1-p). The mask is a
 // pure function of (key, counter), so backward regenerates it instead of storing it.
 
-@inline(__always)
-private func dropThreshold(_ p: Float) -> UInt32 { UInt32(Swift.min(Swift.max(p, 0), 1) * 16_777_216) }
+/// Dropout with probability p under `random`'s key, as the C kernels take it. p must be in [0, 1).
+public struct DropoutMask: Sendable {
+    public var probability: Float
+    public var random: CounterRandom
+
+    public init(probability: Float, random: CounterRandom) {
+        precondition(probability >= 0 && probability < 1, "dropout probability \(probability) must be in [0, 1)")
+        self.probability = probability
+        self.random = random
+    }
+
+    var kernel: bt_dropout {
+        bt_dropout(key0: random.key0, key1: random.key1,
+                   threshold: UInt32(Swift.min(Swift.max(probability, 0), 1) * 16_777_216),
+                   scale: 1 / (1 - probability))
+    }
+}
 
 /// out[i] = keep(i) ? inp[i] / (1 - p) : 0; out may alias inp. p must be < 1.
 /// - out [N]; inp [N]
 public func dropoutForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int,
                            probability p: Float, random: CounterRandom, counterBase: UInt32 = 0) {
-    precondition(p >= 0 && p < 1, "dropout probability \(p) must be in [0, 1)")
-    let threshold = dropThreshold(p), scale = 1 / (1 - p)
+    let mask = DropoutMask(probability: p, random: random).kernel
     Parallel.forEachChunk(count, grain: 1 << 15) { r in
-        dropoutRange(out, inp, r, threshold: threshold, scale: scale, random: random, counterBase: counterBase)
+        bt_dropout_forward(out + r.lowerBound, inp + r.lowerBound, r.count, mask,
+                           counterBase &+ UInt32(truncatingIfNeeded: r.lowerBound))
     }
 }
 
@@ -27,28 +44,7 @@ public func dropoutBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafeP
 @inline(__always)
 public func dropoutRowForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int,
                               probability p: Float, random: CounterRandom, counterBase: UInt32) {
-    dropoutRange(out, inp, 0 ..< count, threshold: dropThreshold(p), scale: 1 / (1 - p),
-                 random: random, counterBase: counterBase)
-}
-
-@inline(__always)
-private func dropoutRange(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ r: Range<Int>,
-                          threshold: UInt32, scale: Float, random: CounterRandom, counterBase: UInt32) {
-    // Eight counters at a time (the scalar loop did not vectorize); the tail draws the same numbers one by one.
-    var i = r.lowerBound
-    let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7), limit = SIMD8<UInt32>(repeating: threshold)
-    while i + 8 <= r.upperBound {
-        let draws = random.bits(lanes &+ (counterBase &+ UInt32(truncatingIfNeeded: i))) &>> 8
-        let kept = UnsafeRawPointer(inp + i).loadUnaligned(as: SIMD8<Float>.self) * scale
-        let value = kept.replacing(with: 0, where: draws .< limit)
-        UnsafeMutableRawPointer(out + i).storeBytes(of: value, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < r.upperBound {
-        let keep = random.bits(counterBase &+ UInt32(truncatingIfNeeded: i)) >> 8 >= threshold
-        out[i] = keep ? inp[i] * scale : 0
-        i += 1
-    }
+    bt_dropout_forward(out, inp, count, DropoutMask(probability: p, random: random).kernel, counterBase)
 }
 
 /// Naive reference for `dropoutForward`: the same mask rule, written out element by element.

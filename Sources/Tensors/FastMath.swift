@@ -49,35 +49,3 @@ public func fastTanh(_ x: Float) -> Float {
     let c = Swift.min(Swift.max(x, -15), 15)
     return 1 - 2 / (fastExp(2 * c) + 1)
 }
-
-// The eight-lane form of fastExp, operation for operation, so a kernel written with it gives the scalar form's
-// bits in every lane (GELU's erf and tanh run in the C kernels, which follow the scalar forms the same way). The optimizer does not vectorize loops whose scalar body holds the
-// exponent bit trick or a division reliably; these make the vector width explicit.
-
-/// `fastExp` in eight lanes.
-@inline(__always)
-public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = clampLanes(x, -87.33654, 88.37626)
-    let shifted = clamped * 1.442_695_04 + 12_582_912
-    let n = shifted - 12_582_912
-    var r = clamped - n * 0.693_359_375
-    r = r - n * -2.121_944_4e-4
-    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    p = p * r * r + r + 1
-    let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
-    let scale = unsafeBitCast((bits &- 0x4B40_0000 &+ 127) &<< 23, to: SIMD8<Float>.self)
-    return p * scale
-}
-
-/// min(max(x, lower), upper) per lane, as the scalar forms clamp; `clamped(lowerBound:upperBound:)` goes
-/// through generic pointwise calls the optimizer leaves out of line.
-@inline(__always)
-private func clampLanes(_ x: SIMD8<Float>, _ lower: Float, _ upper: Float) -> SIMD8<Float> {
-    let raised = x.replacing(with: lower, where: x .< lower)
-    return raised.replacing(with: upper, where: raised .> upper)
-}

@@ -36,6 +36,29 @@ public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePoin
     }
 }
 
+/// pre[t] += bias, then out[t] = GELU(pre[t]) for every row: the bias add of the product before it and the
+/// activation in one pass (the product runs without bias). out may alias pre, where the biased values are not
+/// needed afterwards.
+/// - out [T, N]; pre [T, N] (+= bias); bias [N]
+public func biasGELUForward(_ out: UnsafeMutablePointer<Float>, _ pre: UnsafeMutablePointer<Float>,
+                            _ bias: UnsafePointer<Float>, T: Int, N: Int, form: GELUForm) {
+    Parallel.forEachChunk(T, grain: Swift.max(1, (1 << 14) / Swift.max(N, 1))) { rows in
+        let t = rows.lowerBound
+        bt_bias_gelu_forward(out + t * N, pre + t * N, bias, rows.count, N, form.kernelCode)
+    }
+}
+
+/// The mirror of `biasGELUForward`: dinp = dout · GELU'(pre), dbias += Σ_t dinp, split by feature so the sums
+/// keep token order (the same bits as `geluBackward` then `biasBackward`). dinp may alias dout.
+/// - dinp [T, N] (overwritten); dbias [N] (+=); dout [T, N]; pre [T, N] (the biased forward input)
+public func geluBiasBackward(_ dinp: UnsafeMutablePointer<Float>, _ dbias: UnsafeMutablePointer<Float>,
+                             _ dout: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, T: Int, N: Int,
+                             form: GELUForm) {
+    Parallel.forEachChunk(N, grain: T * N >= 1 << 14 ? 16 : N) { cols in
+        bt_gelu_bias_backward(dinp, dbias, dout, pre, T, N, cols.lowerBound, cols.upperBound, form.kernelCode)
+    }
+}
+
 /// Naive reference for `geluForward`, with libm's erf and tanh in Double.
 public func geluForwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                                  count: Int, form: GELUForm) {

@@ -93,8 +93,8 @@ public struct GEMMCandidate: Sendable {
                                               bf16Kernels: .emulatedBF16(reason: "MKL's bfloat16 in single-precision areas")) {
                         ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
                         let countA = (ta == .none ? m : k) * lda, countB = (tb == .none ? k : n) * ldb
-                        let a16 = UnsafeMutableRawPointer(scratch.a.pointer).assumingMemoryBound(to: UInt16.self)
-                        let b16 = UnsafeMutableRawPointer(scratch.b.pointer).assumingMemoryBound(to: UInt16.self)
+                        let a16 = scratch.a.storage.assumingMemoryBound(to: UInt16.self)
+                        let b16 = scratch.b.storage.assumingMemoryBound(to: UInt16.self)
                         convertToBFloat16(a16, a, count: countA)
                         convertToBFloat16(b16, b, count: countB)
                         bf16(101, ta == .none ? 111 : 112, tb == .none ? 111 : 112, Int32(m), Int32(n), Int32(k), 1,

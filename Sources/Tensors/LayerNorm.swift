@@ -1,6 +1,9 @@
+import CKernels
+
 // Shape legend: T tokens, C channels.
 
 /// out = (inp - mean) · rstd · weight + bias per row, caching mean and rstd = 1/sqrt(var + eps) for backward.
+/// Row sums run in sixteen partial sums (CKernels): within a few ulp of a Double reference.
 ///
 /// - out [T, C], mean [T], rstd [T]; inp [T, C]; weight [C], bias [C]
 public func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
@@ -9,19 +12,8 @@ public func layerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeM
                              _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                              T: Int, C: Int, eps: Float) {
     Parallel.forEachChunk(T, grain: 32) { rows in
-        for t in rows {
-            let x = inp + t * C
-            var sum: Float = 0
-            for c in 0 ..< C { sum += x[c] }
-            let m = sum / Float(C)
-            var sq: Float = 0
-            for c in 0 ..< C { let d = x[c] - m; sq += d * d }
-            let s = 1 / (sq / Float(C) + eps).squareRoot()
-            let o = out + t * C
-            for c in 0 ..< C { o[c] = (x[c] - m) * s * weight[c] + bias[c] }
-            mean[t] = m
-            rstd[t] = s
-        }
+        let t = rows.lowerBound
+        bt_layernorm_forward(out + t * C, mean + t, rstd + t, inp + t * C, weight, bias, rows.count, C, eps)
     }
 }
 
@@ -36,34 +28,61 @@ public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Un
                               _ weight: UnsafePointer<Float>,
                               _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
                               T: Int, C: Int) {
-    Parallel.forEachChunk(T, grain: 32) { rows in
-        for t in rows {
-            let x = inp + t * C, d = dout + t * C, dx = dinp + t * C
-            let m = mean[t], s = rstd[t]
-            var dnormMean: Float = 0, dnormNormMean: Float = 0
-            for c in 0 ..< C {
-                let dnorm = weight[c] * d[c]
-                dnormMean += dnorm
-                dnormNormMean += dnorm * (x[c] - m) * s
-            }
-            dnormMean /= Float(C)
-            dnormNormMean /= Float(C)
-            for c in 0 ..< C {
-                let norm = (x[c] - m) * s
-                dx[c] = (weight[c] * d[c] - dnormMean - norm * dnormNormMean) * s
-            }
+    residualLayerNormBackward(dinp, nil, dweight, dbias, dout, inp, weight, mean, rstd, T: T, C: C, dropout: nil)
+}
+
+/// residual = dropout(projection) + skip, then out = LayerNorm(residual), in one pass over each row (the residual
+/// block's end: three passes fused into one). residual may alias projection. Row t's dropout counters are
+/// t · C + c, as `dropoutForward` over the whole [T, C] buffer numbers them, so the mask is the unfused one's.
+///
+/// - out [T, C], mean [T], rstd [T], residual [T, C]; projection [T, C], skip [T, C]; weight [C], bias [C]
+public func residualLayerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
+                                     _ rstd: UnsafeMutablePointer<Float>, _ residual: UnsafeMutablePointer<Float>,
+                                     _ projection: UnsafePointer<Float>, _ skip: UnsafePointer<Float>,
+                                     _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                                     T: Int, C: Int, eps: Float, dropout: DropoutMask?) {
+    var mask = dropout?.kernel ?? bt_dropout()
+    withUnsafePointer(to: &mask) { maskPointer in
+        let kernelMask = dropout == nil ? nil : maskPointer
+        Parallel.forEachChunk(T, grain: 32) { rows in
+            let t = rows.lowerBound
+            bt_residual_layernorm_forward(out + t * C, mean + t, rstd + t, residual + t * C, projection + t * C,
+                                          skip + t * C, weight, bias, rows.count, C, eps, kernelMask,
+                                          UInt32(truncatingIfNeeded: t * C))
+        }
+    }
+}
+
+/// The mirror of `residualLayerNormForward`: dresidual = d LayerNorm / d residual (which is also the skip
+/// path's gradient), dprojection = dropout's backward of it with the forward's mask (when not nil; with no
+/// dropout the projection's gradient is dresidual itself); dweight += Σ_t dout · norm, dbias += Σ_t dout.
+///
+/// - dresidual [T, C] (overwritten; may not alias dout), dprojection [T, C] or nil (overwritten);
+///   dweight [C], dbias [C] (+=)
+/// - dout [T, C]; residual [T, C]; weight [C]; mean [T], rstd [T]
+public func residualLayerNormBackward(_ dresidual: UnsafeMutablePointer<Float>,
+                                      _ dprojection: UnsafeMutablePointer<Float>?,
+                                      _ dweight: UnsafeMutablePointer<Float>, _ dbias: UnsafeMutablePointer<Float>,
+                                      _ dout: UnsafePointer<Float>, _ residual: UnsafePointer<Float>,
+                                      _ weight: UnsafePointer<Float>,
+                                      _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
+                                      T: Int, C: Int, dropout: DropoutMask?) {
+    precondition(dropout == nil || dprojection != nil, "dropout's backward needs a dprojection buffer")
+    var mask = dropout?.kernel ?? bt_dropout()
+    withUnsafePointer(to: &mask) { maskPointer in
+        let kernelMask = dropout == nil ? nil : maskPointer
+        let projectionGradient = dropout == nil ? nil : dprojection
+        Parallel.forEachChunk(T, grain: 32) { rows in
+            let t = rows.lowerBound
+            bt_layernorm_backward(dresidual + t * C, projectionGradient.map { $0 + t * C }, dout + t * C,
+                                  residual + t * C, weight, mean + t, rstd + t, rows.count, C, kernelMask,
+                                  UInt32(truncatingIfNeeded: t * C))
         }
     }
     // The parameter sums reduce over tokens, so they are split by channel: no races, fixed order.
     Parallel.forEachChunk(C, grain: T >= 256 ? 16 : C) { cols in
-        for t in 0 ..< T {
-            let x = inp + t * C, d = dout + t * C
-            let m = mean[t], s = rstd[t]
-            for c in cols {
-                dweight[c] += d[c] * (x[c] - m) * s
-                dbias[c] += d[c]
-            }
-        }
+        bt_layernorm_parameters_backward(dweight, dbias, dout, residual, mean, rstd, T, C,
+                                         cols.lowerBound, cols.upperBound)
     }
 }
 

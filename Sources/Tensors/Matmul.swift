@@ -1,18 +1,41 @@
 // Shape legend: T tokens (rows), IC input channels, OC output channels. Weights are PyTorch Linear
 // weights [OC, IC], used through BLAS transposes.
 
-/// out = inp · weightᵀ + bias, the product in `precision` (BF16 needs a scratch for the rounded inputs).
+/// A projection's BF16 inputs that the caller converted beforehand (`BF16Buffer`): the weight, kept from one
+/// optimizer step to the next, and the input, when several projections read it. Whatever is nil is converted at
+/// the call, through the scratch.
+public struct ConvertedInputs: Sendable {
+    public var input: BF16Matrix?
+    public var weight: BF16Matrix?
+
+    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil) {
+        self.input = input
+        self.weight = weight
+    }
+}
+
+/// out = inp · weightᵀ + bias, the product in `precision` (BF16 needs a scratch for the inputs not in `converted`).
 /// - out [T, OC]; inp [T, IC]; weight [OC, IC], bias [OC] or nil
 public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                          T: Int, IC: Int, OC: Int, precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil) {
+                          T: Int, IC: Int, OC: Int, precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
+                          converted: ConvertedInputs = ConvertedInputs()) {
     if let bias { biasBroadcast(out, bias, T: T, N: OC) }
-    BLAS.gemm(precision, .none, .transposed, m: T, n: OC, k: IC, a: inp, lda: IC, b: weight, ldb: IC,
-              beta: bias == nil ? 0 : 1, c: out, ldc: OC, scratch: scratch)
+    let beta: Float = bias == nil ? 0 : 1
+    guard precision == .bf16 else {
+        BLAS.sgemm(.none, .transposed, m: T, n: OC, k: IC, a: inp, lda: IC, b: weight, ldb: IC,
+                   beta: beta, c: out, ldc: OC)
+        return
+    }
+    let inp16 = converted.input ?? bf16Scratch(scratch).a.convert(inp, count: T * IC)
+    let weight16 = converted.weight ?? bf16Scratch(scratch).b.convert(weight, count: OC * IC)
+    BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC,
+                  beta: beta, c: out, ldc: OC)
 }
 
 /// The mirror of `matmulForward`: dinp = dout · weight (or += when `accumulateInput`),
-/// dweight += doutᵀ · inp, dbias += Σ_t dout; both products in `precision`.
+/// dweight += doutᵀ · inp, dbias += Σ_t dout; both products in `precision` (in BF16, dout is converted once for
+/// both).
 /// - dinp [T, IC] or nil; dweight [OC, IC] (+=), dbias [OC] (+=) or nil
 /// - dout [T, OC]; inp [T, IC]; weight [OC, IC]
 public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
@@ -20,14 +43,34 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
                            _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                            _ weight: UnsafePointer<Float>,
                            T: Int, IC: Int, OC: Int, accumulateInput: Bool = false,
-                           precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil) {
+                           precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
+                           converted: ConvertedInputs = ConvertedInputs()) {
     if let dbias { biasBackward(dbias, dout, T: T, N: OC) }
-    BLAS.gemm(precision, .transposed, .none, m: OC, n: IC, k: T, a: dout, lda: OC, b: inp, ldb: IC,
-              beta: 1, c: dweight, ldc: IC, scratch: scratch)
-    if let dinp {
-        BLAS.gemm(precision, .none, .none, m: T, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: IC,
-                  beta: accumulateInput ? 1 : 0, c: dinp, ldc: IC, scratch: scratch)
+    guard precision == .bf16 else {
+        BLAS.sgemm(.transposed, .none, m: OC, n: IC, k: T, a: dout, lda: OC, b: inp, ldb: IC,
+                   beta: 1, c: dweight, ldc: IC)
+        if let dinp {
+            BLAS.sgemm(.none, .none, m: T, n: IC, k: OC, a: dout, lda: OC, b: weight, ldb: IC,
+                       beta: accumulateInput ? 1 : 0, c: dinp, ldc: IC)
+        }
+        return
     }
+    let scratch = bf16Scratch(scratch)
+    let dout16 = scratch.a.convert(dout, count: T * OC)
+    let inp16 = converted.input ?? scratch.b.convert(inp, count: T * IC)
+    BLAS.gemmBF16(.transposed, .none, m: OC, n: IC, k: T, a: dout16, lda: OC, b: inp16, ldb: IC,
+                  beta: 1, c: dweight, ldc: IC)
+    if let dinp {
+        // The input's copy in the scratch has been read: the weight may take its place.
+        let weight16 = converted.weight ?? scratch.b.convert(weight, count: OC * IC)
+        BLAS.gemmBF16(.none, .none, m: T, n: IC, k: OC, a: dout16, lda: OC, b: weight16, ldb: IC,
+                      beta: accumulateInput ? 1 : 0, c: dinp, ldc: IC)
+    }
+}
+
+private func bf16Scratch(_ scratch: GEMMScratch?) -> GEMMScratch {
+    guard let scratch else { preconditionFailure("a BF16 product needs a GEMMScratch") }
+    return scratch
 }
 
 /// Naive reference for `matmulForward`, accumulating in Double.

@@ -80,7 +80,15 @@ final class OneDNNLibrary: @unchecked Sendable {
         return matmul
     }
 
+    /// oneDNN's library-managed scratchpad is one area that all primitives share (Debian builds oneDNN without
+    /// concurrent execution), so products run at once from two threads would write over each other's scratch
+    /// and give wrong results: executions take turns. The engine runs its products from one thread, so this
+    /// costs it nothing; it matters where two models run side by side (tests, a server).
+    private let executionLock = NSLock()
+
     func run(_ matmul: Matmul, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
+        executionLock.lock()
+        defer { executionLock.unlock() }
         let status = bt_dnnl_matmul_run(matmul.pointer, a, b, c, Int32(threads))
         precondition(status == 0, "oneDNN matmul (\(matmul.implementation)) failed")
     }

@@ -1,9 +1,11 @@
+import CKernels
+
 /// out = a + b, elementwise; out may alias either input.
 /// - out [N]; a [N], b [N]
 public func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                             count: Int) {
     Parallel.forEachChunk(count, grain: 1 << 15) { r in
-        for i in r { out[i] = a[i] + b[i] }
+        bt_add(out + r.lowerBound, a + r.lowerBound, b + r.lowerBound, r.count)
     }
 }
 
@@ -12,10 +14,7 @@ public func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePoint
 public func residualBackward(_ da: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>,
                              _ dout: UnsafePointer<Float>, count: Int) {
     Parallel.forEachChunk(count, grain: 1 << 15) { r in
-        for i in r {
-            da[i] += dout[i]
-            db[i] += dout[i]
-        }
+        bt_accumulate_twice(da + r.lowerBound, db + r.lowerBound, dout + r.lowerBound, r.count)
     }
 }
 

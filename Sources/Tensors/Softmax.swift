@@ -1,28 +1,13 @@
+import CKernels
+
 // Shape legend: R rows, N columns. Row kernels: attention calls them per (sequence, head) inside its own
 // parallel loop, where each sequence's rows cover only its own tokens, which is the packed mask.
 
-/// probs = softmax(scores) per row; probs may alias scores.
+/// probs = softmax(scores) per row; probs may alias scores. The row's sum runs in sixteen partial sums
+/// (CKernels), so it differs from a sum in column order by rounding only.
 /// - probs [R, N]; scores [R, N]
 public func softmaxForward(_ probs: UnsafeMutablePointer<Float>, _ scores: UnsafePointer<Float>, R: Int, N: Int) {
-    for r in 0 ..< R {
-        let s = scores + r * N, p = probs + r * N
-        var maxValue = -Float.infinity
-        for j in 0 ..< N { maxValue = Swift.max(maxValue, s[j]) }
-        // The exponentials eight at a time; the sum stays one running total in column order, so the result
-        // is the scalar loop's to the bit.
-        var j = 0
-        let shift = SIMD8<Float>(repeating: maxValue)
-        while j + 8 <= N {
-            let e = fastExp(UnsafeRawPointer(s + j).loadUnaligned(as: SIMD8<Float>.self) - shift)
-            UnsafeMutableRawPointer(p + j).storeBytes(of: e, as: SIMD8<Float>.self)
-            j += 8
-        }
-        while j < N { p[j] = fastExp(s[j] - maxValue); j += 1 }
-        var sum: Float = 0
-        for j in 0 ..< N { sum += p[j] }
-        let inv = 1 / sum
-        for j in 0 ..< N { p[j] *= inv }
-    }
+    bt_softmax_forward(probs, scores, R, N)
 }
 
 /// The mirror of `softmaxForward`: dscores = probs · (dprobs - Σ_j dprobs · probs) per row;
@@ -30,12 +15,7 @@ public func softmaxForward(_ probs: UnsafeMutablePointer<Float>, _ scores: Unsaf
 /// - dscores [R, N] (overwritten); dprobs [R, N]; probs [R, N]
 public func softmaxBackward(_ dscores: UnsafeMutablePointer<Float>, _ dprobs: UnsafePointer<Float>,
                             _ probs: UnsafePointer<Float>, R: Int, N: Int) {
-    for r in 0 ..< R {
-        let dp = dprobs + r * N, p = probs + r * N, ds = dscores + r * N
-        var dot: Float = 0
-        for j in 0 ..< N { dot += dp[j] * p[j] }
-        for j in 0 ..< N { ds[j] = p[j] * (dp[j] - dot) }
-    }
+    bt_softmax_backward(dscores, dprobs, probs, R, N)
 }
 
 /// Naive reference for `softmaxForward`, in Double with libm's exp.
@@ -47,6 +27,16 @@ public func softmaxForwardReference(_ probs: UnsafeMutablePointer<Float>, _ scor
         var sum = 0.0
         for j in 0 ..< N { sum += referenceExp(Double(scores[r * N + j]) - maxValue) }
         for j in 0 ..< N { probs[r * N + j] = Float(referenceExp(Double(scores[r * N + j]) - maxValue) / sum) }
+    }
+}
+
+/// Naive reference for `softmaxBackward`, in Double.
+public func softmaxBackwardReference(_ dscores: UnsafeMutablePointer<Float>, _ dprobs: UnsafePointer<Float>,
+                                     _ probs: UnsafePointer<Float>, R: Int, N: Int) {
+    for r in 0 ..< R {
+        var dot = 0.0
+        for j in 0 ..< N { dot += Double(dprobs[r * N + j]) * Double(probs[r * N + j]) }
+        for j in 0 ..< N { dscores[r * N + j] = Float(Double(probs[r * N + j]) * (Double(dprobs[r * N + j]) - dot)) }
     }
 }
 

@@ -136,18 +136,32 @@ extension Optional where Wrapped == [Int32] {
         #expect(maxAbsDifference(fast, slow) < 3e-6, "largest difference \(maxAbsDifference(fast, slow))")
     }
 
-    /// The eight-lane exp is the scalar one lane by lane, to the bit, saturated ends included.
-    @Test func simdFastExpEqualsScalarBits() {
+    /// The C softmax's sixteen-lane exp is the scalar fastExp lane by lane, and its sum the sixteen partial sums
+    /// added in their fixed tree: the kernel's bits, written out in Swift, on rows off the lanes, saturated ends
+    /// included.
+    @Test(arguments: [1, 7, 16, 37, 100])
+    func softmaxKernelIsScalarFastExpOverSixteenLaneSums(n: Int) {
         var r = TestRandom(18)
-        let xs = r.floats(8 * 4_000, scale: 30) + [-200, -88, -87.5, -15.5, -4.5, 0, 4.5, 15.5, 88, 89, 200, -1e-30, 1e-30, 0.5, -0.5, 3]
-        var i = 0
-        while i + 8 <= xs.count {
-            let v = SIMD8<Float>(xs[i ..< i + 8])
-            let e = fastExp(v)
-            for lane in 0 ..< 8 {
-                #expect(e[lane].bitPattern == fastExp(v[lane]).bitPattern, "exp(\(v[lane]))")
+        let specials: [Float] = [-200, -88, -87.5, -15.5, -4.5, 0, 4.5, 15.5, 88, 89, 200, -1e-30, 1e-30, 0.5, -0.5, 3]
+        let rows = 40
+        let scores = (0 ..< rows * n).map { $0 % 5 == 0 ? specials[$0 % specials.count] : 30 * (2 * r.rng.nextUniform() - 1) }
+        var probs = [Float](repeating: 0, count: rows * n)
+        softmaxForward(&probs, scores, R: rows, N: n)
+        for row in 0 ..< rows {
+            let s = scores[row * n ..< (row + 1) * n]
+            let m = s.max()!
+            let e = s.map { fastExp($0 - m) }
+            var lanes = [Float](repeating: 0, count: 16)
+            for (j, value) in e.enumerated() { lanes[j % 16] += value }
+            var width = 8
+            while width >= 1 {
+                for j in 0 ..< width { lanes[j] += lanes[j + width] }
+                width /= 2
             }
-            i += 8
+            let inv = 1 / lanes[0]
+            for j in 0 ..< n {
+                #expect(probs[row * n + j].bitPattern == (e[j] * inv).bitPattern, "row \(row), column \(j)")
+            }
         }
     }
 

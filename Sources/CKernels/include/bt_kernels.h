@@ -26,5 +26,59 @@ enum { BT_GELU_ERF = 0, BT_GELU_TANH = 1, BT_GELU_RELU = 2 };
 void bt_gelu_forward(float *out, const float *in, size_t count, int form);
 /// dinp = dout · GELU'(inp) elementwise (dinp may alias dout).
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form);
+/// pre[t] += bias, then out[t] = GELU(pre[t]), for each of `rows` rows of n: the bias add and the activation in
+/// one pass (out may alias pre only if the biased values are not needed).
+void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form);
+/// The mirror of bt_bias_gelu_forward for columns begin ..< end: dinp = dout · GELU'(inp) (dinp may alias dout),
+/// and dbias[j] += Σ_t dinp[t, j] in token order.
+void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
+                           size_t begin, size_t end, int form);
+
+/// Inverted dropout with a counter-based mask, as the Tensors module's `dropoutForward`: element i is kept when
+/// the 24 high bits of CounterRandom(key0, key1).bits(counter of i) are at least `threshold`, and kept values are
+/// multiplied by `scale`.
+typedef struct {
+    uint32_t key0, key1, threshold;
+    float scale;
+} bt_dropout;
+
+/// out[i] = keep(counter_base + i) ? in[i] · scale : 0; out may alias in.
+void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base);
+
+/// probs = softmax(scores) per row of n; probs may alias scores.
+void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n);
+/// dscores = probs · (dprobs - Σ dprobs · probs) per row; dscores may alias dprobs.
+void bt_softmax_backward(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n);
+
+/// out = (inp - mean) · rstd · weight + bias per row of C, caching mean and rstd.
+void bt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, size_t rows, size_t C, float eps);
+/// residual = dropout(projection) + skip (no dropout when `dropout` is NULL; residual may alias projection),
+/// then out = LayerNorm(residual): one pass over each row instead of three. Row t's dropout counters are
+/// counter_base + t·C + c.
+void bt_residual_layernorm_forward(float *out, float *mean, float *rstd, float *residual, const float *projection,
+                                   const float *skip, const float *weight, const float *bias, size_t rows, size_t C,
+                                   float eps, const bt_dropout *dropout, uint32_t counter_base);
+/// The mirror of the two above for the input: dinp = d LayerNorm / d inp (overwritten; may not alias dout), and,
+/// when dprojection is not NULL, dprojection = dropout's backward of dinp with the forward's mask.
+void bt_layernorm_backward(float *dinp, float *dprojection, const float *dout, const float *inp, const float *weight,
+                           const float *mean, const float *rstd, size_t rows, size_t C,
+                           const bt_dropout *dropout, uint32_t counter_base);
+/// dweight[c] += Σ_t dout · norm, dbias[c] += Σ_t dout for c in c_begin ..< c_end, in token order.
+void bt_layernorm_parameters_backward(float *dweight, float *dbias, const float *dout, const float *inp,
+                                      const float *mean, const float *rstd, size_t rows, size_t C,
+                                      size_t c_begin, size_t c_end);
+
+/// out = a + b; out may alias either.
+void bt_add(float *out, const float *a, const float *b, size_t count);
+/// da += dout, db += dout.
+void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count);
+/// out[t] += bias for each of `rows` rows of n.
+void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n);
+/// dbias[j] += Σ_t dout[t, j] for j in begin ..< end, in token order.
+void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end);
+
+/// Σ x² over count values: sixteen Float partial sums per block of 4,096, blocks added in Double in order.
+double bt_sum_of_squares(const float *x, size_t count);
 
 #endif
