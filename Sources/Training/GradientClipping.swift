@@ -14,7 +14,8 @@ public func clipGradientNorm(_ gradients: UnsafeMutableBufferPointer<Float>, max
 
 /// The global L2 norm of `gradients`.
 public func gradientNorm(_ gradients: UnsafeBufferPointer<Float>) -> Float {
-    Float(sumOfSquares(gradients).squareRoot())
+    guard let base = gradients.baseAddress, gradients.count > 0 else { return 0 }
+    return Float(sumOfSquares(base, count: gradients.count).squareRoot())
 }
 
 /// What `clipGradientNorm` multiplies the gradients by: maxNorm / (norm + 1e-6) when that is below 1, else 1
@@ -24,34 +25,4 @@ public func clipCoefficient(norm: Float, maxNorm: Float) -> Float {
     guard maxNorm > 0, norm.isFinite else { return 1 }
     let coefficient = maxNorm / (norm + 1e-6)
     return coefficient < 1 ? coefficient : 1
-}
-
-/// Σ x², summed in SIMD Float lanes per block of 4,096 and across blocks in Double, so tens of millions of
-/// terms keep their digits and the loop still vectorizes. Blocks are summed on all cores into one partial
-/// each, and the partials added in block order, so the result is the same whatever the thread count.
-func sumOfSquares(_ values: UnsafeBufferPointer<Float>) -> Double {
-    guard let base = values.baseAddress, values.count > 0 else { return 0 }
-    let block = 4096
-    let blocks = (values.count + block - 1) / block
-    var partials = [Double](repeating: 0, count: blocks)
-    partials.withUnsafeMutableBufferPointer { partials in
-        Parallel.forEachChunk(blocks, grain: 64) { r in
-            for b in r {
-                let start = b * block, end = min(start + block, values.count)
-                var lanes = SIMD16<Float>()
-                var i = start
-                while i + 16 <= end {
-                    let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
-                    lanes += v * v
-                    i += 16
-                }
-                var partial = Double(lanes.sum())
-                while i < end { partial += Double(base[i]) * Double(base[i]); i += 1 }
-                partials[b] = partial
-            }
-        }
-    }
-    var total = 0.0
-    for partial in partials { total += partial }
-    return total
 }
