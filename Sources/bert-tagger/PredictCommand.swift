@@ -132,6 +132,9 @@ struct PredictCommand: ParsableCommand {
         // Read (and check) the input before the model loads: a bad line is reported at once.
         let inputData: Data
         if readsStandardInput {
+            if isatty(STDIN_FILENO) != 0 {
+                FileHandle.standardError.write(Data("reading \(inFormat.rawValue) from the terminal until end of input (Ctrl-D); give --input FILE to tag a file\n".utf8))
+            }
             inputData = FileHandle.standardInput.readDataToEndOfFile()
         } else if inFormat == .text {
             inputData = try Data(contentsOf: URL(fileURLWithPath: input))
