@@ -40,7 +40,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Token-classification model directory (config.json with id2label, model.safetensors, tokenizer files).")
     var model: String
     @Option(help: "Input to tag; - (the default) is standard input.") var input = "-"
-    @Option(help: "Input format: text (one document a line), conll or jsonl (pre-split words). Default: jsonl for .jsonl, .ndjson and .json files, conll for any other file (CoNLL-2003's files end in .txt), text for standard input.")
+    @Option(help: "Input format: text (one document a line), conll or jsonl (pre-split words). Default: text for standard input; for a file, jsonl for .jsonl, .ndjson and .json, conll for .conll, .conllu, .iob, .bio, .tsv and the like, else (.txt, as CoNLL-2003's files are named) conll if it opens with -DOCSTART- or its first lines end in tags (O, B-PER, ...), are one word each or hold tabs, and text otherwise; stderr says which.")
     var inputFormat: InputFormat?
     @Option(help: "Output format: jsonl, conll or html. Default: jsonl for text, the input's format otherwise.") var format: OutputFormat?
     @Option(help: "Where to write the result: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (the default, or /dev/stdout) is standard output. Never the --input file.")
@@ -85,11 +85,14 @@ struct PredictCommand: ParsableCommand {
 
     var readsStandardInput: Bool { input == "-" || input == "/dev/stdin" }
 
-    /// The input's format: as given, else from the file name (standard input is text).
-    var resolvedInputFormat: InputFormat {
-        if let inputFormat { return inputFormat }
-        if readsStandardInput { return .text }
-        return CorpusFormat(path: input) == .jsonl ? .jsonl : .conll
+    /// The input's format: as given, else from the file name, else (a `.txt` file, say) from its content;
+    /// standard input is text. `data` is the input's bytes.
+    func resolvedInputFormat(data: Data) -> (format: InputFormat, guessed: Bool) {
+        if let inputFormat { return (inputFormat, false) }
+        if readsStandardInput { return (.text, false) }
+        if CorpusFormat(path: input) == .jsonl { return (.jsonl, false) }
+        if InputFormatGuess.conllExtensions.contains(URL(fileURLWithPath: input).pathExtension.lowercased()) { return (.conll, false) }
+        return (InputFormatGuess.looksLikeCoNLL(data) ? .conll : .text, true)
     }
 
     /// The files and the model's length limit, checked before any model loads.
@@ -126,21 +129,24 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         try checkPaths()
-        let inFormat = resolvedInputFormat
-        let outFormat = format ?? (inFormat == .conll ? .conll : .jsonl)
         let inputName = readsStandardInput ? "standard input" : input
         // Read (and check) the input before the model loads: a bad line is reported at once.
         let inputData: Data
         if readsStandardInput {
             if isatty(STDIN_FILENO) != 0 {
-                FileHandle.standardError.write(Data("reading \(inFormat.rawValue) from the terminal until end of input (Ctrl-D); give --input FILE to tag a file\n".utf8))
+                FileHandle.standardError.write(Data("reading \(inputFormat?.rawValue ?? "text") from the terminal until end of input (Ctrl-D); give --input FILE to tag a file\n".utf8))
             }
             inputData = FileHandle.standardInput.readDataToEndOfFile()
-        } else if inFormat == .text {
-            inputData = try Data(contentsOf: URL(fileURLWithPath: input))
         } else {
-            inputData = Data()
+            inputData = try Data(contentsOf: URL(fileURLWithPath: input))
         }
+        let (inFormat, guessed) = resolvedInputFormat(data: inputData)
+        if guessed {
+            FileHandle.standardError.write(Data((inFormat == .text
+                ? "reading \(input) as raw text, one document a line (from its content; --input-format conll or jsonl for pre-split words)\n"
+                : "reading \(input) as CoNLL (from its content; --input-format text for raw text)\n").utf8))
+        }
+        let outFormat = format ?? (inFormat == .conll ? .conll : .jsonl)
         let lines = inFormat == .text ? try TextLines.split(inputData, file: inputName, maxLineBytes: maxLineBytes) : []
         let corpus: Corpus?
         if inFormat == .text {
@@ -149,7 +155,7 @@ struct PredictCommand: ParsableCommand {
             // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
             let reading = CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
                                         tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
-            corpus = readsStandardInput ? try reading.read(data: inputData, file: inputName) : try reading.read(input)
+            corpus = try reading.read(data: inputData, file: inputName)
         }
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount

@@ -154,6 +154,33 @@ import Testing
         #expect(piped.stdout == fromCoNLL.stdout)
     }
 
+    @Test func aTxtFileIsReadAsRawTextOrCoNLLByItsContentAndStandardErrorSaysWhich() throws {
+        let model = try bestModel()
+        // Raw text, even with the same number of words on every line.
+        let raw = try scratch("notes.txt")
+        try "mr Smith said .\nJones went to .\n".write(to: raw, atomically: true, encoding: .utf8)
+        let text = try Binary.run(["predict", "--model", model.path, "--input", raw.path])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stderr.contains("reading \(raw.path) as raw text, one document a line"), "\(text.stderr)")
+        #expect(try records(text.stdout).map { $0["text"] as? String } == ["mr Smith said .", "Jones went to ."])
+        // CoNLL without -DOCSTART-: tags in the last column.
+        let conll = try scratch("tagged.txt")
+        try "mr O\nSmith B-PER\n\nJones B-PER\nwent O\n".write(to: conll, atomically: true, encoding: .utf8)
+        let corpus = try Binary.run(["predict", "--model", model.path, "--input", conll.path])
+        #expect(corpus.status == 0, "\(corpus.stderr)")
+        #expect(corpus.stderr.contains("reading \(conll.path) as CoNLL (from its content; --input-format text for raw text)"), "\(corpus.stderr)")
+        #expect(corpus.stdout == "mr O O\nSmith B-PER B-PER\n\nJones B-PER B-PER\nwent O O\n", "\(corpus.stdout)")
+        // One word a line, without tags.
+        let words = try scratch("words.txt")
+        try "mr\nSmith\nsaid\n".write(to: words, atomically: true, encoding: .utf8)
+        let column = try Binary.run(["predict", "--model", model.path, "--input", words.path])
+        #expect(column.stdout == "mr O\nSmith B-PER\nsaid O\n", "\(column.stdout)")
+        // The option decides over the content.
+        let forced = try Binary.run(["predict", "--model", model.path, "--input", conll.path, "--input-format", "text"])
+        #expect(try records(forced.stdout).count == 5)
+        #expect(!forced.stderr.contains("reading \(conll.path) as"), "\(forced.stderr)")
+    }
+
     @Test func theModelsTaggingSettingsAreReadAndOptionsOverrideThem() throws {
         let model = try bestModel()
         // A copy of the model whose tagging.json cuts every text into windows of 4 tokens and argmax-decodes.
