@@ -146,6 +146,15 @@ struct PredictCommand: ParsableCommand {
                 ? "reading \(input) as raw text, one document a line (from its content; --input-format conll or jsonl for pre-split words)\n"
                 : "reading \(input) as CoNLL (from its content; --input-format text for raw text)\n").utf8))
         }
+        if inFormat == .text {
+            // Options of pre-split corpora would be silently ignored on text.
+            let corpusOptions = [(tokenColumn != 0, "--token-column"), (goldTags.tagField != nil, "--tag-field"),
+                                 (goldTags.labelNames != nil, "--label-names")].filter(\.0).map(\.1)
+            if !corpusOptions.isEmpty {
+                throw CommandError("\(corpusOptions.joined(separator: ", ")) \(corpusOptions.count == 1 ? "applies" : "apply") to CoNLL or JSONL input, "
+                    + "but \(inputName) is read as raw text; give --input-format conll or jsonl, or leave \(corpusOptions.count == 1 ? "it" : "them") out.")
+            }
+        }
         let outFormat = format ?? (inFormat == .conll ? .conll : .jsonl)
         let lines = inFormat == .text ? try TextLines.split(inputData, file: inputName, maxLineBytes: maxLineBytes) : []
         let corpus: Corpus?

@@ -207,6 +207,15 @@ import Testing
         #expect(bad.stderr.contains("\(copy.path)/tagging.json: key \"decoding\""), "\(bad.stderr)")
     }
 
+    @Test func corpusOptionsOnTextInputAreAnErrorNotIgnored() throws {
+        let model = try bestModel()
+        let result = try Binary.run(["predict", "--model", model.path, "--token-column", "1", "--tag-field", "ner"], stdin: "mr Smith said .\n")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--token-column, --tag-field apply to CoNLL or JSONL input, but standard input is read as raw text"),
+                "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func decodingAndAggregationChoicesAreChecked() throws {
         let result = try Binary.run(["predict", "--model", "m", "--decoding", "beam"])
         #expect(result.status != 0)
