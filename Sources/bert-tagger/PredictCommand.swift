@@ -120,7 +120,15 @@ struct PredictCommand: ParsableCommand {
     func settings(modelDirectory: URL) throws -> TaggingSettings {
         var settings = try TaggingSettings.load(from: modelDirectory)
         if let context { settings.context = context }
-        if let maxLength { settings.maxLength = maxLength }
+        if let maxLength {
+            settings.maxLength = maxLength
+            // A saved stride is for the saved length: one that leaves no room in the shorter windows asked for gives way
+            // to the default (a quarter of the length), rather than failing on a file the user did not write.
+            if stride == nil, let saved = settings.stride, saved >= maxLength - 2 {
+                FileHandle.standardError.write(Data("the stride \(saved) of \(TaggingSettings.fileName) does not fit windows of --max-length \(maxLength); using the default (give --stride to choose)\n".utf8))
+                settings.stride = nil
+            }
+        }
         if let stride { settings.stride = stride }
         if let decoding { settings.decoding = decoding }
         if let aggregation { settings.aggregation = aggregation }

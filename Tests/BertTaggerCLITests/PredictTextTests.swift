@@ -118,6 +118,25 @@ import Testing
         #expect(zero.stderr.contains("--max-line-bytes must be at least 1"), "\(zero.stderr)")
     }
 
+    @Test func aWordTooLongForAWindowIsAnErrorNamingTheLineAndNothingIsWritten() throws {
+        // A copy of the model whose vocabulary has a continuation piece, so "smithth" is two pieces: smith ##th.
+        let copy = try scratch("two-piece-model")
+        try FileManager.default.copyItem(at: try bestModel(), to: copy)
+        let vocabulary = copy.appendingPathComponent("vocab.txt")
+        let words = try String(contentsOf: vocabulary, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(words.contains("city"))
+        try words.map { $0 == "city" ? "##th" : $0 }.joined(separator: "\n").write(to: vocabulary, atomically: true, encoding: .utf8)
+        let output = try scratch("never-long.jsonl")
+        // A window of 3 tokens holds one piece between [CLS] and [SEP].
+        let result = try Binary.run(["predict", "--model", copy.path, "--max-length", "3", "--output", output.path],
+                                    stdin: "mr Smith said .\nJones smithth went\n")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("standard input:2: the word \"smithth\" at offset 6 has 2 sub-word pieces, more than fit in a window of 3 tokens"),
+                "\(result.stderr)")
+        #expect(result.stderr.contains("raise --max-length"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
     @Test func anEncoderWithoutAClassifierIsTheTaggersErrorForTextToo() throws {
         let files = try TinyCLIFixture.files.get()
         let result = try Binary.run(["predict", "--model", files.model.path], stdin: "mr Smith said .\n")
@@ -200,6 +219,11 @@ import Testing
                                          "--decoding", "viterbi", "--aggregation", "first"], stdin: text)
         #expect(original.stdout == overridden.stdout)
         #expect(!original.stdout.isEmpty)
+        // A saved stride too wide for a shorter --max-length gives way to the default, and says so.
+        try "{\"max_length\": 64, \"stride\": 16}".write(to: copy.appendingPathComponent("tagging.json"), atomically: true, encoding: .utf8)
+        let shorter = try Binary.run(["predict", "--model", copy.path, "--max-length", "10"], stdin: text)
+        #expect(shorter.status == 0, "\(shorter.stderr)")
+        #expect(shorter.stderr.contains("the stride 16 of tagging.json does not fit windows of --max-length 10; using the default"), "\(shorter.stderr)")
         // A bad tagging.json is named.
         try "{\"decoding\": \"beam\"}".write(to: copy.appendingPathComponent("tagging.json"), atomically: true, encoding: .utf8)
         let bad = try Binary.run(["predict", "--model", copy.path], stdin: text)
