@@ -7,39 +7,60 @@ import Tagger
 import Tensors
 import Training
 
-/// `bert-tagger predict`: tag a corpus with a token-classification model directory.
+/// `bert-tagger predict`: tag raw text, or a CoNLL or JSONL corpus, with a token-classification model directory.
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Tag a CoNLL or JSONL corpus with a token-classification model (ours, or one saved by transformers).",
+        abstract: "Tag raw text, or a CoNLL or JSONL corpus, with a token-classification model (ours, or one saved by transformers).",
         discussion: """
-            CoNLL output is the input with a predicted-label column appended (document and blank lines kept), \
-            so a file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
+            Reads standard input and writes standard output unless --input / --output name files, so it works in a \
+            pipe: echo "My name is Don Quixote ." | bert-tagger predict --model runs/conll/best
+
+            Text input is one document a line. JSONL output (the default for text) is one object per input line, in \
+            order: {"text": ..., "entities": [{"type", "start", "end", "text", "score"}]}, offsets counting Unicode \
+            scalars as Python indexes a str (text[start:end] is the entity); a blank line gives no entities. CoNLL \
+            output of text is each line's words with their predicted labels, a blank line after each input line.
+
+            CoNLL input gives the input with a predicted-label column appended (document and blank lines kept), so a \
+            file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
             {"tokens": [...]} object a line, with its gold tags ("tags", "ner_tags" or --tag-field) when it has \
-            them; JSONL output keeps the tokens and the gold tags (as strings) and adds "predictions", so it \
-            can be scored too.
+            them; JSONL output of it keeps the tokens and the gold tags (as strings) and adds "predictions".
+
+            HTML output is one self-contained page (no scripts, nothing fetched) with the entities of every text \
+            or sentence highlighted by type and a legend of the types.
+
+            Document context, maximum length, stride, decoding and aggregation come from the model's tagging.json \
+            (written by `train`; defaults for a directory without one); the options below override them.
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case conll, jsonl }
+    enum InputFormat: String, ExpressibleByArgument, CaseIterable { case text, conll, jsonl }
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case jsonl, conll, html }
 
     @Option(help: "Token-classification model directory (config.json with id2label, model.safetensors, tokenizer files).")
     var model: String
-    @Option(help: "Corpus to tag.") var input: String
-    @Option(help: "Input format: conll or jsonl. Default: jsonl for .jsonl, .ndjson and .json files, conll otherwise.")
-    var inputFormat: Format?
-    @Option(help: "Output format: conll or jsonl. Default: the input's.") var format: Format?
-    @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (or /dev/stdout) is standard output. Never the --input file.")
-    var output: String
+    @Option(help: "Input to tag; - (the default) is standard input.") var input = "-"
+    @Option(help: "Input format: text (one document a line), conll or jsonl (pre-split words). Default: text for standard input; for a file, jsonl for .jsonl, .ndjson and .json, conll for .conll, .conllu, .iob, .bio, .tsv and the like, else (.txt, as CoNLL-2003's files are named) conll if it opens with -DOCSTART- or its first lines end in tags (O, B-PER, ...), are one word each or hold tabs, and text otherwise; stderr says which.")
+    var inputFormat: InputFormat?
+    @Option(help: "Output format: jsonl, conll or html. Default: jsonl for text, the input's format otherwise.") var format: OutputFormat?
+    @Option(help: "Where to write the result: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (the default, or /dev/stdout) is standard output. Never the --input file.")
+    var output = "-"
+    @Option(help: "How word labels are chosen: viterbi (the best well-formed label sequence) or argmax (each word's most probable label). Default: the model's tagging.json, else viterbi.")
+    var decoding: Decoding?
+    @Option(help: "How a word's sub-word scores are combined: first, average or max. Default: the model's tagging.json, else first.")
+    var aggregation: Aggregation?
+    @Option(help: ArgumentHelp("Longest line of text input, in bytes; a longer line is an error naming it.", valueName: "BYTES"))
+    var maxLineBytes = 1_000_000
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
     /// The gold tags of JSON Lines input, kept in the output.
     @OptionGroup var goldTags: JSONLinesTagOptions
-    @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
+    @Option(help: "Longest model input in sub-words; longer inputs are windowed. Default: the model's tagging.json, else its max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
-    @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
-    @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document (CoNLL: between -DOCSTART- lines; JSONL: the neighbouring lines) as context. The model does not record it: give the --context it was trained with (its run's options.json).",
+    @Option(help: "Sub-words shared by neighbouring windows of an over-long input. Default: the model's tagging.json, else a quarter of the length, at most 128.")
+    var stride: Int?
+    @Option(help: ArgumentHelp("Feed each sentence of a CoNLL or JSONL input with up to N sub-words of the sentences around it in the same document (CoNLL: between -DOCSTART- lines; JSONL: the neighbouring lines) as context. Default: the model's tagging.json, which records the context it was trained with; give the --context it was trained with for a model without one.",
                                valueName: "N"))
-    var context = 0
+    var context: Int?
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
     @Option(help: "Threads. Default: all cores.") var threads: Int?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16, or auto (bf16 on CPUs with AMX, else fp32).")
@@ -54,60 +75,207 @@ struct PredictCommand: ParsableCommand {
         if let threads, threads <= 0 || threads > TrainingOptions.maxThreads {
             throw ValidationError("--threads must be between 1 and \(TrainingOptions.maxThreads).")
         }
-        if context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
+        if let context, context < 0 { throw ValidationError("--context must not be negative (0 turns it off).") }
         if let stride, stride < 0 { throw ValidationError("--stride must not be negative.") }
         if let maxLength, maxLength > batchTokens {
             throw ValidationError("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch; raise --batch-tokens or lower --max-length.")
         }
+        if maxLineBytes < 1 { throw ValidationError("--max-line-bytes must be at least 1.") }
+    }
+
+    var readsStandardInput: Bool { input == "-" || input == "/dev/stdin" }
+
+    /// The input's format: as given, else from the file name, else (a `.txt` file, say) from its content;
+    /// standard input is text. `data` is the input's bytes.
+    func resolvedInputFormat(data: Data) -> (format: InputFormat, guessed: Bool) {
+        if let inputFormat { return (inputFormat, false) }
+        if readsStandardInput { return (.text, false) }
+        if CorpusFormat(path: input) == .jsonl { return (.jsonl, false) }
+        if InputFormatGuess.conllExtensions.contains(URL(fileURLWithPath: input).pathExtension.lowercased()) { return (.conll, false) }
+        return (InputFormatGuess.looksLikeCoNLL(data) ? .conll : .text, true)
     }
 
     /// The files and the model's length limit, checked before any model loads.
     func checkPaths() throws {
-        guard FileManager.default.fileExists(atPath: input) else {
-            throw CommandError("--input \(input): no such file; --input must name the corpus to tag.")
+        if !readsStandardInput {
+            guard FileManager.default.fileExists(atPath: input) else {
+                throw CommandError("--input \(input): no such file; --input must name the text or corpus to tag (or - for standard input).")
+            }
+            if let problem = problemWithPath(input) {
+                throw CommandError("--input \(input): \(problem); --input must name the text or corpus to tag (or - for standard input).")
+            }
+            try OutputFile.refuseOverwriting(input: input, inputOption: "--input", output: output, outputOption: "--output")
         }
-        if let problem = problemWithPath(input) {
-            throw CommandError("--input \(input): \(problem); --input must name the corpus to tag.")
-        }
-        try OutputFile.refuseOverwriting(input: input, inputOption: "--input", output: output, outputOption: "--output")
         try OutputFile.checkWritable(output)
         // From config.json alone. (A model folder without one is reported by the loader, with what it should hold.)
         let modelDirectory = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("config.json").path) else { return }
         let limit = try maximumSequenceLength(modelDirectory: modelDirectory, checking: maxLength)
-        _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context)
+        if maxLength != nil || stride != nil {
+            _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context ?? 0)
+        }
+    }
+
+    /// The model's tagging settings with the options given on the command line in their place.
+    func settings(modelDirectory: URL) throws -> TaggingSettings {
+        var settings = try TaggingSettings.load(from: modelDirectory)
+        if let context { settings.context = context }
+        if let maxLength {
+            settings.maxLength = maxLength
+            // A saved stride is for the saved length: one that leaves no room in the shorter windows asked for gives way
+            // to the default (a quarter of the length), rather than failing on a file the user did not write.
+            if stride == nil, let saved = settings.stride, saved >= maxLength - 2 {
+                FileHandle.standardError.write(Data("the stride \(saved) of \(TaggingSettings.fileName) does not fit windows of --max-length \(maxLength); using the default (give --stride to choose)\n".utf8))
+                settings.stride = nil
+            }
+        }
+        if let stride { settings.stride = stride }
+        if let decoding { settings.decoding = decoding }
+        if let aggregation { settings.aggregation = aggregation }
+        return settings
     }
 
     func run() throws {
         try checkPaths()
+        let inputName = readsStandardInput ? "standard input" : input
+        // Read (and check) the input before the model loads: a bad line is reported at once.
+        let inputData: Data
+        if readsStandardInput {
+            if isatty(STDIN_FILENO) != 0 {
+                FileHandle.standardError.write(Data("reading \(inputFormat?.rawValue ?? "text") from the terminal until end of input (Ctrl-D); give --input FILE to tag a file\n".utf8))
+            }
+            inputData = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            inputData = try Data(contentsOf: URL(fileURLWithPath: input))
+        }
+        let (inFormat, guessed) = resolvedInputFormat(data: inputData)
+        if guessed {
+            FileHandle.standardError.write(Data((inFormat == .text
+                ? "reading \(input) as raw text, one document a line (from its content; --input-format conll or jsonl for pre-split words)\n"
+                : "reading \(input) as CoNLL (from its content; --input-format text for raw text)\n").utf8))
+        }
+        if inFormat == .text {
+            // Options of pre-split corpora would be silently ignored on text.
+            let corpusOptions = [(tokenColumn != 0, "--token-column"), (goldTags.tagField != nil, "--tag-field"),
+                                 (goldTags.labelNames != nil, "--label-names")].filter(\.0).map(\.1)
+            if !corpusOptions.isEmpty {
+                throw CommandError("\(corpusOptions.joined(separator: ", ")) \(corpusOptions.count == 1 ? "applies" : "apply") to CoNLL or JSONL input, "
+                    + "but \(inputName) is read as raw text; give --input-format conll or jsonl, or leave \(corpusOptions.count == 1 ? "it" : "them") out.")
+            }
+        }
+        let outFormat = format ?? (inFormat == .conll ? .conll : .jsonl)
+        let lines = inFormat == .text ? try TextLines.split(inputData, file: inputName, maxLineBytes: maxLineBytes) : []
+        let corpus: Corpus?
+        if inFormat == .text {
+            corpus = nil
+        } else {
+            // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
+            let reading = CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
+                                        tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
+            corpus = try reading.read(data: inputData, file: inputName)
+        }
+
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
-        let inFormat = inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll)
-        // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
-        let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
-                                       tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
-            .read(input)
-        let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
-                                             maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
-                                             precision: precision.resolved, purpose: .inference)
-        let limit = min(maxLength ?? classifier.maxLength, classifier.maxLength, batchTokens)
-        let dataset = try classifier.dataset(corpus, labelled: false, windowing: try Windowing(maxLength: limit, stride: stride, context: context))
-        let batches = try dataset.batches(try BatchPlanner(maxTokens: batchTokens), order: .lengthSorted)
+        let modelDirectory = URL(fileURLWithPath: model)
+        let tagger = try Tagger(directory: modelDirectory, settings: try settings(modelDirectory: modelDirectory),
+                                precision: precision, batchTokens: max(batchTokens, maxLength ?? 0), concurrency: 1)
+
         let started = Date()
-        let progress = ProgressReporter(label: "tagging", total: batches.count)
-        let (predictions, _) = try classifier.predict(dataset, batches: batches, progress: progress)
-        let seconds = Date().timeIntervalSince(started)
-        let tagged: Data
-        switch format ?? inFormat {
-        case .conll: tagged = try CorpusWriter.conllData(corpus, predictions: predictions)
-        case .jsonl: tagged = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
+        let summary: String
+        if let corpus {
+            let tagged = try tagCorpus(corpus, with: tagger)
+            let predictions = tagged.map { $0.words.map(\.label) }
+            let data: Data
+            switch outFormat {
+            case .conll: data = try CorpusWriter.conllData(corpus, predictions: predictions)
+            case .jsonl: data = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
+            case .html: data = Data(EntityHTML.page(tagged, title: "Entities in \(inputName)").utf8)
+            }
+            // The path as given: `-` is standard output.
+            try OutputFile.write(data, to: output)
+            summary = "\(counted(corpus.sentences.count, "sentence")) (\(counted(corpus.wordCount, "word")))"
+        } else {
+            let entityCount = try tagLines(lines, file: inputName, with: tagger, format: outFormat)
+            summary = "\(counted(lines.count, "line")) (\(counted(entityCount, "entity", plural: "entities")))"
         }
-        // The path as given: `-` is standard output.
-        try OutputFile.write(tagged, to: output)
-        FileHandle.standardError.write(Data(String(format: "tagged %@ (%@) in %.2f s → %@\n",
-                                                   counted(corpus.sentences.count, "sentence"), counted(corpus.wordCount, "word"),
-                                                   seconds, output == "-" ? "standard output" : output).utf8))
+        let seconds = Date().timeIntervalSince(started)
+        FileHandle.standardError.write(Data(String(format: "tagged %@ in %.2f s → %@\n", summary, seconds,
+                                                   output == "-" ? "standard output" : output).utf8))
+    }
+
+    /// Sentences tagged per call: enough to fill batches, few enough that progress shows on long inputs.
+    static let sentencesPerChunk = 512
+
+    /// Tags a corpus a chunk of sentences at a time (whole documents when there is context, so that it never crosses
+    /// a chunk), with progress on long inputs.
+    func tagCorpus(_ corpus: Corpus, with tagger: Tagger) throws -> [TaggedText] {
+        var chunks: [Range<Int>] = []
+        var start = 0
+        // Without context sentences are tagged alone and a chunk may end anywhere; with it, only between documents.
+        let alone = tagger.settings.context == 0
+        for index in corpus.sentences.indices.dropFirst() where index - start >= Self.sentencesPerChunk
+            && (alone || corpus.sentences[index].document != corpus.sentences[index - 1].document) {
+            chunks.append(start..<index)
+            start = index
+        }
+        if start < corpus.sentences.count { chunks.append(start..<corpus.sentences.count) }
+        let progress = chunks.count > 1 ? ProgressReporter(label: "tagging", total: corpus.sentences.count) : nil
+        var tagged: [TaggedText] = []
+        tagged.reserveCapacity(corpus.sentences.count)
+        for chunk in chunks {
+            let part = Corpus(file: corpus.file, sentences: Array(corpus.sentences[chunk]))
+            tagged += try tagger.tag(corpus: part)
+            progress?.update(chunk.upperBound)
+        }
+        return tagged
+    }
+
+    /// Tags text lines in chunks and streams each chunk's results to the output (HTML, one page, at the end);
+    /// returns the number of entities found.
+    func tagLines(_ lines: [String], file: String, with tagger: Tagger, format: OutputFormat) throws -> Int {
+        var chunks: [Range<Int>] = []
+        var start = 0, bytes = 0
+        for (index, line) in lines.enumerated() {
+            bytes += line.utf8.count
+            if index + 1 - start >= Self.sentencesPerChunk || bytes >= 1 << 20 {
+                chunks.append(start..<index + 1)
+                start = index + 1
+                bytes = 0
+            }
+        }
+        if start < lines.count { chunks.append(start..<lines.count) }
+        let progress = chunks.count > 1 ? ProgressReporter(label: "tagging", total: lines.count) : nil
+        var entityCount = 0
+        var page: [TaggedText] = []
+        try OutputFile.write(to: output) { sink in
+            for chunk in chunks {
+                let tagged: [TaggedText]
+                do {
+                    tagged = try tagger.tag(texts: Array(lines[chunk]))
+                } catch let TaggerError.wordTooLong(text, start, word, pieces, maxLength) {
+                    throw CommandError("\(file):\(chunk.lowerBound + text + 1): the word \"\(word.prefix(40))\(word.count > 40 ? "…" : "")\" "
+                        + "at offset \(start) has \(pieces) sub-word pieces, more than fit in a window of \(maxLength) tokens with [CLS] and [SEP]; "
+                        + "split the word, or raise --max-length (up to the model's max_position_embeddings).")
+                }
+                entityCount += tagged.reduce(0) { $0 + $1.entities.count }
+                switch format {
+                case .jsonl:
+                    try sink.write(tagged.map { EntityJSON.line($0) + "\n" }.joined())
+                case .conll:
+                    try sink.write(tagged.map { text in text.words.map { "\($0.text) \($0.label)\n" }.joined() + "\n" }.joined())
+                case .html:
+                    page += tagged
+                }
+                progress?.update(chunk.upperBound)
+            }
+            if format == .html { try sink.write(EntityHTML.page(page, title: "Entities in \(file)")) }
+        }
+        return entityCount
     }
 }
+
+extension Decoding: ExpressibleByArgument {}
+extension Aggregation: ExpressibleByArgument {}

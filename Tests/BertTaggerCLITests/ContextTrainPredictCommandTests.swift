@@ -53,11 +53,11 @@ enum ContextRunFixture {
         #expect(predict.stderr.contains("--context must not be negative"), "\(predict.stderr)")
     }
 
-    @Test func theHelpTellsToPassTheTrainingContext() throws {
+    @Test func theHelpSaysTheContextComesFromTheModelsTaggingSettings() throws {
         let help = try runTool(["predict", "--help"])
         // Help wraps to the terminal's width: compare with the line breaks and indents taken out.
         let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(text.contains("--context <N>"), "\(help.stdout)")
-        #expect(text.contains("give the --context it was trained with"), "\(help.stdout)")
+        #expect(text.contains("Default: the model's tagging.json, which records the context it was trained with"), "\(help.stdout)")
     }
 }

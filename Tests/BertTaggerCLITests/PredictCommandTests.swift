@@ -78,8 +78,9 @@ import Testing
         let output = files.root.appendingPathComponent("never-written-2.conll")
         let result = try runTool(["predict", "--model", files.model.path, "--input", files.dev.path, "--output", output.path])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("config.json"), "\(result.stderr)")
-        #expect(result.stderr.contains("no classifier"), "\(result.stderr)")
+        #expect(result.stderr.contains("\(files.model.path)/model.safetensors: no classifier (classifier.weight, classifier.bias)"), "\(result.stderr)")
+        #expect(result.stderr.contains("Fine-tune it first"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
     @Test func aMissingInputIsAClearError() throws {
