@@ -20,6 +20,7 @@ public enum TaggerError: Error, CustomStringConvertible, Equatable {
                 + "(config.json with id2label, model.safetensors, tokenizer.json or vocab.txt), such as the best/ folder "
                 + "of a `bert-tagger train` run."
         case let .invalidSettings(file, key, problem):
+            let problem = problem.hasSuffix(".") ? String(problem.dropLast()) : problem
             return "\(file): \(key.map { "key \"\($0)\": " } ?? "")\(problem). Fix the value, or delete the file to tag with the defaults."
         case let .labelsOutsideScheme(file, problem):
             return "\(file): \(problem)"

@@ -1,4 +1,5 @@
 import Datasets
+import FileIO
 import Foundation
 import SeqEval
 import StrictJSON
@@ -59,7 +60,7 @@ public struct TaggingSettings: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: url.path) else { return TaggingSettings() }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw TaggerError.invalidSettings(file: url.path, key: nil, problem: "unreadable (\(error.localizedDescription))")
+            throw TaggerError.invalidSettings(file: url.path, key: nil, problem: "unreadable (\(fileErrorReason(error, path: url.path)))")
         }
         return try decode(Array(data), file: url.path)
     }

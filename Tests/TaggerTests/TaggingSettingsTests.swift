@@ -53,6 +53,22 @@ struct TaggingSettingsTests {
             let text = "\(error)"
             #expect(text.hasPrefix("/m/tagging.json: "), "\(text)")
             #expect(text.contains(message), "\(text)")
+            #expect(!text.contains(".."), "\(text)")
+        }
+    }
+
+    @Test func anUnreadableFileIsNamedInPlainWords() throws {
+        let directory = try folder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(TaggingSettings.fileName),
+                                                withIntermediateDirectories: false)
+        do {
+            _ = try TaggingSettings.load(from: directory)
+            Issue.record("a directory named tagging.json was read as settings")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("tagging.json: unreadable (") && text.contains("directory"), "\(text)")
+            #expect(!text.contains("NSCocoaErrorDomain") && !text.contains("could not be completed"), "\(text)")
         }
     }
 }
