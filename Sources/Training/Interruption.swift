@@ -10,7 +10,7 @@ public final class Interruption: @unchecked Sendable {
     private let onSecond: @Sendable () -> Void
 
     /// What a second signal prints before the process ends.
-    public static let secondSignalMessage = "\nstopping now, without saving (--resume continues from the state saved last, if there is one)\n"
+    public static let secondSignalMessage = "\nstopping now, without saving (--resume continues from the state saved last, or from the first step when none was saved)\n"
 
     /// `onSecond` runs on a second signal; by default it prints `secondSignalMessage` and ends the process
     /// with status 130 at once (`_exit`: no exit handlers, nothing flushed or saved on the way out).
