@@ -54,6 +54,22 @@ import Testing
         #expect(error?.description.contains("--tag-field") == true)
     }
 
+    @Test func jsonLinesOptionsForCoNLLAreErrorsNamingTheLabelColumn() throws {
+        let text = "EU NNP B-ORG\nrejects VBZ O\n"
+        for reading in [CorpusReading(tagField: "pos_tags"), CorpusReading(labelNames: ["O", "B-ORG"]),
+                        CorpusReading(labelColumn: nil, tagField: "tags", tagsOptional: true)] {
+            let error = datasetError { _ = try reading.read(data: Data(text.utf8), file: "t.txt") }
+            guard case let .invalidOptions(message) = error else {
+                Issue.record("expected .invalidOptions, got \(String(describing: error))")
+                continue
+            }
+            #expect(message.hasPrefix("t.txt: --tag-field and --label-names apply to JSON Lines; this file is read as CoNLL columns"), "\(message)")
+            #expect(message.contains("--label-column") && message.contains("--input-format jsonl"), "\(message)")
+        }
+        // Without them, the same file reads.
+        #expect(try CorpusReading().read(data: Data(text.utf8), file: "t.txt").sentences.count == 1)
+    }
+
     @Test func aBrokenJSONRecordIsStillAJSONError() {
         let error = datasetError { _ = try CorpusReading().read(data: Data(#"{"tokens": ["a"]"#.utf8), file: "x.jsonl") }
         #expect(error == .invalidJSON(file: "x.jsonl", line: 1, key: nil, problem: "not valid JSON"))
