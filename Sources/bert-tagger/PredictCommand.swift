@@ -16,7 +16,7 @@ struct PredictCommand: ParsableCommand {
             so a file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
             {"tokens": [...]} object a line, with its gold tags ("tags", "ner_tags" or --tag-field) when it has \
             them; JSONL output keeps the tokens and the gold tags (as strings) and adds "predictions", so it \
-            can be scored too.
+            can be scored too. CoNLL input written as JSONL keeps its last column (or --label-column) as the gold tags.
             """
     )
 
@@ -31,6 +31,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Where to write the tagged corpus: a file is replaced atomically (through a symbolic link, its target); a device or FIFO is written as a stream; - (or /dev/stdout) is standard output. Never the --input file.")
     var output: String
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    @Option(name: .customLong("label-column"), parsing: .unconditional,
+            help: "CoNLL input written as JSON Lines (--format jsonl): the column of the gold tags kept as \"tags\" (negative counts from the end). Default: the last, when the file has more than one column.")
+    var labelColumn: Int?
     /// The gold tags of JSON Lines input, kept in the output.
     @OptionGroup var goldTags: JSONLinesTagOptions
     @Option(help: "Longest model input in sub-words; longer sentences are windowed. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
@@ -68,6 +71,11 @@ struct PredictCommand: ParsableCommand {
         if let problem = problemWithPath(input) {
             throw CommandError("--input \(input): \(problem); --input must name the corpus to tag.")
         }
+        if let labelColumn, inputFormatChosen != .conll || outputFormatChosen != .jsonl {
+            throw CommandError("--label-column \(labelColumn) chooses the gold column of CoNLL input written as JSON Lines; "
+                + (inputFormatChosen == .jsonl ? "\(input) is read as JSON Lines, whose gold tags are chosen by key with --tag-field."
+                                               : "CoNLL output keeps every column as it is. Leave it out, or add --format jsonl."))
+        }
         try OutputFile.refuseOverwriting(input: input, inputOption: "--input", output: output, outputOption: "--output")
         try OutputFile.checkWritable(output)
         // From config.json alone. (A model folder without one is reported by the loader, with what it should hold.)
@@ -77,17 +85,34 @@ struct PredictCommand: ParsableCommand {
         _ = try Windowing(maxLength: min(maxLength ?? limit, limit, batchTokens), stride: stride, context: context)
     }
 
+    var inputFormatChosen: Format { inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll) }
+    var outputFormatChosen: Format { format ?? inputFormatChosen }
+
+    /// CoNLL read for tagging keeps every column and no labels; written as JSON Lines, its gold tags (the
+    /// last column, as `evaluate` reads CoNLL, or `labelColumn`) become "tags", so the output can be scored.
+    static func withGoldTags(_ corpus: Corpus, labelColumn: Int?, tokenColumn: Int) throws -> Corpus {
+        guard corpus.columnCount > 1 || labelColumn != nil else { return corpus }
+        let column = try corpus.resolveColumn(labelColumn ?? -1, role: "gold")
+        if labelColumn == nil, column == (try corpus.resolveColumn(tokenColumn, role: "token")) { return corpus }
+        var tagged = corpus
+        for index in tagged.sentences.indices { tagged.sentences[index].labels = tagged.sentences[index].column(column) }
+        return tagged
+    }
+
     func run() throws {
         try checkPaths()
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
         FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
-        let inFormat = inputFormat ?? (CorpusFormat(path: input) == .jsonl ? .jsonl : .conll)
+        let inFormat = inputFormatChosen
         // CoNLL keeps every column; JSON Lines keeps its gold tags when it has them, so the output can be scored.
         let corpus = try CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
                                        tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
             .read(input)
+        // Before the model loads: a --label-column the file does not have is told at once.
+        let jsonLinesCorpus = inFormat == .conll && outputFormatChosen == .jsonl
+            ? try Self.withGoldTags(corpus, labelColumn: labelColumn, tokenColumn: tokenColumn) : corpus
         let classifier = try TokenClassifier(directory: URL(fileURLWithPath: model),
                                              maxTokens: max(batchTokens, maxLength ?? 0), seed: 0,
                                              precision: precision.resolved, purpose: .inference)
@@ -99,9 +124,9 @@ struct PredictCommand: ParsableCommand {
         let (predictions, _) = try classifier.predict(dataset, batches: batches, progress: progress)
         let seconds = Date().timeIntervalSince(started)
         let tagged: Data
-        switch format ?? inFormat {
+        switch outputFormatChosen {
         case .conll: tagged = try CorpusWriter.conllData(corpus, predictions: predictions)
-        case .jsonl: tagged = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
+        case .jsonl: tagged = try CorpusWriter.jsonLinesData(jsonLinesCorpus, predictions: predictions)
         }
         // The path as given: `-` is standard output.
         try OutputFile.write(tagged, to: output)
