@@ -84,6 +84,19 @@ import Testing
         #expect(pos.sentences[0].labels == ["P22", "P42", "P16"])
     }
 
+    @Test func stringTagsThatLabelNamesDoesNotListAreAnErrorNotReadAsLabels() throws {
+        // Integers exported as strings would otherwise train on the labels "0", "3", ...
+        let digits = #"{"tokens": ["EU", "rejects"], "ner_tags": ["3", "0"]}"#
+        let error = datasetError { _ = try CorpusReading(labelNames: ["O", "B-PER", "I-PER", "B-ORG"]).read(data: Data(digits.utf8), file: "t.jsonl") }
+        let message = try #require(error?.description)
+        #expect(message.hasPrefix(#"t.jsonl:1: key "ner_tags": tag "3" is a string that --label-names does not list"#), "\(message)")
+        #expect(message.contains("integer"))
+        // String tags that are among the names read as they are (a dev file with names, a train file with ids).
+        let named = #"{"tokens": ["EU", "rejects"], "ner_tags": ["B-ORG", "O"]}"#
+        let corpus = try CorpusReading(labelNames: ["O", "B-ORG"]).read(data: Data(named.utf8), file: "t.jsonl")
+        #expect(corpus.sentences[0].labels == ["B-ORG", "O"])
+    }
+
     @Test func integerTagsWithoutLabelNamesNameTheOption() {
         let error = datasetError { _ = try CorpusReading().read(data: Data(#"{"tokens": ["a"], "ner_tags": [0]}"#.utf8), file: "t.jsonl") }
         #expect(error?.description.contains("--label-names") == true)
