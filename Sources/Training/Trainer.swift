@@ -317,6 +317,17 @@ public final class Trainer {
             return summary
         }
 
+        // Training is over and saved as finished, so a Ctrl-C has nothing left to save: one that came during
+        // the last evaluation stops here, one that comes from now on stops at once; --resume writes the reports.
+        let reportsLater = "training is finished and saved in last/; the reports are not written (--resume \(output.path) writes them)"
+        if interruption.isRequested {
+            say("stopped after the last step: \(reportsLater)")
+            try writePlot(metric: metric)
+            summary.interrupted = true
+            return summary
+        }
+        interruption.stopAtOnce(saying: "\nstopping now: \(reportsLater)\n")
+
         // The best model tags dev and test; its reports and predictions are the run's result.
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
                                        precision: precision, purpose: .inference)
