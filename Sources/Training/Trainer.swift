@@ -319,14 +319,14 @@ public final class Trainer {
 
         // Training is over and saved as finished, so a Ctrl-C has nothing left to save: one that came during
         // the last evaluation stops here, one that comes from now on stops at once; --resume writes the reports.
-        let reportsLater = "training is finished and saved in last/; the reports are not written (--resume \(output.path) writes them)"
+        let finished = "training is finished and saved in last/", writer = "--resume \(output.path) writes them"
         if interruption.isRequested {
-            say("stopped after the last step: \(reportsLater)")
+            say("stopped after the last step: \(finished); the reports are not written (\(writer))")
             try writePlot(metric: metric)
             summary.interrupted = true
             return summary
         }
-        interruption.stopAtOnce(saying: "\nstopping now: \(reportsLater)\n")
+        interruption.stopAtOnce(saying: "\nstopping now: \(finished); the reports are not all written (\(writer))\n")
 
         // The best model tags dev and test; its reports and predictions are the run's result.
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
