@@ -67,6 +67,7 @@ public struct CorpusReading: Sendable, Equatable {
         }
         switch format(of: path) {
         case .conll:
+            try checkJSONLinesOptionsUnused(path)
             return try CoNLLReader(tokenColumn: tokenColumn, labelColumn: labelColumn, scheme: scheme).read(contentsOf: url)
         case .jsonl:
             try checkColumnsUnused(path)
@@ -82,11 +83,22 @@ public struct CorpusReading: Sendable, Equatable {
         }
     }
 
+    /// CoNLL has columns, not keys: a tag field or integer-tag names given for it would be silently ignored
+    /// (integer tags in a column would be trained on as the labels "0", "3", ...).
+    private func checkJSONLinesOptionsUnused(_ path: String) throws {
+        if tagField != nil || labelNames != nil {
+            throw DatasetError.invalidOptions("\(path): --tag-field and --label-names apply to JSON Lines; this file is read as CoNLL columns, "
+                + "whose tags are chosen with --label-column. Leave those options out, or read the file as JSON Lines with --input-format jsonl.")
+        }
+    }
+
     /// Reads JSON Lines or CoNLL text held in memory; `file` names it in errors and gives the format when
     /// `format` is nil.
     public func read(data: Data, file: String) throws -> Corpus {
         switch format(of: file) {
-        case .conll: return try CoNLLReader(tokenColumn: tokenColumn, labelColumn: labelColumn, scheme: scheme).read(data: data, file: file)
+        case .conll:
+            try checkJSONLinesOptionsUnused(file)
+            return try CoNLLReader(tokenColumn: tokenColumn, labelColumn: labelColumn, scheme: scheme).read(data: data, file: file)
         case .jsonl:
             try checkColumnsUnused(file)
             return try jsonLinesReader.read(data: data, file: file)

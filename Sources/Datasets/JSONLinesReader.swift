@@ -167,7 +167,16 @@ public struct JSONLinesReader: Sendable {
     }
 
     private func tags(_ value: Any, key: String, file: String, line: Int) throws -> [String] {
-        if let strings = value as? [String] { return strings }
+        if let strings = value as? [String] {
+            // Names given for integer tags and strings they do not name ("3" for 3): reading them as labels
+            // would train on "0", "3", ... without a word.
+            if let labelNames, let stray = strings.first(where: { !labelNames.contains($0) }) {
+                throw DatasetError.invalidJSON(file: file, line: line, key: key,
+                                               problem: "tag \"\(stray)\" is a string that --label-names does not list; --label-names names integer tags "
+                                                   + "(3, not \"3\"): write the tags as integers, or leave --label-names out for string tags")
+            }
+            return strings
+        }
         guard let numbers = value as? [NSNumber], numbers.allSatisfy(Self.isInteger) else {
             throw DatasetError.invalidJSON(file: file, line: line, key: key, problem: "expected an array of strings or of integers")
         }

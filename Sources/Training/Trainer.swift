@@ -68,6 +68,8 @@ public final class Trainer {
         Parallel.setThreadCount(threads)
 
         var state = try prepareOutput()
+        // Resuming a run that saved no state yet: from the pretrained model, at the first step.
+        let restoring = resume && FileManager.default.fileExists(atPath: lastStateDirectory().appendingPathComponent("trainer_state.json").path)
         say("compute: \(ComputeLibraries.summary)")
 
         // Data first: every error in the inputs shows up before the model loads.
@@ -94,7 +96,7 @@ public final class Trainer {
         }
 
         // The model: the pretrained encoder, or the saved state of the run being resumed.
-        let source = resume ? lastStateDirectory() : URL(fileURLWithPath: options.model)
+        let source = restoring ? lastStateDirectory() : URL(fileURLWithPath: options.model)
         let modelMaxTokens = max(options.batchTokens, options.maxLength ?? 0)
         let precision = options.precision.resolved
         let classifier = try TokenClassifier(directory: source, labels: labelSet.labels,
@@ -148,9 +150,11 @@ public final class Trainer {
             + (options.groupByLength ? " grouped by length" : "")
             + " → \(counted(stepsPerEpoch[0], "step")) per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
 
-        if resume {
+        if restoring {
             try restoreOptimizer(&optimizer, state: state, model: model)
             say("resuming at epoch \(state.epoch + 1), step \(state.step) of \(totalSteps)")
+        } else if resume {
+            say("no state was saved before the run stopped: starting it again from its first step, with its options.json")
         } else {
             // Created only now that the data, the options and the model have passed their checks: a run
             // that fails before it starts leaves no empty run directory behind.
@@ -318,6 +322,17 @@ public final class Trainer {
             return summary
         }
 
+        // Training is over and saved as finished, so a Ctrl-C has nothing left to save: one that came during
+        // the last evaluation stops here, one that comes from now on stops at once; --resume writes the reports.
+        let finished = "training is finished and saved in last/", writer = "--resume \(output.path) writes them"
+        if interruption.isRequested {
+            say("stopped after the last step: \(finished); the reports are not written (\(writer))")
+            try writePlot(metric: metric)
+            summary.interrupted = true
+            return summary
+        }
+        interruption.stopAtOnce(saying: "\nstopping now: \(finished); the reports are not all written (\(writer))\n")
+
         // The best model tags dev and test; its reports and predictions are the run's result.
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
                                        precision: precision, purpose: .inference)
@@ -481,7 +496,12 @@ public final class Trainer {
         let fm = FileManager.default
         if resume {
             let stateURL = lastStateDirectory().appendingPathComponent("trainer_state.json")
-            guard let data = try? Data(contentsOf: stateURL) else { throw TrainingError.nothingToResume(path: output.path) }
+            let data = try? Data(contentsOf: stateURL)
+            // A run stopped (a second Ctrl-C) before its first save has its options but no state: it starts
+            // again from its first step, which is where a resumed run would be anyway.
+            guard data != nil || fm.fileExists(atPath: path("options.json").path) else {
+                throw TrainingError.nothingToResume(path: output.path)
+            }
             let saved: TrainingOptions
             do {
                 saved = try JSONDecoder().decode(TrainingOptions.self, from: Data(contentsOf: path("options.json")))
@@ -490,6 +510,7 @@ public final class Trainer {
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)
+            guard let data else { return TrainerState() }
             return try JSONDecoder().decode(TrainerState.self, from: data)
         }
         if fm.fileExists(atPath: path("options.json").path) || fm.fileExists(atPath: path("last").path) {

@@ -35,11 +35,22 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .nothingToResume(path):
             return "\(path): no resumable state (last/trainer_state.json) to continue from. Start without --resume."
         case let .resumeMismatch(path, field, saved, given):
-            return "\(path): the run was started with \(field) = \(saved), but this command gives \(given). Resume with the same options, or start a new run in another --output."
+            let option = Self.commandLineOption(forKey: field)
+            return "\(path): the run was started with \(option) \(saved) (\(field) in options.json), but this command gives \(option) \(given). "
+                + "Resume with the same options, or start a new run in another --output."
         case let .emptyData(file):
             return "\(file): no sentences to train or evaluate on."
         case let .nonFiniteLoss(step):
             return "the training loss became infinite or NaN at step \(step). Lower --lr or keep --max-grad-norm on."
         }
+    }
+}
+
+extension TrainingError {
+    /// The `train` option an options.json key is given by: `learningRate` is `--lr`, the others are their
+    /// key in kebab case (`batchTokens` is `--batch-tokens`).
+    static func commandLineOption(forKey key: String) -> String {
+        if key == "learningRate" { return "--lr" }
+        return "--" + key.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
     }
 }

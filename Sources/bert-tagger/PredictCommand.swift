@@ -24,7 +24,8 @@ struct PredictCommand: ParsableCommand {
             CoNLL input gives the input with a predicted-label column appended (document and blank lines kept), so a \
             file with gold labels can be scored with `bert-tagger evaluate OUTPUT`. JSONL input has one \
             {"tokens": [...]} object a line, with its gold tags ("tags", "ner_tags" or --tag-field) when it has \
-            them; JSONL output of it keeps the tokens and the gold tags (as strings) and adds "predictions".
+            them; JSONL output of it keeps the tokens and the gold tags (as strings) and adds "predictions", so it \
+            can be scored too. CoNLL input written as JSONL keeps its last column (or --label-column) as the gold tags.
 
             HTML output is one self-contained page (no scripts, nothing fetched) with the entities of every text \
             or sentence highlighted by type and a legend of the types.
@@ -52,6 +53,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Longest line of text input, in bytes; a longer line is an error naming it.", valueName: "BYTES"))
     var maxLineBytes = 1_000_000
     @Option(parsing: .unconditional, help: "CoNLL column of the words.") var tokenColumn = 0
+    @Option(name: .customLong("label-column"), parsing: .unconditional,
+            help: "CoNLL input written as JSON Lines (--format jsonl): the column of the gold tags kept as \"tags\" (negative counts from the end). Default: the last, when the file has more than one column.")
+    var labelColumn: Int?
     /// The gold tags of JSON Lines input, kept in the output.
     @OptionGroup var goldTags: JSONLinesTagOptions
     @Option(help: "Longest model input in sub-words; longer inputs are windowed. Default: the model's tagging.json, else its max_position_embeddings (at most --batch-tokens); more is an error.")
@@ -164,6 +168,12 @@ struct PredictCommand: ParsableCommand {
             }
         }
         let outFormat = format ?? (inFormat == .conll ? .conll : .jsonl)
+        if let labelColumn, inFormat != .conll || outFormat != .jsonl {
+            throw CommandError("--label-column \(labelColumn) chooses the gold column of CoNLL input written as JSON Lines; "
+                + (inFormat == .jsonl ? "\(inputName) is read as JSON Lines, whose gold tags are chosen by key with --tag-field."
+                   : inFormat == .text ? "\(inputName) is read as raw text; give --input-format conll."
+                   : "CoNLL output keeps every column as it is. Leave it out, or add --format jsonl."))
+        }
         let lines = inFormat == .text ? try TextLines.split(inputData, file: inputName, maxLineBytes: maxLineBytes) : []
         let corpus: Corpus?
         if inFormat == .text {
@@ -173,6 +183,11 @@ struct PredictCommand: ParsableCommand {
             let reading = CorpusReading(format: inFormat == .jsonl ? .jsonl : .conll, tokenColumn: tokenColumn, labelColumn: nil,
                                         tagField: goldTags.tagField, tagsOptional: true, labelNames: try goldTags.resolvedLabelNames())
             corpus = try reading.read(data: inputData, file: inputName)
+        }
+        // Before the model loads: a --label-column the file does not have is told at once.
+        let jsonLinesCorpus = try corpus.map { corpus in
+            inFormat == .conll && outFormat == .jsonl
+                ? try Self.withGoldTags(corpus, labelColumn: labelColumn, tokenColumn: tokenColumn) : corpus
         }
 
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -191,7 +206,7 @@ struct PredictCommand: ParsableCommand {
             let data: Data
             switch outFormat {
             case .conll: data = try CorpusWriter.conllData(corpus, predictions: predictions)
-            case .jsonl: data = try CorpusWriter.jsonLinesData(corpus, predictions: predictions)
+            case .jsonl: data = try CorpusWriter.jsonLinesData(jsonLinesCorpus ?? corpus, predictions: predictions)
             case .html: data = Data(EntityHTML.page(tagged, title: "Entities in \(inputName)").utf8)
             }
             // The path as given: `-` is standard output.
@@ -204,6 +219,17 @@ struct PredictCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         FileHandle.standardError.write(Data(String(format: "tagged %@ in %.2f s → %@\n", summary, seconds,
                                                    output == "-" ? "standard output" : output).utf8))
+    }
+
+    /// CoNLL read for tagging keeps every column and no labels; written as JSON Lines, its gold tags (the
+    /// last column, as `evaluate` reads CoNLL, or `labelColumn`) become "tags", so the output can be scored.
+    static func withGoldTags(_ corpus: Corpus, labelColumn: Int?, tokenColumn: Int) throws -> Corpus {
+        guard corpus.columnCount > 1 || labelColumn != nil else { return corpus }
+        let column = try corpus.resolveColumn(labelColumn ?? -1, role: "gold")
+        if labelColumn == nil, column == (try corpus.resolveColumn(tokenColumn, role: "token")) { return corpus }
+        var tagged = corpus
+        for index in tagged.sentences.indices { tagged.sentences[index].labels = tagged.sentences[index].column(column) }
+        return tagged
     }
 
     /// Sentences tagged per call: enough to fill batches, few enough that progress shows on long inputs.

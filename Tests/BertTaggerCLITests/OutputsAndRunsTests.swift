@@ -201,7 +201,7 @@ import Darwin
         try #require(first.status == 0, "\(first.stderr)")
         let disagreeing = try runTool(["train", "--resume", output.path, "--epochs", "3"])
         #expect(disagreeing.status != 0)
-        #expect(disagreeing.stderr.contains("the run was started with epochs = 6, but this command gives 3"), "\(disagreeing.stderr)")
+        #expect(disagreeing.stderr.contains("the run was started with --epochs 6 (epochs in options.json), but this command gives --epochs 3"), "\(disagreeing.stderr)")
         let otherOutput = try runTool(["train", "--resume", output.path, "--output", output.path + "-elsewhere"])
         #expect(otherOutput.status != 0)
         #expect(otherOutput.stderr.contains("name different run directories"), "\(otherOutput.stderr)")

@@ -42,6 +42,37 @@ import Testing
         #expect(try String(contentsOf: output, encoding: .utf8) == runPredictions)
     }
 
+    @Test func conllInJSONLinesOutKeepsTheGoldColumnAsTagsAndEvaluateScoresIt() throws {
+        let model = try bestModel()
+        let files = try TinyCLIFixture.files.get()
+        // Columns word, POS, NER: per sentence, the words, the POS tags and the NER tags.
+        let sentences = try String(contentsOf: files.dev, encoding: .utf8).components(separatedBy: "\n\n")
+            .map { $0.split(separator: "\n").filter { !$0.hasPrefix("-DOCSTART-") }.map { $0.split(separator: " ").map(String.init) } }
+            .filter { !$0.isEmpty }
+        let output = files.root.appendingPathComponent("predicted-\(UUID().uuidString.prefix(8)).jsonl")
+        let result = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", output.path,
+                                  "--format", "jsonl", "--threads", "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = try CorpusFormatCommandTests.jsonRows(output)
+        #expect(rows.map { $0["tags"] as? [String] } == sentences.map { $0.map { $0[2] } }, "the last column, as evaluate reads CoNLL")
+
+        // Scored as it is, it gives the run's own dev report (the same model on the same sentences).
+        let evaluation = try runTool(["evaluate", output.path, "--json"])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let runReport = try runTool(["evaluate", model.deletingLastPathComponent().appendingPathComponent("predictions/dev.conll").path, "--json"])
+        #expect(evaluation.stdout == runReport.stdout)
+
+        // Another column by --label-column; a label column for JSON Lines input is refused.
+        let pos = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", output.path,
+                               "--format", "jsonl", "--label-column", "1", "--threads", "1"])
+        #expect(pos.status == 0, "\(pos.stderr)")
+        #expect(try CorpusFormatCommandTests.jsonRows(output).map { $0["tags"] as? [String] } == sentences.map { $0.map { $0[1] } })
+        let refused = try runTool(["predict", "--model", model.path, "--input", output.path, "--output", output.path + ".out",
+                                   "--label-column", "1"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--label-column"), "\(refused.stderr)")
+    }
+
     @Test func jsonLinesInGivesJSONLinesWithPredictionsOut() throws {
         let model = try bestModel()
         let files = try TinyCLIFixture.files.get()

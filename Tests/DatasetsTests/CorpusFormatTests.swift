@@ -54,6 +54,22 @@ import Testing
         #expect(error?.description.contains("--tag-field") == true)
     }
 
+    @Test func jsonLinesOptionsForCoNLLAreErrorsNamingTheLabelColumn() throws {
+        let text = "EU NNP B-ORG\nrejects VBZ O\n"
+        for reading in [CorpusReading(tagField: "pos_tags"), CorpusReading(labelNames: ["O", "B-ORG"]),
+                        CorpusReading(labelColumn: nil, tagField: "tags", tagsOptional: true)] {
+            let error = datasetError { _ = try reading.read(data: Data(text.utf8), file: "t.txt") }
+            guard case let .invalidOptions(message) = error else {
+                Issue.record("expected .invalidOptions, got \(String(describing: error))")
+                continue
+            }
+            #expect(message.hasPrefix("t.txt: --tag-field and --label-names apply to JSON Lines; this file is read as CoNLL columns"), "\(message)")
+            #expect(message.contains("--label-column") && message.contains("--input-format jsonl"), "\(message)")
+        }
+        // Without them, the same file reads.
+        #expect(try CorpusReading().read(data: Data(text.utf8), file: "t.txt").sentences.count == 1)
+    }
+
     @Test func aBrokenJSONRecordIsStillAJSONError() {
         let error = datasetError { _ = try CorpusReading().read(data: Data(#"{"tokens": ["a"]"#.utf8), file: "x.jsonl") }
         #expect(error == .invalidJSON(file: "x.jsonl", line: 1, key: nil, problem: "not valid JSON"))
@@ -66,6 +82,19 @@ import Testing
         #expect(corpus.sentences[0].labels == ["B-ORG", "O", "B-MISC"])
         let pos = try CorpusReading(tagField: "pos_tags", labelNames: (0..<50).map { "P\($0)" }).read(data: Data(text.utf8), file: "t.jsonl")
         #expect(pos.sentences[0].labels == ["P22", "P42", "P16"])
+    }
+
+    @Test func stringTagsThatLabelNamesDoesNotListAreAnErrorNotReadAsLabels() throws {
+        // Integers exported as strings would otherwise train on the labels "0", "3", ...
+        let digits = #"{"tokens": ["EU", "rejects"], "ner_tags": ["3", "0"]}"#
+        let error = datasetError { _ = try CorpusReading(labelNames: ["O", "B-PER", "I-PER", "B-ORG"]).read(data: Data(digits.utf8), file: "t.jsonl") }
+        let message = try #require(error?.description)
+        #expect(message.hasPrefix(#"t.jsonl:1: key "ner_tags": tag "3" is a string that --label-names does not list"#), "\(message)")
+        #expect(message.contains("integer"))
+        // String tags that are among the names read as they are (a dev file with names, a train file with ids).
+        let named = #"{"tokens": ["EU", "rejects"], "ner_tags": ["B-ORG", "O"]}"#
+        let corpus = try CorpusReading(labelNames: ["O", "B-ORG"]).read(data: Data(named.utf8), file: "t.jsonl")
+        #expect(corpus.sentences[0].labels == ["B-ORG", "O"])
     }
 
     @Test func integerTagsWithoutLabelNamesNameTheOption() {

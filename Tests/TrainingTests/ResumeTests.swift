@@ -105,6 +105,37 @@ import Testing
         #expect(csvRows == (1...whole.steps).map(String.init))
     }
 
+    /// A second Ctrl-C before the first save leaves options.json, labels.json and the step logs but no
+    /// state: `--resume` starts that run again from its first step, with its recorded options, instead of
+    /// refusing it (while a new run in the same directory is refused too).
+    @Test func aRunStoppedBeforeItsFirstSaveResumesFromItsFirstStep() throws {
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let reference = task.runDirectory("reference"), resumed = task.runDirectory("resumed")
+        let whole = try TinyTaggingTask.run(task.options(output: reference)).summary
+
+        let interruption = Interruption()
+        let stopped = try TinyTaggingTask.run(task.options(output: resumed), interruption: interruption) { step in
+            if step == 3 { interruption.request() }
+        }
+        try #require(stopped.summary.interrupted)
+        // What a second Ctrl-C leaves: the same run, minus the state the first one would have saved.
+        try FileManager.default.removeItem(at: resumed.appendingPathComponent("last"))
+        #expect(try metricsRows(resumed, "steps").count == 3)
+
+        let finished = try TinyTaggingTask.run(task.options(output: resumed), resume: true)
+        #expect(!finished.summary.interrupted)
+        #expect(finished.messages.contains { $0.contains("no state was saved") && $0.contains("from its first step") },
+                "\(finished.messages)")
+        #expect(finished.summary.steps == whole.steps && finished.summary.bestScore == whole.bestScore)
+        for file in ["last/model.safetensors", "best/model.safetensors"] {
+            let differences = try differingTensors(reference.appendingPathComponent(file), resumed.appendingPathComponent(file))
+            #expect(differences.isEmpty, "\(file): \(differences.prefix(5))")
+        }
+        #expect(column(try metricsRows(resumed, "steps"), "step") == (1...whole.steps).map(Double.init), "every step logged once")
+        #expect(column(try metricsRows(resumed, "steps"), "loss") == column(try metricsRows(reference, "steps"), "loss"))
+    }
+
     @Test func aKillWhileLastIsBeingReplacedResumesFromThePreviousCopy() throws {
         // Saving moves last/ aside to last.previous/ before the new state takes its place: a kill between
         // the two moves leaves only last.previous/.

@@ -95,6 +95,43 @@ import Darwin
         #expect(Interruption.secondSignalMessage.contains("without saving"))
     }
 
+    /// Once the last step is done, a first Ctrl-C has nothing left to save: one that came during the last
+    /// evaluation stops before the final reports (the state is saved as finished, and --resume writes
+    /// them), and one that comes while they are written stops at once, instead of promising a save and
+    /// running on to the end.
+    @Test func aCtrlCAfterTheLastStepStopsBeforeTheReportsAndResumeWritesThem() throws {
+        final class Record: @unchecked Sendable {
+            let lock = NSLock()
+            var lines: [String] = []
+            var stoppedAtOnce = 0
+            var asksForSave = 0
+            func add(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+            func count(_ keyPath: ReferenceWritableKeyPath<Record, Int>) { lock.lock(); self[keyPath: keyPath] += 1; lock.unlock() }
+        }
+        let task = try TinyTaggingTask()
+        defer { task.remove() }
+        let run = task.runDirectory()
+        let options = task.options(output: run, epochs: 2)
+        let record = Record()
+        let first = Interruption(onSecond: { record.count(\.stoppedAtOnce) })
+        let stopped = try Trainer(options: options, interruption: first, progressInteractive: false) { line in
+            record.add(line)
+            if line.hasPrefix("dev at step") && line.contains("(epoch 2.00)") { first.request() }
+        }.run()
+        #expect(stopped.interrupted)
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("reports").path), "no reports after the stop")
+        #expect(record.lines.contains { $0.contains("training is finished and saved") && $0.contains("--resume \(run.path)") },
+                "\(record.lines.suffix(3))")
+
+        let second = Interruption(onSecond: { record.count(\.stoppedAtOnce) })
+        let finished = try Trainer(options: options, resume: true, interruption: second, progressInteractive: false) { line in
+            if line.hasPrefix("dev (best model):\n") { second.received(1) { record.count(\.asksForSave) } }
+        }.run()
+        #expect(!finished.interrupted && finished.testReport != nil)
+        #expect(record.stoppedAtOnce == 1 && record.asksForSave == 0, "a Ctrl-C while the reports are written stops at once")
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("reports/test.txt").path))
+    }
+
     @Test func theIgnoredTensorsNoteListsAsManyNamesAsItCounts() {
         let names = ["embeddings.position_ids", "pooler.dense.bias", "pooler.dense.weight"]
         #expect(Trainer.summarize(names) == "embeddings.position_ids, pooler.dense.{bias,weight}")

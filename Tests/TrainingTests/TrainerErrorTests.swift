@@ -133,11 +133,11 @@ import Testing
         var changed = task.options(output: run)
         changed.learningRate = 1e-3
         let message = try startError(changed, resume: true)
-        #expect(message.contains("the run was started with learningRate = 0.005, but this command gives 0.001"), "\(message)")
+        #expect(message.contains("the run was started with --lr 0.005 (learningRate in options.json), but this command gives --lr 0.001"), "\(message)")
 
         var otherData = task.options(output: run)
         otherData.train = task.dev.path
-        #expect(try startError(otherData, resume: true).contains("the run was started with train = \(task.train.path)"))
+        #expect(try startError(otherData, resume: true).contains("the run was started with --train \(task.train.path) (train in options.json)"))
 
         // Where and how often to log, and the thread count, may change between the two halves of a run.
         var harmless = task.options(output: run)
