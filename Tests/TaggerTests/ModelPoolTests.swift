@@ -18,22 +18,25 @@ struct ModelPoolTests {
         let inside = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let box = Box()
-        let group = DispatchGroup()
+        let finished = DispatchSemaphore(value: 0)
+        // Threads of their own, not the shared dispatch pool, which other tests may hold busy on two cores.
         for slot in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            Thread {
                 pool.withModel { model in
                     box.set(slot, ObjectIdentifier(model), parameters: Array(model.parameters))
                     inside.signal()
-                    _ = release.wait(timeout: .now() + 5)
+                    _ = release.wait(timeout: .now() + 10)
                 }
-            }
+                finished.signal()
+            }.start()
         }
-        let first = inside.wait(timeout: .now() + 5) == .success
-        let second = inside.wait(timeout: .now() + 1) == .success
+        let first = inside.wait(timeout: .now() + 10) == .success
+        let second = inside.wait(timeout: .now() + 3) == .success
         release.signal()
         release.signal()
-        if !second { _ = inside.wait(timeout: .now() + 5) }
-        group.wait()
+        if !second { _ = inside.wait(timeout: .now() + 10) }
+        _ = finished.wait(timeout: .now() + 20)
+        _ = finished.wait(timeout: .now() + 20)
         return (box.ids[0], box.ids[1], first && second, box.parameters)
     }
 
