@@ -14,6 +14,7 @@ struct Bench: ParsableCommand {
             TokenizerBenchmark.self,
             ScoringBenchmark.self,
             TaggerBenchmark.self,
+            DecodingBenchmark.self,
         ]
     )
 }

@@ -31,6 +31,9 @@ struct TaggerBenchmark: ParsableCommand {
     @Option(help: "Number format of the encoder's matrix products: auto, fp32 or bf16.")
     var precision: PrecisionChoice = .auto
 
+    @Flag(help: "Time only the figures Scripts/bench_tagging.py sets beside its peers: the Tagger pre-split and on raw text (first + viterbi), and the latency.")
+    var headline = false
+
     func run() throws {
         try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let corpus = try CoNLLReader(tokenColumn: 0, labelColumn: nil).read(contentsOf: URL(fileURLWithPath: data))
@@ -48,7 +51,7 @@ struct TaggerBenchmark: ParsableCommand {
         print("tagger benchmark: \(model), \(corpus.sentences.count) sentences (\(corpus.wordCount) words) of \(data), "
               + "\(Parallel.threadCount) threads, \(viterbi.precision)")
 
-        let cases: [(String, () throws -> Void)] = [
+        let allCases: [(String, () throws -> Void)] = [
             ("evaluation path, pre-split (first, argmax)", {
                 let dataset = try classifier.dataset(corpus, labelled: false, windowing: windowing)
                 let batches = try dataset.batches(try BatchPlanner(maxTokens: batchTokens), order: .lengthSorted)
@@ -59,6 +62,8 @@ struct TaggerBenchmark: ParsableCommand {
             ("Tagger, raw text, first + viterbi", { _ = try viterbi.tag(texts: texts) }),
             ("Tagger, raw text, average + viterbi", { _ = try average.tag(texts: texts) }),
         ]
+        let headlineCases: Set = ["Tagger, pre-split, first + viterbi", "Tagger, raw text, first + viterbi"]
+        let cases = headline ? allCases.filter { headlineCases.contains($0.0) } : allCases
         var seconds = [[Double]](repeating: [], count: cases.count)
         for (_, body) in cases { try body() }   // warm-up
         for _ in 0..<repeats {
@@ -75,8 +80,23 @@ struct TaggerBenchmark: ParsableCommand {
                            Double(texts.count) / median))
         }
 
-        // What the Tagger adds besides the model, timed alone: raw text through the tokenizer (words, offsets) and
-        // decoding every word of the corpus over random probabilities.
+        if !headline { try timeBesidesTheModel(viterbi, texts: texts, corpus: corpus) }
+
+        var latencies: [Double] = []
+        for text in texts.prefix(latencySentences) {
+            let start = Date()
+            _ = try viterbi.tag(text: text)
+            latencies.append(Date().timeIntervalSince(start) * 1000)
+        }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+        print(String(format: "one raw sentence at a time (first %d): p50 %.2f ms, p99 %.2f ms", latencies.count,
+                     percentile(0.5), percentile(0.99)))
+    }
+
+    /// What the Tagger adds besides the model, timed alone: raw text through the tokenizer (words, offsets) and
+    /// decoding every word of the corpus over random probabilities.
+    private func timeBesidesTheModel(_ viterbi: Tagger, texts: [String], corpus: Corpus) throws {
         var random = Datasets.SplitMix64(seed: 3)
         let n = viterbi.labels.count
         let scores = corpus.sentences.map { sentence in
@@ -96,16 +116,5 @@ struct TaggerBenchmark: ParsableCommand {
         let argmaxMs = try milliseconds { for row in scores { _ = try viterbi.transitions.argmax(row) } }
         print(String(format: "besides the model, for all %d sentences: tokenizing raw text %.1f ms; decoding %d labels, "
                      + "viterbi %.1f ms, argmax %.1f ms", texts.count, tokenizing, n, viterbiMs, argmaxMs))
-
-        var latencies: [Double] = []
-        for text in texts.prefix(latencySentences) {
-            let start = Date()
-            _ = try viterbi.tag(text: text)
-            latencies.append(Date().timeIntervalSince(start) * 1000)
-        }
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
-        print(String(format: "one raw sentence at a time (first %d): p50 %.2f ms, p99 %.2f ms", latencies.count,
-                     percentile(0.5), percentile(0.99)))
     }
 }

@@ -186,9 +186,9 @@ public final class Tagger: Sendable {
         let probabilities = try wordProbabilities(corpus: corpus, encoded: encoded)
         let n = labels.count
         return try probabilities.map { rows in
-            let scores = rows.map { log(max($0, Double.leastNormalMagnitude)) }
-            let ids = settings.decoding == .viterbi ? try transitions.viterbi(scores) : try transitions.argmax(scores)
-            return ids.enumerated().map { w, id in (labels.labels[id], rows[w * n + id]) }
+            try transitions.decode(probabilities: rows, settings.decoding).enumerated().map { w, id in
+                (labels.labels[id], rows[w * n + id])
+            }
         }
     }
 

@@ -51,14 +51,54 @@ public final class TokenClassifier {
                                               labelAllSubwords: labelAllSubwords, windowing: windowing)
     }
 
-    /// Word-level predictions (each word's first piece, argmax) for every sentence of `dataset`, and the mean
-    /// loss over labelled tokens when the dataset carries labels. `progress` hears the number of batches done.
-    public func predict(_ dataset: TokenClassificationDataset, batches: [PackedBatch],
+    /// Word-level predictions for every sentence of `dataset`, and the mean loss over labelled tokens when the
+    /// dataset carries labels. Each word is read from its first piece and decoded as the Tagger decodes:
+    /// `viterbi` gives the best well-formed sequence under `scheme` (every sequence is well formed without
+    /// one, so labels such as POS tags are decoded unconstrained), `argmax` each word's best label on its own.
+    /// `progress` hears the number of batches done.
+    public func predict(_ dataset: TokenClassificationDataset, batches: [PackedBatch], decoding: Decoding = .argmax,
+                        scheme: TaggingScheme? = nil,
                         progress: ((Int) -> Void)? = nil) throws -> (predictions: [[String]], loss: Double?) {
-        var collected = dataset.makePredictions()
+        switch decoding {
+        case .argmax:
+            // The first maximum of the first piece's logits, as `torch.argmax`: no probabilities needed.
+            var collected = dataset.makePredictions()
+            var logits: [Float] = []
+            let loss = try run(batches, progress: progress) { batch, rows in
+                logits.removeAll(keepingCapacity: true)
+                logits.append(contentsOf: rows)
+                try collected.record(batch, logits: logits, labelCount: model.numLabels)
+            }
+            return (try collected.labels(labels), loss)
+        case .viterbi:
+            let transitions = try LabelTransitions(labels: labels.labels, scheme: scheme)
+            let (probabilities, loss) = try wordProbabilities(dataset, batches: batches, progress: progress)
+            let predictions = try probabilities.map { rows in
+                try transitions.decode(probabilities: rows, .viterbi).map { labels.labels[$0] }
+            }
+            return (predictions, loss)
+        }
+    }
+
+    /// Per sentence of `dataset`, [W, NL]: every word's label probabilities from its first piece (in the window
+    /// that owns the word), and the mean loss over labelled tokens when the dataset carries labels.
+    public func wordProbabilities(_ dataset: TokenClassificationDataset, batches: [PackedBatch],
+                                  progress: ((Int) -> Void)? = nil) throws -> (probabilities: [[Double]], loss: Double?) {
+        var scores = WordScores(wordCounts: dataset.encoded.map(\.wordCount), labelCount: labels.count, aggregation: .first)
+        let loss = try run(batches, progress: progress) { batch, logits in scores.record(batch, logits: logits) }
+        let probabilities = try dataset.encoded.indices.map { s in
+            guard let rows = scores.finished(sentence: s) else { throw TaggerError.unpredictedWords(sentence: s) }
+            return rows
+        }
+        return (probabilities, loss)
+    }
+
+    /// Runs the model over `batches`, handing each batch's logits ([T, NL]) to `record`; the mean loss over
+    /// labelled tokens, if any.
+    private func run(_ batches: [PackedBatch], progress: ((Int) -> Void)?,
+                     record: (PackedBatch, UnsafeBufferPointer<Float>) throws -> Void) throws -> Double? {
         var lossSum = 0.0
         var labelled = 0
-        var logits: [Float] = []
         for (index, batch) in batches.enumerated() {
             let hasLabels = batch.labels.contains { $0 != ignoredLabelID }
             let loss = try model.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
@@ -69,11 +109,9 @@ public final class TokenClassifier {
                 lossSum += Double(loss) * Double(count)
                 labelled += count
             }
-            logits.removeAll(keepingCapacity: true)
-            logits.append(contentsOf: model.logits)
-            try collected.record(batch, logits: logits, labelCount: model.numLabels)
+            try record(batch, model.logits)
             progress?(index + 1)
         }
-        return (try collected.labels(labels), labelled > 0 ? lossSum / Double(labelled) : nil)
+        return labelled > 0 ? lossSum / Double(labelled) : nil
     }
 }

@@ -95,6 +95,10 @@ public final class Trainer {
             say("labels are not a BIO-style scheme (\(labelSet.labels.prefix(6).joined(separator: ", "))\(labelSet.count > 6 ? ", ..." : "")): scoring per tag")
         }
 
+        // Dev and test are decoded under the scheme the training labels are written in, as the saved model tags.
+        let scheme = TaggingScheme.inferred(labels: labelSet.labels, sequences: try trainCorpus.labelSequences())
+        try checkDecodable(labelSet, scheme: scheme)
+
         // The model: the pretrained encoder, or the saved state of the run being resumed.
         let source = restoring ? lastStateDirectory() : URL(fileURLWithPath: options.model)
         let modelMaxTokens = max(options.batchTokens, options.maxLength ?? 0)
@@ -117,7 +121,7 @@ public final class Trainer {
         let windowing = try Windowing(maxLength: maxLength, stride: options.stride, context: options.context)
         // Saved beside the best model, so that it tags text as it was trained and evaluated.
         let taggingSettings = TaggingSettings(context: options.context, maxLength: maxLength, stride: windowing.stride,
-                                              scheme: .inferred(labels: labelSet.labels, sequences: try trainCorpus.labelSequences()))
+                                              decoding: options.decoding, scheme: scheme)
 
         say("encoding sentences: \(trainCorpus.sentences.count) training, \(devCorpus.sentences.count) dev"
             + (testCorpus.map { ", \($0.sentences.count) test" } ?? "")
@@ -368,10 +372,37 @@ public final class Trainer {
     private func evaluate(_ classifier: TokenClassifier, _ dataset: TokenClassificationDataset,
                           batches: [PackedBatch], label: String, scoring: Scoring) throws -> Evaluation {
         let progress = ProgressReporter(label: "evaluating \(label)", total: batches.count, interactive: progressInteractive)
-        let (predictions, loss) = try classifier.predict(dataset, batches: batches, progress: progress)
+        let (predictions, loss) = try classifier.predict(dataset, batches: batches, decoding: options.decoding,
+                                                         scheme: decodingScheme, progress: progress)
         let gold = dataset.corpus.sentences.map { $0.labels ?? [] }
         let report = try classificationReport(gold: gold, predicted: predictions, scoring: scoring)
         return Evaluation(predictions: predictions, report: report, loss: loss)
+    }
+
+    /// The scheme dev and test labels are decoded under (that of the training labels; nil for labels without one).
+    private var decodingScheme: TaggingScheme?
+
+    /// Viterbi needs a scheme whose labels can make a well-formed sequence of every length; says how the run
+    /// decodes, or why it cannot.
+    private func checkDecodable(_ labels: LabelSet, scheme: TaggingScheme?) throws {
+        decodingScheme = scheme
+        guard options.decoding == .viterbi else {
+            say("decoding: argmax (each word's most probable label)")
+            return
+        }
+        guard let scheme else {
+            say("decoding: viterbi without constraints (the labels have no BIO-style scheme), the same as argmax")
+            return
+        }
+        let transitions: LabelTransitions
+        do { transitions = try LabelTransitions(labels: labels.labels, scheme: scheme) } catch {
+            throw TrainingError.invalidOption("--decoding viterbi: \(error)")
+        }
+        guard transitions.decodesEveryLength else {
+            throw TrainingError.invalidOption("--decoding viterbi: the \(scheme.rawValue) labels \(labels.labels) have no O label "
+                                              + "and no single-word tag, so no well-formed sequence exists for every sentence; use --decoding argmax")
+        }
+        say("decoding: viterbi (the most probable well-formed \(scheme.rawValue) sequence)")
     }
 
     /// One evaluation's line: entity precision, recall and F1 (micro), or for per-tag scoring the micro

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tagger
 import Tensors
 
 /// Everything that decides a training run; saved as `options.json` in the run directory, so a run can be
@@ -58,6 +59,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var metric: Metric?
     /// Number format of the encoder's matrix products (`auto`: BF16 on AMX processors, else FP32).
     public var precision: PrecisionChoice = .auto
+    /// How dev and test labels are read from the model's scores, as the saved model then tags: the best
+    /// well-formed sequence under the scheme of the training labels (`viterbi`), or each word's best label.
+    public var decoding: Decoding = .viterbi
 
     public enum Metric: String, Codable, Sendable, CaseIterable {
         case f1, accuracy
@@ -75,7 +79,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation, groupByLength
         case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
         case threads, patience, evalEvery, logEvery, saveEvery, metric, precision
-        case inputFormat, tagField, labelNames, unseenLabels
+        case inputFormat, tagField, labelNames, unseenLabels, decoding
     }
 
     /// Keys absent from a saved options.json (a run from before an option existed) take their defaults.
@@ -116,6 +120,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         metric = try c.decodeIfPresent(Metric.self, forKey: .metric)
         // Runs saved before the option existed multiplied in single precision.
         precision = try value(.precision, PrecisionChoice.fp32)
+        // Runs saved before the option existed evaluated with argmax: resuming one picks its best model alike.
+        decoding = try value(.decoding, Decoding.argmax)
     }
 
     /// Checks the options against each other before any work starts.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Tagger
 import Tensors
 import Training
 
@@ -66,6 +67,15 @@ struct TrainCommand: ParsableCommand {
     var metric: TrainingOptions.Metric?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX, else fp32).")
     var precision: PrecisionChoice = .auto
+    @Option(help: ArgumentHelp("How dev and test labels are read from the scores, as the saved model then tags: viterbi (the most probable well-formed sequence under the scheme of the training labels; unconstrained for labels without one, such as POS tags) or argmax (each word's most probable label).",
+                               valueName: "viterbi|argmax"),
+            transform: { text in
+                guard let decoding = Decoding(rawValue: text) else {
+                    throw ValidationError("--decoding must be viterbi or argmax, not '\(text)'")
+                }
+                return decoding
+            })
+    var decoding = Decoding.viterbi
     @Option(help: ArgumentHelp("Continue the run in DIR from its last saved state, with the options in its options.json; no other option is needed.",
                                valueName: "DIR"))
     var resume: String?
@@ -132,6 +142,7 @@ struct TrainCommand: ParsableCommand {
         options.saveEvery = saveEvery
         options.metric = metric
         options.precision = precision
+        options.decoding = decoding
         if resume != nil {
             options = try RunResumption.options(run: options.output, commandLine: options,
                                                 given: RunResumption.givenOptions(CommandLine.arguments))

@@ -257,6 +257,7 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         (["--train", "a.txt"], "give both --train and --dev"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--max-length", "2"], "--max-length must be at least 3"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--epochs", "0"], "--epochs must be positive"),
+        (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--decoding", "beam"], "--decoding must be viterbi or argmax, not 'beam'"),
     ])
     func inconsistentOptionsAreRejected(arguments: [String], message: String) throws {
         let result = try runTool(["train"] + arguments)
