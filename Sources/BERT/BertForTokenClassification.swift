@@ -97,8 +97,16 @@ public final class BertForTokenClassification {
     /// products: BF16 rounds their inputs and accumulates in single precision; parameters, gradients,
     /// LayerNorm, softmax and the loss stay single precision either way. `purpose` `.inference` plans a
     /// forward without dropout only (see the type's documentation).
-    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32,
-                purpose: ModelPurpose = .training) {
+    public convenience init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0,
+                            precision: GEMMPrecision = .fp32, purpose: ModelPurpose = .training) {
+        self.init(config: config, numLabels: numLabels, maxTokens: maxTokens, seed: seed, precision: precision,
+                  purpose: purpose, initializingParameters: true)
+    }
+
+    /// The designated initialiser; `initializingParameters` false leaves every parameter 0, for a caller that
+    /// writes them all next (a checkpoint's load, which then initialises only what the file lacks).
+    init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64, precision: GEMMPrecision,
+         purpose: ModelPurpose, initializingParameters: Bool) {
         precondition(numLabels > 0, "a token classifier needs at least one label")
         precondition(maxTokens > 0, "maxTokens must be positive")
         precondition(config.hiddenSize % config.numAttentionHeads == 0,
@@ -153,7 +161,7 @@ public final class BertForTokenClassification {
         hiddenDropout = Float(config.hiddenDropoutProb)
         attentionDropout = Float(config.attentionProbsDropoutProb)
         classifierDropout = Float(config.classifierDropout ?? config.hiddenDropoutProb)
-        initializeParameters(seed: seed)
+        if initializingParameters { initializeParameters(seed: seed) }
     }
 
     deinit {
