@@ -331,9 +331,20 @@ public final class BertForTokenClassification {
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
-            biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
+            // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
+            // activations writes nothing else.
+            var act16: BF16Matrix?
+            if let gemmScratch {
+                let converted = gemmScratch.a.matrix(count: T * F)
+                biasGELUForward(converted, purpose == .inference ? nil : a.act, a.ff1, w.intermediateBias,
+                                T: T, N: F, form: activation)
+                act16 = converted
+            } else {
+                biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
+            }
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
-                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.ffOutput))
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
