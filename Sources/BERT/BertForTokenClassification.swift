@@ -97,8 +97,17 @@ public final class BertForTokenClassification {
     /// products: BF16 rounds their inputs and accumulates in single precision; parameters, gradients,
     /// LayerNorm, softmax and the loss stay single precision either way. `purpose` `.inference` plans a
     /// forward without dropout only (see the type's documentation).
-    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0, precision: GEMMPrecision = .fp32,
-                purpose: ModelPurpose = .training) {
+    public convenience init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64 = 0,
+                            precision: GEMMPrecision = .fp32, purpose: ModelPurpose = .training) {
+        self.init(config: config, numLabels: numLabels, maxTokens: maxTokens, seed: seed, precision: precision,
+                  purpose: purpose, initializingParameters: true)
+    }
+
+    /// The designated initialiser; `initializingParameters` false leaves every parameter 0, for a caller that
+    /// writes them all next (a checkpoint's load, which then initialises only what the file lacks; a copy of
+    /// another model's parameters), saving the normal draws of every parameter (about a second for 22 M).
+    public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64, precision: GEMMPrecision,
+                purpose: ModelPurpose, initializingParameters: Bool) {
         precondition(numLabels > 0, "a token classifier needs at least one label")
         precondition(maxTokens > 0, "maxTokens must be positive")
         precondition(config.hiddenSize % config.numAttentionHeads == 0,
@@ -153,7 +162,7 @@ public final class BertForTokenClassification {
         hiddenDropout = Float(config.hiddenDropoutProb)
         attentionDropout = Float(config.attentionProbsDropoutProb)
         classifierDropout = Float(config.classifierDropout ?? config.hiddenDropoutProb)
-        initializeParameters(seed: seed)
+        if initializingParameters { initializeParameters(seed: seed) }
     }
 
     deinit {
@@ -323,9 +332,20 @@ public final class BertForTokenClassification {
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
-            biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
+            // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
+            // activations writes nothing else.
+            var act16: BF16Matrix?
+            if let gemmScratch {
+                let converted = gemmScratch.a.matrix(count: T * F)
+                biasGELUForward(converted, purpose == .inference ? nil : a.act, a.ff1, w.intermediateBias,
+                                T: T, N: F, form: activation)
+                act16 = converted
+            } else {
+                biasGELUForward(a.act, a.ff1, w.intermediateBias, T: T, N: F, form: activation)
+            }
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
-                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.ffOutput))
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)

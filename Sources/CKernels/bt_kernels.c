@@ -177,6 +177,45 @@ void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows
 }
 
 BT_CLONES
+void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n,
+                               int form) {
+#define LOOP(gelu, gelu_back) \
+    for (size_t t = 0; t < rows; t++) { \
+        float *p = pre + t * n, *o = out + t * n; \
+        uint16_t *h = out16 + t * n; \
+        BT_ELEMENTWISE \
+        for (size_t j = 0; j < n; j++) { \
+            float x = p[j] + bias[j]; \
+            float y = gelu(x); \
+            uint32_t bits; \
+            memcpy(&bits, &y, 4); \
+            p[j] = x; \
+            o[j] = y; \
+            h[j] = (uint16_t)bf16_bits(bits); \
+        } \
+    }
+#define LOOP_BF16_ONLY(gelu, gelu_back) \
+    for (size_t t = 0; t < rows; t++) { \
+        const float *p = pre + t * n; \
+        uint16_t *h = out16 + t * n; \
+        BT_ELEMENTWISE \
+        for (size_t j = 0; j < n; j++) { \
+            float y = gelu(p[j] + bias[j]); \
+            uint32_t bits; \
+            memcpy(&bits, &y, 4); \
+            h[j] = (uint16_t)bf16_bits(bits); \
+        } \
+    }
+    if (out) {
+        BT_SWITCH_FORM(form, LOOP)
+    } else {
+        BT_SWITCH_FORM(form, LOOP_BF16_ONLY)
+    }
+#undef LOOP
+#undef LOOP_BF16_ONLY
+}
+
+BT_CLONES
 void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
                            size_t begin, size_t end, int form) {
 #define LOOP(gelu, gelu_back) \

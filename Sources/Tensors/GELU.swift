@@ -48,6 +48,30 @@ public func biasGELUForward(_ out: UnsafeMutablePointer<Float>, _ pre: UnsafeMut
     }
 }
 
+/// `biasGELUForward` for an activation that feeds a BF16 product: `out16` gets the activation as that product
+/// takes its input, written by the same pass (where the format is oneDNN's bfloat16) instead of a conversion
+/// after it. With `out` nil nothing else is kept: `pre` may be left unbiased or hold the activation, so only
+/// `out16` is to be read (a forward that keeps no activations). `out16`'s values are the conversion of
+/// `biasGELUForward`'s, bit for bit.
+/// - out16 [T, N]; out [T, N] or nil; pre [T, N] (+= bias when out is given); bias [N]
+public func biasGELUForward(_ out16: BF16Matrix, _ out: UnsafeMutablePointer<Float>?, _ pre: UnsafeMutablePointer<Float>,
+                            _ bias: UnsafePointer<Float>, T: Int, N: Int, form: GELUForm) {
+    precondition(out16.count == T * N, "a BF16 matrix of \(out16.count) values for a [\(T), \(N)] activation")
+    guard out16.kernels.isOneDNN else {
+        // The emulation's format is single precision rounded to bfloat16: activate, then round.
+        let activated = out ?? pre
+        biasGELUForward(activated, pre, bias, T: T, N: N, form: form)
+        out16.convert(from: activated)
+        return
+    }
+    let halves = out16.storage.assumingMemoryBound(to: UInt16.self)
+    Parallel.forEachChunk(T, grain: Swift.max(1, (1 << 14) / Swift.max(N, 1))) { rows in
+        let t = rows.lowerBound
+        bt_bias_gelu_forward_bf16(halves + t * N, out.map { $0 + t * N }, pre + t * N, bias, rows.count, N,
+                                  form.kernelCode)
+    }
+}
+
 /// The mirror of `biasGELUForward`: dinp = dout · GELU'(pre), dbias += Σ_t dinp, split by feature so the sums
 /// keep token order (the same bits as `geluBackward` then `biasBackward`). dinp may alias dout.
 /// - dinp [T, N] (overwritten); dbias [N] (+=); dout [T, N]; pre [T, N] (the biased forward input)

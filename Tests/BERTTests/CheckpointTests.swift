@@ -122,6 +122,12 @@ func checkpointError(_ body: () throws -> Void) -> CheckpointError? {
         #expect(abs(mean) < 0.03 && abs(std - 0.1) < 0.02, "initializer_range is 0.1; drew mean \(mean), std \(std)")
         #expect(parameterValues(of: try checkpoint.makeModel(maxTokens: 64, seed: 7)) == slab, "the same seed gives the same classifier")
         #expect(parameterValues(of: try checkpoint.makeModel(maxTokens: 64, seed: 8)) != slab, "another seed gives another classifier")
+        // Only the classifier is drawn, yet it is the one a fully initialised model of the same seed has.
+        let fresh = parameterValues(of: BertForTokenClassification(config: checkpoint.config, numLabels: 3, maxTokens: 64, seed: 7))
+        for name in ["classifier.weight", "classifier.bias"] {
+            let range = checkpoint.layout.entry(named: name)!.range
+            #expect(slab[range] == fresh[range], "\(name) is a full initialisation's")
+        }
 
         // Loading into an existing model re-initialises the classifier from the seed, as a new model would.
         let other = BertForTokenClassification(config: checkpoint.config, numLabels: 3, maxTokens: 64, seed: 99)

@@ -171,4 +171,16 @@ func perturbedModel(_ config: BertConfig, numLabels: Int = 5, maxTokens: Int = 1
         model.initializeParameters(seed: 3, only: ["classifier.weight"])
         #expect(Array(p[classifier.range]) == before)
     }
+
+    @Test func aModelBuiltWithoutInitialisingHasZeroParametersAndOtherwiseTheSeedsValues() {
+        let config = tinyConfig()
+        let bare = BertForTokenClassification(config: config, numLabels: 3, maxTokens: 16, seed: 3, precision: .fp32,
+                                              purpose: .inference, initializingParameters: false)
+        #expect(bare.parameters.allSatisfy { $0 == 0 })
+        let drawn = BertForTokenClassification(config: config, numLabels: 3, maxTokens: 16, seed: 3, precision: .fp32,
+                                               purpose: .inference, initializingParameters: true)
+        let byDefault = BertForTokenClassification(config: config, numLabels: 3, maxTokens: 16, seed: 3, purpose: .inference)
+        #expect(Array(drawn.parameters) == Array(byDefault.parameters))
+        #expect(drawn.parameters.contains { $0 != 0 && $0 != 1 })
+    }
 }

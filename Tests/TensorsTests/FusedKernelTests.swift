@@ -281,6 +281,34 @@ import Testing
     }
 }
 
+@Suite struct BiasGELUToBF16Tests {
+    /// The activation written straight into a BF16 product's input is the conversion of the single-precision
+    /// activation, to the bit, in both input formats (oneDNN's bfloat16 and the emulation's rounded singles),
+    /// keeping the single-precision outputs or not.
+    @Test(arguments: [GELUForm.erf, .tanh, .relu], [(67, 37), (300, 1_537)])
+    func bf16ActivationIsTheConversionOfTheSinglePrecisionOne(form: GELUForm, shape: (Int, Int)) {
+        let (T, N) = shape
+        var r = TestRandom(43)
+        let product = r.floats(T * N, scale: 4), bias = r.floats(N)
+        var pre = product, act = [Float](repeating: 0, count: T * N)
+        biasGELUForward(&act, &pre, bias, T: T, N: N, form: form)
+        for kernels in [BLAS.Kernels.oneDNN(isa: "bfloat16 format"), .emulatedBF16(reason: "rounded format")] {
+            let expected = BF16Buffer(capacity: T * N, kernels: kernels).convert(act, count: T * N)
+            let buffer = BF16Buffer(capacity: T * N, kernels: kernels)
+            var keptPre = product, keptAct = [Float](repeating: 0, count: T * N)
+            biasGELUForward(buffer.matrix(count: T * N), &keptAct, &keptPre, bias, T: T, N: N, form: form)
+            #expect(keptPre == pre && keptAct == act, "\(kernels): the single-precision outputs are biasGELUForward's")
+            #expect((0 ..< T * N).allSatisfy { buffer.matrix(count: T * N).value(at: $0) == expected.value(at: $0) },
+                    "\(kernels), keeping the activation")
+            let alone = BF16Buffer(capacity: T * N, kernels: kernels)
+            var scratch = product
+            biasGELUForward(alone.matrix(count: T * N), nil, &scratch, bias, T: T, N: N, form: form)
+            #expect((0 ..< T * N).allSatisfy { alone.matrix(count: T * N).value(at: $0) == expected.value(at: $0) },
+                    "\(kernels), writing only the BF16 activation")
+        }
+    }
+}
+
 @Suite struct SumOfSquaresTests {
     /// Tolerance: 1e-6 relative against Double (Float partial sums over blocks of 4,096), on counts off the blocks
     /// and the lanes, and over enough blocks to be split between cores.

@@ -29,6 +29,11 @@ void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t c
 /// pre[t] += bias, then out[t] = GELU(pre[t]), for each of `rows` rows of n: the bias add and the activation in
 /// one pass (out may alias pre only if the biased values are not needed).
 void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form);
+/// bt_bias_gelu_forward that also writes the activation as bfloat16 bits (round to nearest even, as
+/// bt_convert_f32_to_bf16) into out16, the input of the product that follows. With out NULL only out16 is
+/// written and pre is left as it was (a forward that keeps no activations).
+void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n,
+                               int form);
 /// The mirror of bt_bias_gelu_forward for columns begin ..< end: dinp = dout · GELU'(inp) (dinp may alias dout),
 /// and dbias[j] += Σ_t dinp[t, j] in token order.
 void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
