@@ -56,8 +56,8 @@ final class ModelPool: @unchecked Sendable {
     /// forward only reads them.
     private func copy() -> BertForTokenClassification {
         let model = BertForTokenClassification(config: prototype.config, numLabels: prototype.numLabels,
-                                               maxTokens: prototype.maxTokens, precision: prototype.precision,
-                                               purpose: .inference)
+                                               maxTokens: prototype.maxTokens, seed: 0, precision: prototype.precision,
+                                               purpose: .inference, initializingParameters: false)
         _ = model.parameters.update(fromContentsOf: UnsafeBufferPointer(prototype.parameters))
         return model
     }
