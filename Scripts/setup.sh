@@ -16,13 +16,14 @@ done
 say() { printf '==> %s\n' "$*"; }
 
 # 1. System packages: OpenBLAS for single-precision matrix products, oneDNN (headers and library) for BF16
-#    products on processors with AVX512-BF16 or AMX. Both are loaded at run time.
+#    products on processors with AVX512-BF16 or AMX. Both are loaded at run time. Chromium (headless) for the
+#    test of `serve`'s page.
 if [ "$(uname)" = Linux ]; then
-  if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ]; then
-    say "installing OpenBLAS and oneDNN (libopenblas0-pthread, libdnnl-dev)"
+  if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] || ! command -v chromium >/dev/null; then
+    say "installing OpenBLAS, oneDNN and Chromium (libopenblas0-pthread, libdnnl-dev, chromium)"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas0-pthread libdnnl-dev >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas0-pthread libdnnl-dev chromium >/dev/null
   fi
 fi
 
