@@ -62,6 +62,7 @@ struct BatchingTests {
                     tasks.addTask { (index, try await server.post("/v1/entities", json: EntitiesRequest(text: text))) }
                 }
                 try await Task.sleep(for: .milliseconds(250))
+                let stop = ContinuousClock.now
                 await group.triggerGracefulShutdown()
                 var answered = 0
                 for try await (index, answer) in tasks {
@@ -70,10 +71,12 @@ struct BatchingTests {
                     answered += 1
                 }
                 #expect(answered == TestModel.sentences.count)
+                #expect(ContinuousClock.now - stop < .seconds(10), "the queued requests were tagged at once, not left to time out")
             }
             // Stopped: the port no longer answers.
             try await Task.sleep(for: .milliseconds(200))
-            await #expect(throws: (any Error).self) { _ = try await server.call(.GET, "/healthz") }
+            // (The client retries a refused connection until its deadline: keep that short.)
+            await #expect(throws: (any Error).self) { _ = try await server.call(.GET, "/healthz", timeout: .seconds(2)) }
         }
     }
 

@@ -65,14 +65,15 @@ struct TestServer {
 
     enum Method: String { case GET, POST, DELETE }
 
-    func call(_ method: Method, _ path: String, body: String? = nil, contentType: String = "application/json") async throws -> Answer {
+    func call(_ method: Method, _ path: String, body: String? = nil, contentType: String = "application/json",
+              timeout: TimeAmount = .seconds(60)) async throws -> Answer {
         var request = HTTPClientRequest(url: base + path)
         request.method = .init(rawValue: method.rawValue)
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 16 << 20)
         var headers: [String: String] = [:]
         for header in response.headers { headers[header.name.lowercased()] = header.value }
