@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycle
+import Tagger
 import Testing
 @testable import TaggerServer
 
@@ -86,5 +87,31 @@ struct BatchingTests {
             return Double(line.dropFirst(name.count + 1))
         }
         return nil
+    }
+}
+
+@Suite("A request the model cannot take fails alone")
+struct FailingRequestTests {
+    /// Windows of 16 tokens: a word of 16 pieces does not fit.
+    static let shortWindows = try! Tagger(directory: TestModel.directory, settings: TaggingSettings(maxLength: 16),
+                                          batchTokens: 256, concurrency: 1)
+    static let longWord = "man" + String(repeating: "cha", count: 15)
+
+    @Test func aWordTooLongForAWindowFailsOnlyItsOwnRequestInABatch() throws {
+        let results = TaggingQueue.tagTogether([.texts(["i live in paris"]), .texts(["she said " + Self.longWord]),
+                                                .texts(["tokyo"])], tagger: Self.shortWindows)
+        #expect(try results[0].get().count == 1)
+        #expect(try results[2].get().count == 1)
+        #expect(throws: TaggerError.self) { try results[1].get() }
+    }
+
+    @Test func aWordTooLongForAWindowIs422NamingTheWord() async throws {
+        try await TestServer.with(tagger: Self.shortWindows) { server, _ in
+            let answer = try await server.post("/v1/entities", json: EntitiesRequest(texts: ["tokyo", "she said " + Self.longWord]))
+            #expect(answer.status == 422, "\(answer.body)")
+            #expect(answer.error?.contains("text 2, offset 9") == true, "\(answer.body)")
+            #expect(answer.error?.contains("max_length") == true, "\(answer.body)")
+            #expect(try await server.post("/v1/entities", json: EntitiesRequest(text: "tokyo")).status == 200)
+        }
     }
 }
