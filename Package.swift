@@ -15,6 +15,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The processor's instruction sets (CPUID, XGETBV).
@@ -41,12 +47,26 @@ let package = Package(
         // Inference: model directory + text -> entities; links no training code.
         .target(name: "Tagger", dependencies: ["BERT", "Datasets", "SeqEval", "StrictJSON", "Tensors", "Tokenizer", "FileIO"],
                 swiftSettings: swiftSettings),
+        // The HTTP service: one build function, one handler per route, a queue that packs requests into Tagger calls.
+        .target(
+            name: "TaggerServer",
+            dependencies: [
+                "Tagger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "Tagger", "FileIO"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Tagger", "Training", "FileIO",
+                "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Tagger", "TaggerServer", "Training", "FileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -70,6 +90,15 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors"], swiftSettings: swiftSettings),
         .testTarget(name: "TaggerTests", dependencies: ["Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors", "Tokenizer"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TaggerServerTests",
+            dependencies: [
+                "TaggerServer", "Tagger", "BERT", "SafeTensors", "Tensors",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "BertTaggerCLITests", dependencies: ["bert-tagger"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v5]

@@ -17,7 +17,7 @@ say() { printf '==> %s\n' "$*"; }
 
 # 1. System packages: OpenBLAS for single-precision matrix products, oneDNN (headers and library) for BF16
 #    products on processors with AVX512-BF16 or AMX. Both are loaded at run time. Chromium renders
-#    `predict --format html` pages headless in the tests.
+#    `predict --format html` pages and `serve`'s page headless in the tests.
 if [ "$(uname)" = Linux ]; then
   if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] || ! command -v chromium >/dev/null; then
     say "installing OpenBLAS, oneDNN and Chromium (libopenblas0-pthread, libdnnl-dev, chromium)"

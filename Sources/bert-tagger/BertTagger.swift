@@ -11,6 +11,7 @@ struct BertTagger: ParsableCommand {
         subcommands: [
             TrainCommand.self,
             PredictCommand.self,
+            ServeCommand.self,
             EvaluateCommand.self,
             TokenizeCommand.self,
             DataCommand.self,
