@@ -1,8 +1,22 @@
+import Foundation
+import Tagger
+
 /// The page at `/`: a text box that calls `POST /v1/entities` and shows the text with its entities marked, and a
 /// legend of the model's entity types. Self-contained (no external assets); the text is only ever set as DOM text,
-/// never parsed as HTML, so markup in it shows as typed.
+/// never parsed as HTML, so markup in it shows as typed. Entity types take the colours `predict --format html` gives
+/// them (`EntityHTML.colour(of:)`), so a type looks the same on the page and in a saved HTML file.
 enum TaggerPage {
-    static let html = #"""
+    /// The page for a model whose entity types are `types`.
+    static func html(types: [String]) -> String {
+        var colours: [String: String] = [:]
+        for type in types { colours[type] = EntityHTML.colour(of: type) }
+        let data = (try? JSONSerialization.data(withJSONObject: colours, options: [.sortedKeys])) ?? Data("{}".utf8)
+        // Inside a <script>, `<` is written as an escape so that no label can close the element.
+        let literal = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+        return template.replacingOccurrences(of: "/*ENTITY_COLOURS*/{}", with: literal)
+    }
+
+    static let template = #"""
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -35,9 +49,11 @@ enum TaggerPage {
 <div id="legend" class="legend"></div>
 <script>
 "use strict";
+const entityColours = /*ENTITY_COLOURS*/{};
 const palette = ["#7aecec", "#feca74", "#aa9cfc", "#bfeeb7", "#ff9561", "#c887fb", "#9cc9cc", "#ffeb80", "#e4e7d2", "#ff8197", "#f0d0ff", "#d9fe74"];
 const colors = new Map();
 function colorOf(type) {
+  if (Object.prototype.hasOwnProperty.call(entityColours, type)) return entityColours[type];
   if (!colors.has(type)) colors.set(type, palette[colors.size % palette.length]);
   return colors.get(type);
 }

@@ -24,10 +24,15 @@ struct TaggingAPI: Sendable {
     // MARK: - Routes
 
     @Sendable func page(_ request: Request, context: some RequestContext) -> Response {
+        let types = Set(tagger.labels.labels.filter { $0 != "O" }.map { label -> String in
+            guard let dash = label.firstIndex(of: "-"), label.distance(from: label.startIndex, to: dash) == 1 else { return label }
+            return String(label[label.index(after: dash)...])
+        })
+        let page = TaggerPage.html(types: types.sorted())
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TaggerPage.html)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
     }
 
     @Sendable func health(_ request: Request, context: some RequestContext) -> Response {

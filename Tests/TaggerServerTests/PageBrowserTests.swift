@@ -25,14 +25,18 @@ struct PageBrowserTests {
                     process.standardOutput = output
                     process.standardError = errors
                     try process.run()
-                    var errorData = Data()
-                    let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-                    reader.start()
+                    // Standard error drains on a thread of its own, so neither pipe fills while the other is read.
+                    final class Collected: @unchecked Sendable { var data = Data() }
+                    let collected = Collected(), drained = DispatchSemaphore(value: 0)
+                    Thread {
+                        collected.data = errors.fileHandleForReading.readDataToEndOfFile()
+                        drained.signal()
+                    }.start()
                     let outData = output.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()
-                    while !reader.isFinished { usleep(1000) }
+                    drained.wait()
                     continuation.resume(returning: (process.terminationStatus, String(decoding: outData, as: UTF8.self),
-                                                    String(decoding: errorData, as: UTF8.self)))
+                                                    String(decoding: collected.data, as: UTF8.self)))
                 } catch {
                     continuation.resume(throwing: error)
                 }
