@@ -151,7 +151,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if let maxLength, maxLength > batchTokens {
             throw bad("--max-length (\(maxLength)) exceeds --batch-tokens (\(batchTokens)): a full-length window must fit in a batch")
         }
-        if let stride, stride < 0 { throw bad("--stride must not be negative, not \(stride)") }
+        if let stride, stride < 0 { throw bad("--stride must be 0 or more, not \(stride)") }
         if context < 0 { throw bad("--context must not be negative (0 turns it off), not \(context)") }
         if let threads, threads <= 0 || threads > Self.maxThreads {
             throw bad("--threads must be between 1 and \(Self.maxThreads), not \(threads)")

@@ -37,8 +37,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var corpusFormat: CorpusFormatOptions
 
-    @Option(name: .customLong("prediction-field"), help: ArgumentHelp("JSON Lines key of the predicted tags.", valueName: "NAME"))
-    var predictionField = "predictions"
+    @Option(name: .customLong("prediction-field"), help: ArgumentHelp("JSON Lines key of the predicted tags (default: predictions); CoNLL files use --pred-column.", valueName: "NAME"))
+    var predictionField: String?
 
     @Option(help: "entities (seqeval), tags (per tag, scikit-learn), or auto: entities when every label is O or B-/I-/E-/S-/L-/U-TYPE, tags otherwise.")
     var scoring: ScoringChoice = .auto
@@ -88,10 +88,14 @@ struct EvaluateCommand: ParsableCommand {
         let reading = try corpusFormat.reading(labelColumn: nil, extraFields: [])
         let corpus: Corpus
         if reading.format(of: file) == .jsonl {
-            var withPredictions = try corpusFormat.reading(labelColumn: -1, extraFields: [predictionField])
+            var withPredictions = try corpusFormat.reading(labelColumn: -1, extraFields: [predictionField ?? "predictions"])
             withPredictions.format = .jsonl
             corpus = try withPredictions.read(file)
         } else {
+            if let predictionField {
+                throw CommandError("--prediction-field \(predictionField) names a JSON Lines key, but \(file) is read as CoNLL, "
+                    + "whose predicted tags are a column: use --pred-column N (or --input-format jsonl for a JSON Lines file).")
+            }
             corpus = try reading.read(file)
         }
         let gold = try corpus.resolveColumn(goldColumn ?? -2, role: "gold")

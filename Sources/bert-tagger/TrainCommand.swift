@@ -33,19 +33,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory. Default: runs/<date>-<time>.")
     var output: String?
 
-    @Option(help: "Passes over the training data.") var epochs = 3
-    @Option(help: "Peak learning rate.") var lr = 1e-4
+    @Option(parsing: .unconditional, help: "Passes over the training data.") var epochs = 3
+    @Option(parsing: .unconditional, help: "Peak learning rate.") var lr = 1e-4
     @Option(help: "Real tokens (sub-words with [CLS]/[SEP], no padding) per batch; 640 is about 32 CoNLL-2003 sentences.") var batchTokens = 640
     @Option(help: "At most this many sentences per batch.") var batchSentences: Int?
     @Option(help: "Batches whose gradients add up to one optimizer step.") var gradientAccumulation = 1
     @Flag(help: "Fill each batch with sentences of about one length instead of a random sample of the corpus.")
     var groupByLength = false
-    @Option(help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
-    @Option(help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
-    @Option(help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
+    @Option(parsing: .unconditional, help: "Warmup: a fraction of all steps when below 1, else a number of steps.") var warmup = 0.1
+    @Option(parsing: .unconditional, help: "Decoupled weight decay on every weight except biases and LayerNorm.") var weightDecay = 0.01
+    @Option(parsing: .unconditional, help: "Clip gradients to this global norm (0: no clipping).") var maxGradNorm = 1.0
     @Option(help: "Longest model input in sub-words with [CLS] and [SEP]; longer sentences are split into overlapping windows. Default: the model's max_position_embeddings (at most --batch-tokens); more is an error.")
     var maxLength: Int?
-    @Option(help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
+    @Option(parsing: .unconditional, help: "Sub-words shared by neighbouring windows of an over-long sentence.") var stride: Int?
     @Option(help: ArgumentHelp("Feed each sentence with up to N sub-words of the sentences around it in the same document as context (only the sentence itself is labelled and scored); 0: each sentence alone. Dev and test are scored the same way; pass the same --context to predict.",
                                valueName: "N"))
     var context = 0

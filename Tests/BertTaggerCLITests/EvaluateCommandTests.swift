@@ -61,6 +61,13 @@ func temporaryFile(_ text: String, name: String = "file.txt") throws -> String {
         #expect((object["micro avg"] as? [String: Double])?["precision"] == 0)
     }
 
+    @Test func aPredictionFieldForACoNLLFileIsAnErrorNamingTheColumnOption() throws {
+        let result = try Binary.run(["evaluate", try temporaryFile(Self.predictions), "--prediction-field", "tags_pred"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--prediction-field tags_pred names a JSON Lines key"), "\(result.stderr)")
+        #expect(result.stderr.contains("--pred-column N"), "\(result.stderr)")
+    }
+
     @Test func goldAndPredictedColumnsCanBeChosen() throws {
         // Score the chunk-like column 1 against itself: everything is right.
         let result = try Binary.run(["evaluate", try temporaryFile(Self.predictions), "--gold-column", "2", "--pred-column", "-2",
