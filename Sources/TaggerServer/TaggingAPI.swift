@@ -8,12 +8,19 @@ struct TaggingAPI: Sendable {
     let queue: TaggingQueue
     let options: ServerOptions
     let metricsStore: ServerMetrics
+    /// The page at `/`, made once: the model's entity types (labels without their scheme prefix) fix its colours.
+    let pageHTML: String
 
     init(tagger: Tagger, queue: TaggingQueue, options: ServerOptions, metrics: ServerMetrics) {
         self.tagger = tagger
         self.queue = queue
         self.options = options
         metricsStore = metrics
+        let types = Set(tagger.labels.labels.filter { $0 != "O" }.map { label -> String in
+            guard let dash = label.firstIndex(of: "-"), label.distance(from: label.startIndex, to: dash) == 1 else { return label }
+            return String(label[label.index(after: dash)...])
+        })
+        pageHTML = TaggerPage.html(types: types.sorted())
     }
 
     static let routes: [String: [HTTPRequest.Method]] = [
@@ -24,15 +31,10 @@ struct TaggingAPI: Sendable {
     // MARK: - Routes
 
     @Sendable func page(_ request: Request, context: some RequestContext) -> Response {
-        let types = Set(tagger.labels.labels.filter { $0 != "O" }.map { label -> String in
-            guard let dash = label.firstIndex(of: "-"), label.distance(from: label.startIndex, to: dash) == 1 else { return label }
-            return String(label[label.index(after: dash)...])
-        })
-        let page = TaggerPage.html(types: types.sorted())
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: pageHTML)))
     }
 
     @Sendable func health(_ request: Request, context: some RequestContext) -> Response {
