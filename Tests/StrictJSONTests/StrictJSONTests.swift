@@ -310,3 +310,16 @@ struct ErrorPositionTests {
         #expect(parseError("[1,") == JSONParseError(offset: 3, line: 1, column: 4, message: "unexpected end of input"))
     }
 }
+
+@Suite("JSON string literals written")
+struct QuotedTests {
+    @Test func escapesAsSerdeJSONDoes() {
+        #expect(JSON.quoted("a\"b\\c\nd\re\tf\u{08}g\u{0C}h\u{01}i\u{1F}") == #""a\"b\\c\nd\re\tf\bg\fh\u0001i\u001f""#)
+        #expect(JSON.quoted("é 中 🤗 \u{7F}") == "\"é 中 🤗 \u{7F}\"")
+    }
+
+    @Test func everyScalarReadsBackAsWritten() throws {
+        let text = String(String.UnicodeScalarView((0..<0x80).compactMap(Unicode.Scalar.init) + ["é", "\u{2028}", "🤗"]))
+        #expect(try JSON.parse(Array(JSON.quoted(text).utf8)) == .string(text))
+    }
+}
