@@ -10,6 +10,19 @@ func executableOnPath(_ name: String) -> String? {
     return nil
 }
 
+/// Whether strace is installed and allowed to trace here (containers may forbid ptrace).
+let straceWorks: Bool = {
+    guard let strace = executableOnPath("strace") else { return false }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: strace)
+    process.arguments = ["-f", "-o", "/dev/null", "/bin/true"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return false }
+    process.waitUntilExit()
+    return process.terminationStatus == 0
+}()
+
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 @Suite struct ReliabilityTests {
@@ -33,7 +46,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
     /// An output file reaches the disk as temporary file, fsync, rename, fsync of its folder: seen in the
     /// system calls of `predict --output`.
-    @Test(.enabled(if: executableOnPath("strace") != nil, "needs strace to watch the system calls"))
+    @Test(.enabled(if: straceWorks, "needs strace, allowed to trace, to watch the system calls"))
     func anOutputIsSyncedRenamedAndItsFolderSynced() throws {
         let (run, trained) = try TinyCLIFixture.trainedRun.get()
         try #require(trained.status == 0, "\(trained.stderr)")
