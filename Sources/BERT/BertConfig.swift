@@ -100,7 +100,17 @@ public struct BertConfig: Codable, Sendable, Equatable {
         numHiddenLayers = try c.decodeIfPresent(Int.self, forKey: .numHiddenLayers) ?? d.numHiddenLayers
         numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? d.numAttentionHeads
         intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? d.intermediateSize
-        hiddenAct = try c.decodeIfPresent(Activation.self, forKey: .hiddenAct) ?? d.hiddenAct
+        if let name = try c.decodeIfPresent(String.self, forKey: .hiddenAct) {
+            guard let activation = Activation(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .hiddenAct, in: c,
+                    debugDescription: "\"\(name)\" is not a supported activation; use one of "
+                        + Activation.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            hiddenAct = activation
+        } else {
+            hiddenAct = d.hiddenAct
+        }
         hiddenDropoutProb = try c.decodeIfPresent(Double.self, forKey: .hiddenDropoutProb) ?? d.hiddenDropoutProb
         attentionProbsDropoutProb = try c.decodeIfPresent(Double.self, forKey: .attentionProbsDropoutProb)
             ?? d.attentionProbsDropoutProb
@@ -176,17 +186,44 @@ public struct BertConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// Checks the relations between sizes that the model relies on.
+    /// Upper bounds on the sizes, far above any published BERT's, so that no size product can overflow
+    /// and a typo (an extra digit or three) is named here instead of failing as an allocation.
+    public static let sizeLimits: [(key: String, limit: Int)] = [
+        ("vocab_size", 1 << 24), ("hidden_size", 1 << 16), ("num_hidden_layers", 1024),
+        ("num_attention_heads", 1 << 16), ("intermediate_size", 1 << 20), ("max_position_embeddings", 1 << 20),
+        ("type_vocab_size", 1 << 16),
+    ]
+
+    /// Checks every field's range and the relations between sizes that the model relies on; the error
+    /// names the file, the field, the value found and the allowed range.
     public func validate(path: String) throws {
         func fail(_ reason: String) -> BertConfigError { .invalid(path: path, reason: reason) }
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
-                              ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                              ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositionEmbeddings),
-                              ("type_vocab_size", typeVocabSize)] where value <= 0 {
-            throw fail("\(name) must be positive, found \(value)")
+        let sizes = ["vocab_size": vocabSize, "hidden_size": hiddenSize, "num_hidden_layers": numHiddenLayers,
+                     "num_attention_heads": numAttentionHeads, "intermediate_size": intermediateSize,
+                     "max_position_embeddings": maxPositionEmbeddings, "type_vocab_size": typeVocabSize]
+        for (name, limit) in Self.sizeLimits {
+            let value = sizes[name]!
+            guard (1...limit).contains(value) else {
+                throw fail("\(name) is \(value); it must be an integer from 1 to \(limit)")
+            }
         }
         if hiddenSize % numAttentionHeads != 0 {
             throw fail("hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(numAttentionHeads))")
+        }
+        // A probability of 1 would drop every value (and divide by 1 - p = 0 to rescale the rest).
+        let probabilities = [("hidden_dropout_prob", hiddenDropoutProb), ("attention_probs_dropout_prob", attentionProbsDropoutProb)]
+            + (classifierDropout.map { [("classifier_dropout", $0)] } ?? [])
+        for (name, value) in probabilities where !(value >= 0 && value < 1) {
+            throw fail("\(name) is \(value); a dropout probability must be at least 0 and below 1 (0 ≤ p < 1)")
+        }
+        if !(layerNormEps > 0 && layerNormEps.isFinite) {
+            throw fail("layer_norm_eps is \(layerNormEps); it must be a positive finite number (BERT uses 1e-12)")
+        }
+        if !(initializerRange >= 0 && initializerRange.isFinite) {
+            throw fail("initializer_range is \(initializerRange); it must be a finite number at least 0 (BERT uses 0.02)")
+        }
+        if !(0..<vocabSize).contains(padTokenId) {
+            throw fail("pad_token_id is \(padTokenId); it must be a token id from 0 to vocab_size - 1 (\(vocabSize - 1))")
         }
         if positionEmbeddingType != "absolute" {
             throw fail("position_embedding_type \"\(positionEmbeddingType)\" is not supported; only \"absolute\" is")

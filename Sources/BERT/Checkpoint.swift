@@ -248,7 +248,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .layoutMismatch(path, reason):
             return "\(path): the checkpoint does not fit this model (\(reason)); create the model from the checkpoint instead."
         case let .saveFailed(path, reason):
-            return "\(path): cannot save the model (\(reason)). Check that the parent directory exists and is writable."
+            return "\(path): cannot save the model (\(reason)). Check that the parent directory exists, is writable and has space;"
+                + " a model saved there before is left as it was."
         }
     }
 }

@@ -1,6 +1,11 @@
 import FileIO
 import Foundation
 import SafeTensors
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Checkpoint {
     /// Writes a directory that HuggingFace's `AutoModelForTokenClassification` and `AutoTokenizer` load as is:
@@ -10,8 +15,11 @@ extension Checkpoint {
     /// Everything is written into a temporary directory beside `directory`, which then replaces it, so an
     /// interrupted save leaves the previous model intact. When `directory` is a symbolic link, the
     /// directory it points at is the one replaced, and the link is kept.
+    ///
+    /// - Parameter extraFiles: more files (name → content) saved in the same directory, in the same step.
     public static func save(parameters: UnsafeBufferPointer<Float>, layout: ParameterLayout, config: BertConfig,
-                            labels: [String], to requested: URL, tokenizerSource: URL?) throws {
+                            labels: [String], to requested: URL, tokenizerSource: URL?,
+                            extraFiles: [String: Data] = [:]) throws {
         let directory: URL
         do { directory = try OutputFile.resolvingLastLink(requested) } catch {
             throw CheckpointError.saveFailed(path: requested.path, reason: fileErrorReason(error))
@@ -37,7 +45,8 @@ extension Checkpoint {
         let fileManager = FileManager.default
         let parent = directory.deletingLastPathComponent()
         let name = directory.lastPathComponent
-        let staging = parent.appendingPathComponent(".\(name).partial-\(UUID().uuidString)")
+        let staging = parent.appendingPathComponent(".\(name)\(partialInfix)\(UUID().uuidString)")
+        finishInterruptedSave(of: directory)
         do {
             try fileManager.createDirectory(at: staging, withIntermediateDirectories: false)
         } catch {
@@ -61,6 +70,9 @@ extension Checkpoint {
                     }
                 }
             }
+            for (file, data) in extraFiles.sorted(by: { $0.key < $1.key }) {
+                try OutputFile.write(data, to: staging.appendingPathComponent(file))
+            }
             try replaceDirectory(directory, with: staging)
         } catch {
             try? fileManager.removeItem(at: staging)
@@ -70,28 +82,79 @@ extension Checkpoint {
         }
     }
 
-    /// Puts `staging` where `directory` is: an old directory is moved aside first and removed only once the new
-    /// one is in place (rename(2) cannot replace a non-empty directory in one step).
+    static let partialInfix = ".partial-", asideInfix = ".old-"
+
+    /// Tidies what a save of `directory` killed part-way left beside it: when `directory` is missing (the kill
+    /// came between moving the previous model aside and moving the new one in, where the atomic exchange is
+    /// not available), the previous model is moved back; unfinished new ones and set-aside old ones are
+    /// removed. Runs at the start of every save; a resumed run calls it for the directories it reads.
+    public static func finishInterruptedSave(of requested: URL) {
+        let directory = (try? OutputFile.resolvingLastLink(requested)) ?? requested
+        let fileManager = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        let name = directory.lastPathComponent
+        guard let entries = try? fileManager.contentsOfDirectory(atPath: parent.path) else { return }
+        let partial = entries.filter { $0.hasPrefix(".\(name)\(partialInfix)") }
+        var aside = entries.filter { $0.hasPrefix(".\(name)\(asideInfix)") }
+        if !fileManager.fileExists(atPath: directory.path), let previous = aside.first,
+           rename(parent.appendingPathComponent(previous).path, directory.path) == 0 {
+            aside.removeFirst()
+        }
+        for entry in partial + aside { try? fileManager.removeItem(at: parent.appendingPathComponent(entry)) }
+        try? OutputFile.syncDirectory(parent.path)
+    }
+
+    /// Puts `staging` where `directory` is, in one atomic exchange of the two where the system has one
+    /// (Linux's renameat2 RENAME_EXCHANGE, macOS's renamex_np RENAME_SWAP): at every moment `directory` is the
+    /// whole previous model or the whole new one. Elsewhere the old directory is moved aside first and removed
+    /// once the new one is in place (rename(2) cannot replace a non-empty directory), and a kill in between is
+    /// mended by `finishInterruptedSave` at the next save or resume.
     private static func replaceDirectory(_ directory: URL, with staging: URL) throws {
         func failure(_ what: String) -> CheckpointError {
             .saveFailed(path: directory.path, reason: "\(what): \(String(cString: strerror(errno)))")
         }
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
+        let parent = directory.deletingLastPathComponent().path
+        // The staging folder's own entries, then the renames in the parent, reach the disk before the save returns.
+        try OutputFile.syncDirectory(staging.path)
         guard fileManager.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
             guard rename(staging.path, directory.path) == 0 else { throw failure("cannot move the new model into place") }
+            try OutputFile.syncDirectory(parent)
             return
         }
         guard isDirectory.boolValue else {
             throw CheckpointError.saveFailed(path: directory.path, reason: "a file, not a directory, is in the way")
         }
-        let aside = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).old-\(UUID().uuidString)")
+        if exchangeDirectories(staging.path, directory.path) {
+            try OutputFile.syncDirectory(parent)
+            // `staging` now holds the previous model.
+            try? fileManager.removeItem(at: staging)
+            return
+        }
+        let aside = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent)\(asideInfix)\(UUID().uuidString)")
         guard rename(directory.path, aside.path) == 0 else { throw failure("cannot move the previous model aside") }
         guard rename(staging.path, directory.path) == 0 else {
             let error = failure("cannot move the new model into place")
             _ = rename(aside.path, directory.path)
             throw error
         }
+        try OutputFile.syncDirectory(parent)
         try? fileManager.removeItem(at: aside)
+    }
+
+    /// Swaps two directories in one step; false when the system or the file system cannot.
+    static func exchangeDirectories(_ a: String, _ b: String) -> Bool {
+        #if canImport(Glibc)
+        // renameat2 is in glibc since 2.28 but not in Swift's Glibc module; looked up by name.
+        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
+        let renameExchange: UInt32 = 1 << 1
+        return unsafeBitCast(symbol, to: RenameAt2.self)(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
+        #elseif canImport(Darwin)
+        return renamex_np(a, b, UInt32(RENAME_SWAP)) == 0
+        #else
+        return false
+        #endif
     }
 }

@@ -6,10 +6,19 @@ import SeqEval
 /// between sentences, `-DOCSTART-` lines between documents.
 ///
 /// Columns are separated by tabs when the file's first token line contains a tab (so a column
-/// may then hold spaces), otherwise by runs of spaces or tabs. Windows line endings, trailing
+/// may then hold spaces), otherwise by runs of whitespace. Windows line endings, trailing
 /// spaces, a missing final newline and runs of blank lines are accepted. The reader walks the
 /// raw bytes once and makes Strings only for the columns, which keeps CoNLL-2003 train (3.3 MB)
 /// well under a second.
+///
+/// Dirty files are read as Flair's `ColumnCorpus` reads them, where that is well defined: whitespace is
+/// Unicode's (Python's `str.isspace`), so a line of non-breaking spaces is blank and a non-breaking space
+/// separates columns like a space; zero-width characters inside a word stay in it (the tokenizer drops
+/// them, as BertTokenizer does). A byte order mark (U+FEFF) at the start of the file or of any line (files
+/// joined with `cat`) is not text and is skipped. What a reader would silently misread is an error that
+/// shows the line with the invisible characters escaped (`\u{200B}`): a line that looks blank but holds
+/// zero-width or control characters, a label holding them, a carriage return inside a line, a line
+/// without tabs in a tab-separated file.
 public struct CoNLLReader: Sendable {
     /// Column holding the words; negative indices count from the end (-1 is the last column).
     public var tokenColumn: Int
@@ -93,23 +102,36 @@ public struct CoNLLReader: Sendable {
         }
 
         var lineNumber = 0
-        // A byte order mark some editors write is not part of the first token.
-        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var start = 0
         let count = bytes.count
         while start < count {
             lineNumber += 1
             var end = start
             while end < count && bytes[end] != Self.newline { end += 1 }
             let next = end + 1
-            // Trailing spaces, tabs and the CR of CRLF are not part of the line.
-            while end > start && (bytes[end - 1] == Self.space || bytes[end - 1] == Self.tab || bytes[end - 1] == Self.carriageReturn) {
-                end -= 1
+            defer { start = next }
+            // A byte order mark (at the start of the file, or of a file joined to it) is not part of the line.
+            let lineStart = start + 3 <= end && bytes[start] == 0xEF && bytes[start + 1] == 0xBB && bytes[start + 2] == 0xBF
+                ? start + 3 : start
+            start = lineStart
+            // Trailing whitespace and the CR of CRLF are not part of the line.
+            while end > start {
+                let length = Self.whitespaceLength(endingAt: end, in: bytes, from: start)
+                if length == 0 { break }
+                end -= length
+            }
+            if let problem = Self.invisibleProblem(bytes, start..<end, separator: separator) {
+                throw DatasetError.invisibleCharacters(file: file, line: lineNumber, problem: problem.problem,
+                                                       shown: Self.shown(string(start..<end)), fix: problem.fix)
             }
             var first = start
             if separator != .tab {
-                while first < end && (bytes[first] == Self.space || bytes[first] == Self.tab) { first += 1 }
+                while first < end {
+                    let length = Self.whitespaceLength(at: first, in: bytes, before: end)
+                    if length == 0 { break }
+                    first += length
+                }
             }
-            defer { start = next }
 
             if first == end {
                 finishSentence()
@@ -148,9 +170,13 @@ public struct CoNLLReader: Sendable {
                 var i = first
                 while i < end {
                     let fieldStart = i
-                    while i < end && bytes[i] != Self.space && bytes[i] != Self.tab { i += 1 }
+                    while i < end && Self.whitespaceLength(at: i, in: bytes, before: end) == 0 { i += 1 }
                     fields.append(fieldStart..<i)
-                    while i < end && (bytes[i] == Self.space || bytes[i] == Self.tab) { i += 1 }
+                    while i < end {
+                        let length = Self.whitespaceLength(at: i, in: bytes, before: end)
+                        if length == 0 { break }
+                        i += length
+                    }
                 }
             }
 
@@ -168,6 +194,20 @@ public struct CoNLLReader: Sendable {
                     }
                 }
             } else if fields.count != columnCount {
+                if separator == .tab && fields.count == 1 && columnCount > 1 && bytes[first..<end].contains(Self.space) {
+                    throw DatasetError.invisibleCharacters(
+                        file: file, line: lineNumber,
+                        problem: "the file separates columns with tabs (from line \(firstTokenLine)) but this line has none",
+                        shown: Self.shown(string(start..<end)), fix: "Separate its \(columnCount) columns with tabs")
+                }
+                if bytes[start..<end].contains(where: { $0 >= 0x80 }) {
+                    // Non-breaking and other Unicode spaces separate columns: show where they are.
+                    throw DatasetError.invisibleCharacters(
+                        file: file, line: lineNumber,
+                        problem: "found \(fields.count) column\(fields.count == 1 ? "" : "s"), expected \(columnCount) like the first token line (line \(firstTokenLine))",
+                        shown: Self.shown(string(start..<end)),
+                        fix: "Non-breaking and other Unicode spaces separate columns as spaces do; remove the ones inside a column")
+                }
                 throw DatasetError.columnCount(file: file, line: lineNumber, found: fields.count,
                                                expected: columnCount, firstTokenLine: firstTokenLine)
             }
@@ -178,6 +218,12 @@ public struct CoNLLReader: Sendable {
             words.append(columns[firstColumn + tokenIndex])
             if let labelIndex {
                 let label = columns[firstColumn + labelIndex]
+                if label.unicodeScalars.contains(where: Self.isInvisible) {
+                    throw DatasetError.invisibleCharacters(
+                        file: file, line: lineNumber, problem: "the label \(Self.shown(label)) holds invisible characters",
+                        shown: Self.shown(string(start..<end)),
+                        fix: "Remove them; otherwise it is a label of its own, apart from the one it looks like")
+                }
                 if let scheme, !scheme.isValid(label) {
                     throw DatasetError.invalidTag(file: file, line: lineNumber, tag: label, scheme: scheme.rawValue)
                 }
@@ -193,6 +239,85 @@ public struct CoNLLReader: Sendable {
 }
 
 extension CoNLLReader {
+    /// The byte length of the whitespace character at `i` (ASCII space, tab, vertical tab, form feed, or a
+    /// Unicode space: U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), else 0.
+    @inline(__always)
+    static func whitespaceLength(at i: Int, in bytes: UnsafeBufferPointer<UInt8>, before end: Int) -> Int {
+        let b = bytes[i]
+        if b < 0x80 { return b == space || b == tab || b == 0x0B || b == 0x0C ? 1 : 0 }
+        if b == 0xC2 { return i + 1 < end && (bytes[i + 1] == 0x85 || bytes[i + 1] == 0xA0) ? 2 : 0 }
+        guard b == 0xE1 || b == 0xE2 || b == 0xE3, i + 2 < end else { return 0 }
+        return isThreeByteSpace(b, bytes[i + 1], bytes[i + 2]) ? 3 : 0
+    }
+
+    /// The byte length of the whitespace character (or the CR of a CRLF) that ends at `end`, else 0.
+    static func whitespaceLength(endingAt end: Int, in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let last = bytes[end - 1]
+        if last < 0x80 { return last == space || last == tab || last == carriageReturn || last == 0x0B || last == 0x0C ? 1 : 0 }
+        if end - 2 >= start, bytes[end - 2] == 0xC2, last == 0x85 || last == 0xA0 { return 2 }
+        if end - 3 >= start, isThreeByteSpace(bytes[end - 3], bytes[end - 2], last) { return 3 }
+        return 0
+    }
+
+    @inline(__always)
+    private static func isThreeByteSpace(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
+        switch (a, b) {
+        case (0xE1, 0x9A): return c == 0x80                                                        // U+1680
+        case (0xE2, 0x80): return (0x80...0x8A).contains(c) || c == 0xA8 || c == 0xA9 || c == 0xAF  // U+2000–200A, 2028, 2029, 202F
+        case (0xE2, 0x81): return c == 0x9F                                                        // U+205F
+        case (0xE3, 0x80): return c == 0x80                                                        // U+3000
+        default: return false
+        }
+    }
+
+    /// Characters that take no room on screen: format characters (zero-width spaces and joiners, U+FEFF,
+    /// direction marks, the soft hyphen) and control characters.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .format, .control: return true
+        default: return false
+        }
+    }
+
+    /// Why a line (without its line end) cannot be read as it looks, with the fix; nil for almost every line.
+    /// Only lines with a control or non-ASCII byte are looked at closely.
+    static func invisibleProblem(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
+                                 separator: ColumnSeparator?) -> (problem: String, fix: String)? {
+        guard bytes[range].contains(where: { $0 >= 0x80 || ($0 < 0x20 && $0 != tab) || $0 == 0x7F }) else { return nil }
+        if bytes[range].contains(carriageReturn) {
+            return ("a carriage return (\\r) inside the line; the file mixes line ends",
+                    "End every line with \\n or \\r\\n; a lone \\r ends a line only for old Mac editors")
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        let visible = text.unicodeScalars.contains { !isInvisible($0) && !$0.properties.isWhitespace }
+        if !visible {
+            return ("the line looks blank but holds invisible characters",
+                    "Delete them, leaving the line empty if it ends a sentence")
+        }
+        return nil
+    }
+
+    /// `text` quoted, with invisible characters and every space other than U+0020 escaped as in Swift
+    /// (`\t`, `\r`, `\u{200B}`), so that what an editor hides can be found.
+    static func shown(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if scalar != " " && (isInvisible(scalar) || scalar.properties.isWhitespace) {
+                    out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
     /// "object" or "array" when a line is JSON (or starts like a JSON record, `{"`, and ends like one), else nil.
     static func jsonKind(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
         guard let head = line.first, head == UInt8(ascii: "{") || head == UInt8(ascii: "["), let tail = line.last else { return nil }

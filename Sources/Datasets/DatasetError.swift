@@ -13,6 +13,10 @@ public enum DatasetError: Error, Equatable, Sendable {
     case invalidUTF8(file: String, line: Int)
     /// A token line has a different number of columns than the file's first token line.
     case columnCount(file: String, line: Int, found: Int, expected: Int, firstTokenLine: Int)
+    /// A line that reads otherwise than it looks: invisible characters where the line seems blank or inside a
+    /// label, a carriage return inside a line, a space-separated line in a tab-separated file. `shown` is
+    /// the line with those characters escaped (`\u{FEFF}`), since they cannot be seen in an editor.
+    case invisibleCharacters(file: String, line: Int, problem: String, shown: String, fix: String)
     /// The requested column does not exist in a file with `columnCount` columns.
     case columnOutOfRange(file: String, line: Int, column: Int, columnCount: Int, role: String)
     /// The label column resolves to the token column (typically: a one-column file read for labels).
@@ -61,6 +65,8 @@ extension DatasetError: CustomStringConvertible, LocalizedError {
                 + "with blank lines between sentences; the file is empty or holds only blank and -DOCSTART- lines."
         case let .invalidUTF8(file, line):
             return "\(file):\(line): invalid UTF-8. Expected UTF-8 text; convert the file, e.g. `iconv -f LATIN1 -t UTF-8`."
+        case let .invisibleCharacters(file, line, problem, shown, fix):
+            return "\(file):\(line): \(problem): \(shown). \(fix)"
         case let .columnCount(file, line, found, expected, first):
             return "\(file):\(line): found \(found) column\(found == 1 ? "" : "s"), expected \(expected) like the first token line (line \(first)). "
                 + "Every token line needs the same columns; fix the line or remove stray spaces inside a column."

@@ -57,14 +57,30 @@ public struct JSONLinesReader: Sendable {
             let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
             defer { start = end + 1 }
             var line = data[start..<end]
-            if start == data.startIndex && line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
+            // A byte order mark at the start of the file, or of a file joined to it, is not part of the record.
+            if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else {
                 continue
             }
-            try line.withUnsafeBytes { raw in
-                if firstInvalidUTF8Offset(raw.bindMemory(to: UInt8.self)) != nil {
+            let problem = try line.withUnsafeBytes { raw -> (problem: String, fix: String)? in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                if firstInvalidUTF8Offset(bytes) != nil {
                     throw DatasetError.invalidUTF8(file: file, line: lineNumber)
                 }
+                // Lines of Unicode spaces are blank, as for `str.isspace`; zero-width characters alone are not.
+                var end = bytes.count
+                while end > 0 {
+                    let length = CoNLLReader.whitespaceLength(endingAt: end, in: bytes, from: 0)
+                    if length == 0 { break }
+                    end -= length
+                }
+                if end == 0 { return (problem: "", fix: "") }
+                return CoNLLReader.invisibleProblem(bytes, 0..<end, separator: nil)
+            }
+            if let problem {
+                if problem.problem.isEmpty { continue }
+                throw DatasetError.invisibleCharacters(file: file, line: lineNumber, problem: problem.problem,
+                                                       shown: CoNLLReader.shown(String(decoding: line, as: UTF8.self)), fix: problem.fix)
             }
             let record = try self.record(from: Data(line), file: file, line: lineNumber, first: sentences.isEmpty)
             if chosenTagsKey == nil {
@@ -133,6 +149,11 @@ public struct JSONLinesReader: Sendable {
             guard tags!.count == words.count else {
                 throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey,
                                                problem: "has \(tags!.count) tags for \(words.count) tokens; expected one tag per token")
+            }
+            if let hidden = tags!.first(where: { $0.unicodeScalars.contains(where: CoNLLReader.isInvisible) }) {
+                throw DatasetError.invalidJSON(file: file, line: lineNumber, key: tagsKey,
+                                               problem: "the tag \(CoNLLReader.shown(hidden)) holds invisible characters; remove them,"
+                                                   + " otherwise it is a label of its own, apart from the one it looks like")
             }
             if let scheme, let bad = tags!.first(where: { !scheme.isValid($0) }) {
                 throw DatasetError.invalidTag(file: file, line: lineNumber, tag: bad, scheme: scheme.rawValue)

@@ -8,9 +8,9 @@ import Darwin
 /// The one way every output of the tool reaches the disk, so that writing never damages what a path
 /// points at:
 ///
-/// - a regular file, or a path where nothing is yet, is written to a temporary file in the same folder
-///   and renamed over the path: readers see the old file or the whole new one, never a part, and an
-///   existing file keeps its permissions;
+/// - a regular file, or a path where nothing is yet, is written to a temporary file in the same folder,
+///   synced (fsync), renamed over the path, and the folder synced: readers see the old file or the whole
+///   new one, never a part, even after a kill or a power cut, and an existing file keeps its permissions;
 /// - a symbolic link is followed (every link in a chain) and its final target is replaced that way, so
 ///   the link stays a link and points at the new content;
 /// - a device, FIFO or socket (a terminal, a named pipe) is written directly, as a stream: replacing it
@@ -140,6 +140,38 @@ public enum OutputFile {
             unlink(temporary)
             throw OutputFileError(path: path, reason: reason)
         }
+        // The rename is a change to the folder: until the folder itself is synced, a power cut can bring back
+        // the old name (or no file at all) even though the new content is on disk.
+        try syncDirectory(url.deletingLastPathComponent().path, reportedAs: path)
+    }
+
+    /// Flushes a folder's entries (names created, renamed or removed in it) to the disk, as fsync(2) does for
+    /// a file's content: the last step of an atomic replacement. File systems that cannot sync a folder
+    /// (EINVAL, ENOTSUP) keep their entries by other means and are not an error.
+    public static func syncDirectory(_ directory: String, reportedAs path: String? = nil) throws {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw OutputFileError(path: path ?? directory, reason: lastError()) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 || errno == EINVAL || errno == ENOTSUP else {
+            throw OutputFileError(path: path ?? directory, reason: lastError())
+        }
+    }
+
+    /// Removes the temporary files that writes killed part-way left in `directory` (named `.NAME.UUID.tmp`, as
+    /// `write` names them; nothing else is touched). For a program taking up work it was killed in.
+    public static func removeInterruptedWrites(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where isTemporaryName(name) {
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Whether `name` is one `replace` gives its temporary file: `.NAME.UUID.tmp`.
+    static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return false }
+        let core = name.dropFirst().dropLast(4)
+        guard let dot = core.lastIndex(of: "."), dot > core.startIndex else { return false }
+        return UUID(uuidString: String(core[core.index(after: dot)...])) != nil
     }
 
     /// Fails now, with the reason, when `path` could not be written later: its folder is missing or

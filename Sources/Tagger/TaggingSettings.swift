@@ -112,6 +112,11 @@ public struct TaggingSettings: Sendable, Equatable {
 
     /// Writes the settings to `directory` atomically.
     public func save(in directory: URL) throws {
+        try writeAtomically(try encoded(), to: directory.appendingPathComponent(Self.fileName))
+    }
+
+    /// The content of the settings file.
+    public func encoded() throws -> Data {
         var object: [String: Any] = [
             Key.context.rawValue: context,
             Key.decoding.rawValue: decoding.rawValue,
@@ -121,6 +126,6 @@ public struct TaggingSettings: Sendable, Equatable {
         object[Key.stride.rawValue] = stride ?? NSNull()
         object[Key.scheme.rawValue] = scheme?.rawValue ?? NSNull()
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(Self.fileName))
+        return data + Data("\n".utf8)
     }
 }

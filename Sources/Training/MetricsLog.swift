@@ -52,30 +52,70 @@ public struct MetricsRecord: Sendable, Equatable {
 }
 
 /// Appends metrics rows to a JSONL file and a CSV file side by side, flushing each row so a killed run
-/// keeps everything it logged. Opening an existing pair (a resumed run) appends after what is there.
+/// keeps everything it logged. Opening an existing pair (a resumed run) appends after what is there; a
+/// last row cut short by a kill (no line end) is removed first, so the next row starts on a line of its own.
 public final class MetricsLog {
+    /// The columns of `metrics/steps.csv` and `metrics/evaluations.csv`, in order.
+    public static let stepColumns = ["step", "epoch", "loss", "learning_rate", "grad_norm", "tokens_per_second", "elapsed_seconds"]
+    public static let evaluationColumns = ["step", "epoch", "dev_loss", "precision", "recall", "f1", "accuracy", "best", "seconds"]
+
     public let jsonlURL: URL
     public let csvURL: URL
     private var jsonl: FileHandle
     private var csv: FileHandle
     private var columns: [String]?
+    /// Whether the CSV already has its header line.
+    private var hasHeader = false
 
-    public init(directory: URL, name: String) throws {
+    /// - Parameter columns: the columns every row will have, when known: an existing CSV with another header
+    ///   is refused here, before any work is done, rather than at the first row.
+    public init(directory: URL, name: String, columns: [String]? = nil) throws {
         jsonlURL = directory.appendingPathComponent("\(name).jsonl")
         csvURL = directory.appendingPathComponent("\(name).csv")
         let fm = FileManager.default
-        for url in [jsonlURL, csvURL] where !fm.fileExists(atPath: url.path) {
-            do { try OutputFile.write(Data(), to: url) } catch {
+        for url in [jsonlURL, csvURL] {
+            do {
+                if fm.fileExists(atPath: url.path) {
+                    try Self.removePartialLastLine(url)
+                } else {
+                    try OutputFile.write(Data(), to: url)
+                }
+            } catch let error as TrainingError {
+                throw error
+            } catch {
                 throw TrainingError.cannotWrite(path: url.path, reason: fileErrorReason(error, path: url.path))
             }
         }
+        self.columns = columns
         jsonl = try Self.openForAppending(jsonlURL)
         csv = try Self.openForAppending(csvURL)
-        try jsonl.seekToEnd()
-        let csvEnd = try csv.seekToEnd()
-        if csvEnd > 0, let header = try String(contentsOf: csvURL, encoding: .utf8).split(separator: "\n").first {
-            columns = header.split(separator: ",").map(String.init)
+        try readHeader(expecting: columns)
+    }
+
+    /// Takes the CSV's header as the columns; refuses one that differs from `expected`.
+    private func readHeader(expecting expected: [String]?) throws {
+        let text: String
+        do { text = try String(contentsOf: csvURL, encoding: .utf8) } catch {
+            throw TrainingError.unreadableData(path: csvURL.path, what: "metrics log", reason: fileErrorReason(error, path: csvURL.path))
         }
+        guard let header = text.split(separator: "\n", omittingEmptySubsequences: false).first, !header.isEmpty else {
+            hasHeader = false
+            return
+        }
+        let found = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if let expected, found != expected {
+            throw TrainingError.metricsColumnsDiffer(path: csvURL.path, found: found, expected: expected)
+        }
+        columns = found
+        hasHeader = true
+    }
+
+    /// Cuts a file back to its last line end: what follows it is a row whose writing was interrupted.
+    private static func removePartialLastLine(_ url: URL) throws {
+        let data = try Data(contentsOf: url)
+        guard let last = data.last, last != UInt8(ascii: "\n") else { return }
+        let end = data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? data.startIndex
+        try OutputFile.write(data[data.startIndex..<end], to: url)
     }
 
     private static func openForAppending(_ url: URL) throws -> FileHandle {
@@ -125,16 +165,19 @@ public final class MetricsLog {
         try? csv.close()
         jsonl = try Self.openForAppending(jsonlURL)
         csv = try Self.openForAppending(csvURL)
+        try readHeader(expecting: nil)
     }
 
-    /// Writes one row. Every row of one log has the same columns: the first row fixes them.
+    /// Writes one row. Every row of one log has the same columns: the header (or the first row) fixes them.
     public func append(_ record: MetricsRecord) throws {
         let names = record.fields.map(\.name)
-        if let columns {
-            precondition(columns == names, "metrics columns changed from \(columns) to \(names)")
-        } else {
-            columns = names
+        if let columns, columns != names {
+            throw TrainingError.metricsColumnsDiffer(path: csvURL.path, found: columns, expected: names)
+        }
+        columns = names
+        if !hasHeader {
             try csv.write(contentsOf: Data((names.joined(separator: ",") + "\n").utf8))
+            hasHeader = true
         }
         try jsonl.write(contentsOf: Data((record.jsonLine + "\n").utf8))
         try csv.write(contentsOf: Data((record.csvLine + "\n").utf8))

@@ -167,12 +167,13 @@ public final class Trainer {
             } catch {
                 throw TrainingError.cannotWrite(path: output.path, reason: fileErrorReason(error, path: output.path))
             }
-            try writeJSON(options, to: path("options.json"))
+            // labels.json first: options.json marks the run as started, and --resume reads both.
             try labelSet.save(to: path("labels.json"))
+            try writeJSON(options, to: path("options.json"))
         }
 
-        let stepLog = try MetricsLog(directory: path("metrics"), name: "steps")
-        let evalLog = try MetricsLog(directory: path("metrics"), name: "evaluations")
+        let stepLog = try MetricsLog(directory: path("metrics"), name: "steps", columns: MetricsLog.stepColumns)
+        let evalLog = try MetricsLog(directory: path("metrics"), name: "evaluations", columns: MetricsLog.evaluationColumns)
         if resume {
             try stepLog.dropRows(afterStep: state.step)
             try evalLog.dropRows(afterStep: state.step)
@@ -202,9 +203,10 @@ public final class Trainer {
                 state.bestScore = score
                 state.bestStep = state.step
                 state.evaluationsWithoutImprovement = 0
+                // The settings go in with the weights, in one step: a kill never leaves a best model without them.
                 try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
-                                    tokenizerSource: URL(fileURLWithPath: options.model))
-                try taggingSettings.save(in: path("best"))
+                                    tokenizerSource: URL(fileURLWithPath: options.model),
+                                    extraFiles: [TaggingSettings.fileName: try taggingSettings.encoded()])
                 bestDev = (state.step, evaluation)
             } else {
                 state.evaluationsWithoutImprovement += 1
@@ -541,6 +543,9 @@ public final class Trainer {
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)
+            // What a kill part-way through a write left behind.
+            Checkpoint.finishInterruptedSave(of: path("best"))
+            for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
             guard let data else { return TrainerState() }
             return try JSONDecoder().decode(TrainerState.self, from: data)
         }
@@ -551,6 +556,8 @@ public final class Trainer {
         if fm.fileExists(atPath: output.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw TrainingError.cannotWrite(path: output.path, reason: "a file, not a directory, is in the way; choose another --output")
         }
+        // A start killed before options.json was written may have left temporary files.
+        for folder in [output, path("metrics")] { OutputFile.removeInterruptedWrites(in: folder.path) }
         return TrainerState()
     }
 
@@ -611,6 +618,7 @@ public final class Trainer {
             try fm.moveItem(at: last, to: previous)
         }
         try fm.moveItem(at: staging, to: last)
+        try OutputFile.syncDirectory(last.deletingLastPathComponent().path)
         try? fm.removeItem(at: previous)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Problems a user can meet when training or predicting, each saying what to do about it.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(path: String, reason: String)
@@ -11,6 +13,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case resumeMismatch(path: String, field: String, saved: String, given: String)
     case emptyData(file: String)
     case nonFiniteLoss(step: Int)
+    /// A metrics CSV whose header is not the columns this version logs (a run started by another version).
+    case metricsColumnsDiffer(path: String, found: [String], expected: [String])
 
     public static func == (a: TrainingError, b: TrainingError) -> Bool { a.description == b.description }
 
@@ -42,6 +46,11 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(file): no sentences to train or evaluate on."
         case let .nonFiniteLoss(step):
             return "the training loss became infinite or NaN at step \(step). Lower --lr or keep --max-grad-norm on."
+        case let .metricsColumnsDiffer(path, found, expected):
+            let jsonl = (path as NSString).deletingPathExtension + ".jsonl"
+            return "\(path): the header is \"\(found.joined(separator: ","))\" but the run logs \"\(expected.joined(separator: ","))\";"
+                + " rows cannot be added under it. Move the file aside (the same rows are in \(jsonl)) and run again;"
+                + " a new \((path as NSString).lastPathComponent) is started."
         }
     }
 }

@@ -58,7 +58,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             let reading = try corpusFormat.reading(labelColumn: nil, tagsOptional: true)
             if reading.format(of: file) == .jsonl && labelColumn != -1 {
-                throw ValidationError("--label-column chooses a CoNLL column; \(file) is read as JSON Lines, whose tags are chosen by key with --tag-field.")
+                throw CommandError("--label-column chooses a CoNLL column; \(file) is read as JSON Lines, whose tags are chosen by key with --tag-field.")
             }
             var corpus = try reading.read(file)
             if reading.format(of: file) == .conll && corpus.columnCount > 1 {

@@ -12,7 +12,7 @@ struct InfoCommand: ParsableCommand {
         do {
             try ComputeLibraries.load()
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandError("\(error)")
         }
         for line in ComputeLibraries.report { print(line) }
     }

@@ -95,7 +95,7 @@ struct TrainCommand: ParsableCommand {
             let dir = Self.defaultDataDirectory
             let files = ["train", "dev", "test"].map { "\(dir)/\($0).txt" }
             guard files.prefix(2).allSatisfy({ FileManager.default.fileExists(atPath: $0) }) else {
-                throw ValidationError("""
+                throw CommandError("""
                     no --train/--dev given and CoNLL-2003 is not at \(dir)/ (train.txt, dev.txt, test.txt). \
                     Run `bash Scripts/setup.sh` (it links ../shared/data/conll2003 there when that folder exists), \
                     or pass --train FILE --dev FILE [--test FILE] with CoNLL column files.

@@ -47,6 +47,14 @@ let defaultModel: String? = {
         #expect((object["sentence_words"] as? [String: Any])?["max"] as? Int == 4)
     }
 
+    @Test func aLabelColumnForAJSONLinesFileIsOneLineWithoutTheUsageText() throws {
+        let file = try temporaryFile(#"{"tokens": ["EU"], "ner_tags": ["B-ORG"]}"# + "\n", name: "train.jsonl")
+        let result = try Binary.run(["data", "stats", file, "--label-column", "1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--label-column chooses a CoNLL column; \(file) is read as JSON Lines"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Usage:") && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
     @Test func aOneColumnFileHasNoEntities() throws {
         let result = try Binary.run(["data", "stats", try temporaryFile("a\nb\n\nc\n"), "--json"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -249,6 +249,8 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         #expect(result.status != 0)
         #expect(result.stderr.contains("CoNLL-2003 is not at data/conll2003/"), "\(result.stderr)")
         #expect(result.stderr.contains("Scripts/setup.sh") && result.stderr.contains("--train FILE --dev FILE"))
+        #expect(!result.stderr.contains("Usage:") && !result.stderr.contains("--help"),
+                "a missing corpus is one line, not the usage text: \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: empty.appendingPathComponent("run").path))
     }
 

@@ -192,3 +192,22 @@ import Darwin
         #expect(fileErrorReason(missingError) == "No such file or directory")
     }
 }
+
+@Suite struct InterruptedWriteTests {
+    @Test func temporaryFilesOfKilledWritesAreRemovedAndNothingElse() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("interrupted-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let kept = ["steps.csv", ".hidden", ".notes.tmp", ".steps.csv.not-a-uuid.tmp", "a.\(UUID().uuidString).tmp"]
+        for name in kept + [".steps.csv.\(UUID().uuidString).tmp", ".options.json.\(UUID().uuidString).tmp"] {
+            try Data("x".utf8).write(to: folder.appendingPathComponent(name))
+        }
+        OutputFile.removeInterruptedWrites(in: folder.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == kept.sorted())
+    }
+
+    @Test func syncingAMissingFolderNamesIt() {
+        #expect(throws: OutputFileError.self) { try OutputFile.syncDirectory("/nonexistent-folder-\(UUID().uuidString)") }
+        #expect(throws: Never.self) { try OutputFile.syncDirectory(FileManager.default.temporaryDirectory.path) }
+    }
+}
