@@ -67,7 +67,7 @@ struct PredictCommand: ParsableCommand {
                                valueName: "N"))
     var context: Int?
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
-    @Option(help: "Threads. Default: all cores.") var threads: Int?
+    @Option(help: "Threads. Default: all cores (under mpirun, shared between the ranks of a host, which tag shards of --input).") var threads: Int?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16, or auto (bf16 on CPUs with AMX, else fp32).")
     var precision: PrecisionChoice = .auto
 
