@@ -62,3 +62,17 @@ extension DataParallelCommandTests {
         #expect(steps == Array(1 ... steps.count), "one log row per step, the saved run's and the resumed one's")
     }
 }
+
+extension DataParallelCommandTests {
+    @Test func anErrorUnderMPIRunEndsEveryRankAndSaysWhatItWas() throws {
+        let task = try TinyTask()
+        defer { task.remove() }
+        let missing = task.root.appendingPathComponent("no-such-train.txt")
+        let result = try twoRanks(["train", "--model", task.model.path, "--train", missing.path, "--dev", task.dev.path,
+                                   "--output", task.root.appendingPathComponent("run").path, "--threads", "1"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(missing.path), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: task.root.appendingPathComponent("run").path),
+                "a run that fails before it starts leaves no run directory")
+    }
+}
