@@ -36,6 +36,10 @@ let package = Package(
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS]))]
         ),
+        // Open MPI, loaded at run time under `mpirun` (Debian: openmpi-bin); no MPI header is needed to build.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // The ranks of a run and their collectives; one process alone where MPI is absent.
+        .target(name: "DataParallel", dependencies: ["CMPI"], swiftSettings: swiftSettings),
         .target(name: "StrictJSON", swiftSettings: swiftSettings),
         // Writing outputs without damaging what a path points at; file errors in plain words.
         .target(name: "FileIO", swiftSettings: swiftSettings),
@@ -60,11 +64,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "Tagger", "FileIO"], swiftSettings: swiftSettings),
+        .target(name: "Training", dependencies: ["BERT", "Datasets", "SeqEval", "Tagger", "FileIO", "DataParallel"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "bert-tagger",
             dependencies: [
                 "Tokenizer", "Datasets", "SeqEval", "SafeTensors", "Tensors", "BERT", "Tagger", "TaggerServer", "Training", "FileIO",
+                "DataParallel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,12 +78,17 @@ let package = Package(
         .executableTarget(
             name: "bert-tagger-bench",
             dependencies: [
-                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT", "Tagger", "Training",
+                "Tokenizer", "Datasets", "SeqEval", "Tensors", "BERT", "Tagger", "Training", "DataParallel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bert-tagger-bench",
             swiftSettings: swiftSettings
         ),
+        // Runs each collective under `mpirun` for DataParallelTests.
+        .executableTarget(name: "collectives-probe", dependencies: ["DataParallel"], path: "Tests/CollectivesProbe",
+                          swiftSettings: swiftSettings),
+        .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "BERT", "SafeTensors", "collectives-probe", "bert-tagger"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "FileIOTests", dependencies: ["FileIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: swiftSettings),

@@ -16,14 +16,16 @@ done
 say() { printf '==> %s\n' "$*"; }
 
 # 1. System packages: OpenBLAS for single-precision matrix products, oneDNN (headers and library) for BF16
-#    products on processors with AVX512-BF16 or AMX. Both are loaded at run time. Chromium renders
+#    products on processors with AVX512-BF16 or AMX. Both are loaded at run time, as is Open MPI (openmpi-bin, for
+#    `mpirun` runs; libopenmpi-dev for its headers and tools). Chromium renders
 #    `predict --format html` pages and `serve`'s page headless in the tests.
 if [ "$(uname)" = Linux ]; then
-  if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] || ! command -v chromium >/dev/null; then
-    say "installing OpenBLAS, oneDNN and Chromium (libopenblas0-pthread, libdnnl-dev, chromium)"
+  if ! ldconfig -p | grep -q 'libopenblas\.so\.0' || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] || ! command -v chromium >/dev/null \
+     || ! command -v mpirun >/dev/null; then
+    say "installing OpenBLAS, oneDNN, Chromium and Open MPI (libopenblas0-pthread, libdnnl-dev, chromium, openmpi-bin, libopenmpi-dev)"
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd=sudo
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas0-pthread libdnnl-dev chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq libopenblas0-pthread libdnnl-dev chromium openmpi-bin libopenmpi-dev >/dev/null
   fi
 fi
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BERT
+import DataParallel
 import Datasets
 import Foundation
 import Tagger
@@ -10,6 +11,8 @@ import Training
 /// tokenizer and windowing, shuffled length-bucketed batches), then forward, backward, clipping, AdamW and
 /// zeroing timed phase by phase. The engine benchmark's synthetic batch has 24 mid-length sequences; real
 /// batches range from a few long sentences to two hundred one-word ones, and this shows what each costs.
+/// Under `mpirun -np N` each step's batch is split between the ranks as `train` splits it, and the gradient
+/// allreduce is a phase of its own; rank 0 prints.
 struct TrainStepBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-step",
@@ -50,7 +53,16 @@ struct TrainStepBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let world = try World.join()
+        defer { world.finalize() }
+        let threadCount = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / World.localRanks())
+        if world.isRoot {
+            try printMachineHeader(threads: threadCount)
+        } else {
+            try ComputeLibraries.load()
+            Parallel.setThreadCount(threadCount)
+        }
+        func print(_ line: String) { if world.isRoot { Swift.print(line) } }
         let trainURL = URL(fileURLWithPath: corpus).appendingPathComponent("train.txt")
         guard FileManager.default.fileExists(atPath: trainURL.path) else {
             throw ValidationError("\(trainURL.path) not found; pass --corpus with the folder that holds CoNLL-2003's train.txt.")
@@ -67,11 +79,13 @@ struct TrainStepBenchmark: ParsableCommand {
         guard plan.count >= warmup + steps else {
             throw ValidationError("an epoch has \(plan.count) batches: ask for at most \(plan.count - warmup) --steps")
         }
-        var optimizer = AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01)
+        let step = TrainingStep(model: engine, optimizer: AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01),
+                                communicator: world, maxGradNorm: maxGradNorm)
         print("train-step benchmark: \(model) on \(trainURL.path), \(plan.count) batches of ≤\(batchTokens) tokens an epoch, "
+              + (world.size > 1 ? "\(world.size) ranks × " : "")
               + "\(Parallel.threadCount) threads; \(warmup) warm-up + \(steps) timed steps")
 
-        let phases = ["forward", "backward", "gradient norm", "AdamW + clip scale + zeroing"]
+        let phases = ["forward", "backward", "allreduce (gradients, loss)", "norm, AdamW, clip, zeroing"]
         var phaseSeconds = [Double](repeating: 0, count: phases.count)
         // Buckets by the batch's longest sequence: the planner groups sequences of about one length.
         let bucketBounds = [8, 16, 32, 64, Int.max]
@@ -109,28 +123,14 @@ struct TrainStepBenchmark: ParsableCommand {
         }
         var bucketAttention = [Double](repeating: 0, count: 5)
 
+        var forwards: UInt64 = 0
         for index in 0 ..< warmup + steps {
             let batch = data.batch(plan[index])
             let timed = index >= warmup
-            var clock = DispatchTime.now().uptimeNanoseconds
-            var spent = [Double](repeating: 0, count: phases.count)
-            func lap(_ phase: Int) {
-                let now = DispatchTime.now().uptimeNanoseconds
-                spent[phase] = Double(now - clock) / 1e9
-                clock = now
-            }
-            guard let loss = try engine.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
-                                                sequenceOffsets: batch.sequenceOffsets, labels: batch.labels,
-                                                training: true) else { preconditionFailure("a labelled forward returns a loss") }
-            lap(0)
-            engine.backward()
-            lap(1)
-            // As the trainer steps: the norm, then clipping's scale, AdamW and zeroing in one pass.
-            let norm = gradientNorm(UnsafeBufferPointer(engine.gradients))
-            lap(2)
-            optimizer.step(parameters: engine.parameters.baseAddress!, consumingGradients: engine.gradients.baseAddress!,
-                           learningRate: 5e-5, gradientScale: clipCoefficient(norm: norm, maxNorm: maxGradNorm))
-            lap(3)
+            // The step as `train` runs it, timed phase by phase (each rank its own share of the batch).
+            let outcome = try step.run([plan[index]], of: data, learningRate: 5e-5, forwards: &forwards, step: index)
+            let spent = [outcome.forwardSeconds, outcome.backwardSeconds, outcome.reduceSeconds, outcome.updateSeconds]
+            let loss = outcome.loss
             guard timed else { continue }
             for p in phases.indices { phaseSeconds[p] += spent[p] }
             let bucket = bucketBounds.firstIndex { batch.maxSequenceLength <= $0 }!
@@ -140,7 +140,8 @@ struct TrainStepBenchmark: ParsableCommand {
             bucketBatches[bucket] += 1
             tokens += batch.tokenCount
             lossSum += Double(loss)
-            let attention = timeAttention(batch)
+            // Attention alone on the whole batch means nothing beside one rank's share of it.
+            let attention = world.size == 1 ? timeAttention(batch) : 0
             attentionSeconds += attention
             bucketAttention[bucket] += attention
         }

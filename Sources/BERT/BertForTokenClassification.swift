@@ -50,6 +50,10 @@ public final class BertForTokenClassification {
     private var tokens = 0
     private var sequences = 0
     private var labelledTokens = 0
+    /// The number of labelled tokens the next backward divides the loss's gradient by; nil for the last
+    /// forward's own (its batch's mean). A rank of a data-parallel step sets the whole step's count, so that
+    /// the ranks' gradients sum to the gradient of the step's mean loss.
+    public var gradientNormalizer: Int?
     private var lastHadLabels = false
     private var lastTraining = false
 
@@ -406,8 +410,9 @@ public final class BertForTokenClassification {
         let lastHidden = UnsafePointer(layerCount > 0 ? acts.layers[layerCount - 1].y2 : acts.hidden0)
         let dropsClassifier = dropoutActive(classifierDropout), dropsHidden = dropoutActive(hiddenDropout)
 
+        let normalizer = gradientNormalizer ?? labelledTokens
         crossEntropyBackward(d.dLogits, acts.probs, labels,
-                             scale: labelledTokens == 0 ? 0 : 1 / Float(labelledTokens), T: T, NL: NL)
+                             scale: normalizer == 0 ? 0 : 1 / Float(normalizer), T: T, NL: NL)
         matmulBackward(dropsClassifier ? d.dDropped : d.dHidden, grads.classifierWeight, grads.classifierBias,
                        d.dLogits, classifierInput(lastHidden: lastHidden), weights.classifierWeight,
                        T: T, IC: C, OC: NL)

@@ -6,7 +6,7 @@ import Tensors
 import Tokenizer
 
 /// One word of a tagged text: its span, its label and that label's probability.
-public struct TaggedWord: Sendable, Equatable {
+public struct TaggedWord: Sendable, Equatable, Codable {
     public var text: String
     /// Span in the text in Unicode scalars (as Python indexes a `str`), `end` exclusive.
     public var start: Int
@@ -17,7 +17,7 @@ public struct TaggedWord: Sendable, Equatable {
 }
 
 /// An entity found in a text.
-public struct TaggedEntity: Sendable, Equatable {
+public struct TaggedEntity: Sendable, Equatable, Codable {
     public var type: String
     /// Span in the text in Unicode scalars, `end` exclusive: `text` is exactly the input's scalars `start..<end`.
     public var start: Int
@@ -30,7 +30,7 @@ public struct TaggedEntity: Sendable, Equatable {
 }
 
 /// A text with its words and entities.
-public struct TaggedText: Sendable, Equatable {
+public struct TaggedText: Sendable, Equatable, Codable {
     /// The text the offsets count in: the input text, or for pre-split words those words joined by single spaces.
     public var text: String
     public var words: [TaggedWord]

@@ -1,4 +1,5 @@
 import BERT
+import DataParallel
 import Datasets
 import FileIO
 import Foundation
@@ -37,6 +38,9 @@ public struct TrainingSummary: Sendable {
 public final class Trainer {
     public let options: TrainingOptions
     public let resume: Bool
+    /// The ranks of a data-parallel run (one process alone): every rank trains on its share of each step,
+    /// rank 0 alone writes and speaks.
+    public let communicator: any Communicator
     private let say: (String) -> Void
     private let interruption: Interruption
     private let progressInteractive: Bool?
@@ -45,12 +49,28 @@ public final class Trainer {
     var onStep: ((Int) -> Void)?
 
     public init(options: TrainingOptions, resume: Bool = false, interruption: Interruption = Interruption(),
-                progressInteractive: Bool? = nil, say: @escaping (String) -> Void) {
+                progressInteractive: Bool? = nil, communicator: any Communicator = SingleProcess(),
+                say: @escaping (String) -> Void) {
         self.options = options
         self.resume = resume
         self.interruption = interruption
         self.progressInteractive = progressInteractive
-        self.say = say
+        self.communicator = communicator
+        self.say = communicator.isRoot ? say : { _ in }
+    }
+
+    private var isRoot: Bool { communicator.isRoot }
+
+    /// Progress on rank 0's standard error; the other ranks keep quiet.
+    private func progressReporter(_ label: String, total: Int) -> ProgressReporter {
+        ProgressReporter(label: label, total: total, interactive: progressInteractive,
+                         stream: isRoot ? nil : { _ in })
+    }
+
+    /// Whether any rank asks for `wish` (a Ctrl-C reaches the ranks one by one): all ranks act on the answer.
+    private func anyRank(_ wish: Bool) throws -> Bool {
+        guard communicator.size > 1 else { return wish }
+        return try communicator.allReduceSum([wish ? 1 : 0])[0] > 0
     }
 
     private var output: URL { URL(fileURLWithPath: options.output) }
@@ -63,11 +83,14 @@ public final class Trainer {
     public func run() throws -> TrainingSummary {
         try options.validate()
         try checkMaxLength()
-        let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        // Ranks on one host share its cores.
+        let threads = options.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / World.localRanks())
         try ComputeLibraries.load()
         Parallel.setThreadCount(threads)
 
         var state = try prepareOutput()
+        // Every rank has checked the run directory before rank 0 starts writing in it.
+        try communicator.barrier()
         // Resuming a run that saved no state yet: from the pretrained model, at the first step.
         let restoring = resume && FileManager.default.fileExists(atPath: lastStateDirectory().appendingPathComponent("trainer_state.json").path)
         say("compute: \(ComputeLibraries.summary)")
@@ -133,7 +156,8 @@ public final class Trainer {
 
         let planner = try BatchPlanner(maxTokens: options.batchTokens, maxSequences: options.batchSentences)
         let evalPlanner = try BatchPlanner(maxTokens: modelMaxTokens)
-        let devBatches = try devSet.batches(evalPlanner, order: .lengthSorted)
+        // Each rank evaluates its own run of dev sentences.
+        let devShard = try EvaluationShard(devSet, communicator: communicator, planner: evalPlanner)
         // Every epoch's batches, planned up front: random batches hold slightly different numbers of
         // sequences from epoch to epoch, and the schedule needs the total. (seed, epoch) always gives the
         // same plan, so a resumed run plans what the stopped one did.
@@ -146,20 +170,31 @@ public final class Trainer {
         let totalSteps = stepsPerEpoch.reduce(0, +)
         let schedule = LinearWarmupDecay(peak: Float(options.learningRate),
                                          warmupSteps: options.warmupSteps(totalSteps: totalSteps), totalSteps: totalSteps)
-        var optimizer = AdamW(layout: model.layout, learningRate: Float(options.learningRate),
-                              weightDecay: Float(options.weightDecay))
+        let trainingStep = TrainingStep(model: model,
+                                        optimizer: AdamW(layout: model.layout, learningRate: Float(options.learningRate),
+                                                         weightDecay: Float(options.weightDecay)),
+                                        communicator: communicator, maxGradNorm: Float(options.maxGradNorm))
         let trainTokens = trainSet.windowLengths.reduce(0, +)
         say("\(counted(trainSet.windows.count, "training sequence")), \(counted(trainTokens, "token")); "
             + "\(counted(batchesPerEpoch[0], "batch")) of ≤\(options.batchTokens) tokens"
             + (options.groupByLength ? " grouped by length" : "")
             + " → \(counted(stepsPerEpoch[0], "step")) per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
 
+        if communicator.size > 1 {
+            say("data-parallel over \(communicator.size) ranks (Open MPI), \(threads) thread\(threads == 1 ? "" : "s") each: "
+                + "each step's batch of ≤\(options.batchTokens) tokens is split between them")
+        }
         if restoring {
-            try restoreOptimizer(&optimizer, state: state, model: model)
+            try restoreOptimizer(&trainingStep.optimizer, state: state, model: model)
             say("resuming at epoch \(state.epoch + 1), step \(state.step) of \(totalSteps)")
+            let savedRanks = state.ranks ?? 1
+            if savedRanks != communicator.size {
+                say("the run was saved by \(counted(savedRanks, "rank")) and goes on with \(communicator.size): "
+                    + "the global batch (--batch-tokens \(options.batchTokens)) is the same, so the steps are too")
+            }
         } else if resume {
             say("no state was saved before the run stopped: starting it again from its first step, with its options.json")
-        } else {
+        } else if isRoot {
             // Created only now that the data, the options and the model have passed their checks: a run
             // that fails before it starts leaves no empty run directory behind.
             do {
@@ -172,11 +207,12 @@ public final class Trainer {
             try writeJSON(options, to: path("options.json"))
         }
 
-        let stepLog = try MetricsLog(directory: path("metrics"), name: "steps", columns: MetricsLog.stepColumns)
-        let evalLog = try MetricsLog(directory: path("metrics"), name: "evaluations", columns: MetricsLog.evaluationColumns)
+        state.ranks = communicator.size
+        let stepLog = isRoot ? try MetricsLog(directory: path("metrics"), name: "steps", columns: MetricsLog.stepColumns) : nil
+        let evalLog = isRoot ? try MetricsLog(directory: path("metrics"), name: "evaluations", columns: MetricsLog.evaluationColumns) : nil
         if resume {
-            try stepLog.dropRows(afterStep: state.step)
-            try evalLog.dropRows(afterStep: state.step)
+            try stepLog?.dropRows(afterStep: state.step)
+            try evalLog?.dropRows(afterStep: state.step)
         }
 
         interruption.install { [say] in say("\nstopping at the next step; saving a resumable state (Ctrl-C again to quit at once, without saving)") }
@@ -196,23 +232,25 @@ public final class Trainer {
         var bestDev: (step: Int, evaluation: Evaluation)?
         func evaluateAndKeepBest(epoch: Double) throws {
             let evalStart = Date()
-            let evaluation = try evaluate(classifier, devSet, batches: devBatches, label: "dev", scoring: scoring)
+            let evaluation = try evaluate(classifier, devShard, label: "dev", scoring: scoring)
             let score = metric == .f1 ? evaluation.report.microAverage.f1Score : evaluation.report.accuracy
             let improved = state.bestScore.map { score > $0 } ?? true
             if improved {
                 state.bestScore = score
                 state.bestStep = state.step
                 state.evaluationsWithoutImprovement = 0
-                // The settings go in with the weights, in one step: a kill never leaves a best model without them.
-                try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
-                                    tokenizerSource: URL(fileURLWithPath: options.model),
-                                    extraFiles: [TaggingSettings.fileName: try taggingSettings.encoded()])
+                if isRoot {
+                    // The settings go in with the weights, in one step: a kill never leaves a best model without them.
+                    try Checkpoint.save(model, labels: labelSet.labels, to: path("best"),
+                                        tokenizerSource: URL(fileURLWithPath: options.model),
+                                        extraFiles: [TaggingSettings.fileName: try taggingSettings.encoded()])
+                }
                 bestDev = (state.step, evaluation)
             } else {
                 state.evaluationsWithoutImprovement += 1
             }
             let r = evaluation.report
-            try evalLog.append(MetricsRecord([
+            try evalLog?.append(MetricsRecord([
                 ("step", .int(state.step)), ("epoch", .number(epoch)),
                 ("dev_loss", .number(evaluation.loss ?? .nan)),
                 ("precision", .number(r.microAverage.precision)), ("recall", .number(r.microAverage.recall)),
@@ -228,37 +266,19 @@ public final class Trainer {
         epochs: while state.epoch < options.epochs && !stoppedEarly {
             let epochStart = Date()
             let plan = plans[state.epoch]
-            let progress = ProgressReporter(label: "epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch[state.epoch],
-                                            interactive: progressInteractive)
-            var accumulated = 0
+            let progress = progressReporter("epoch \(state.epoch + 1)/\(options.epochs)", total: stepsPerEpoch[state.epoch])
             var batchIndex = state.nextBatch
             while batchIndex < plan.count {
-                let batch = trainSet.batch(plan[batchIndex])
-                guard let loss = try model.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
-                                                   sequenceOffsets: batch.sequenceOffsets, labels: batch.labels,
-                                                   training: true) else { preconditionFailure("a labelled forward returns a loss") }
-                state.trainingForwards = model.trainingForwardCount
-                guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: state.step) }
-                model.backward()
-                accumulated += 1
-                windowLoss += Double(loss)
-                windowBatches += 1
-                windowTokens += batch.tokenCount
-                batchIndex += 1
-
-                let boundary = accumulated == options.gradientAccumulation || batchIndex == plan.count
-                guard boundary else { continue }
-                if accumulated > 1 {
-                    let scale = 1 / Float(accumulated)
-                    for i in model.gradients.indices { model.gradients[i] *= scale }
-                }
-                // Clipping's scale, the update and the zeroing of the gradients are one pass over memory.
-                let norm = gradientNorm(UnsafeBufferPointer(model.gradients))
+                let microBatches = Array(plan[batchIndex ..< min(batchIndex + options.gradientAccumulation, plan.count)])
                 let rate = schedule.rate(at: state.step)
-                optimizer.step(parameters: model.parameters.baseAddress!, consumingGradients: model.gradients.baseAddress!,
-                               learningRate: rate,
-                               gradientScale: clipCoefficient(norm: norm, maxNorm: Float(options.maxGradNorm)))
-                accumulated = 0
+                let outcome = try trainingStep.run(microBatches, of: trainSet, learningRate: rate,
+                                                   forwards: &state.trainingForwards, step: state.step,
+                                                   stopRequested: interruption.isRequested)
+                let norm = outcome.gradientNorm
+                windowLoss += outcome.lossSum
+                windowBatches += microBatches.count
+                windowTokens += outcome.tokens
+                batchIndex += microBatches.count
                 state.step += 1
                 state.nextBatch = batchIndex
 
@@ -266,7 +286,7 @@ public final class Trainer {
                 let seconds = Date().timeIntervalSince(windowStart)
                 let tokensPerSecond = seconds > 0 ? Double(windowTokens) / seconds : 0
                 if state.step % options.logEvery == 0 || batchIndex == plan.count {
-                    try stepLog.append(MetricsRecord([
+                    try stepLog?.append(MetricsRecord([
                         ("step", .int(state.step)),
                         ("epoch", .number(Double(state.epoch) + Double(batchIndex) / Double(plan.count))),
                         ("loss", .number(windowLoss / Double(max(1, windowBatches)))),
@@ -292,14 +312,16 @@ public final class Trainer {
                         // Saved as finished, so --resume reports on the best model instead of training on.
                         state.finished = true
                     }
-                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: trainingStep.optimizer, labels: labelSet)
                     if stoppedEarly { break epochs }
                 } else if state.step % options.saveEvery == 0 {
-                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: trainingStep.optimizer, labels: labelSet)
                 }
-                if interruption.isRequested {
+                // Alone, a request up to this moment stops here; ranks stop together at the first step whose
+                // sums carried one.
+                if communicator.size == 1 ? interruption.isRequested : outcome.stopRequested {
                     progress.finishLine()
-                    try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
+                    try saveState(state, elapsed: elapsed(), model: model, optimizer: trainingStep.optimizer, labels: labelSet)
                     interrupted = true
                     break epochs
                 }
@@ -315,8 +337,8 @@ public final class Trainer {
             }
             say(String(format: "epoch %d took %.1f s (training and validation)", state.epoch, epochSeconds.last!))
             state.finished = stoppedEarly || state.epoch == options.epochs
-            try saveState(state, elapsed: elapsed(), model: model, optimizer: optimizer, labels: labelSet)
-            if interruption.isRequested { interrupted = !state.finished; break }
+            try saveState(state, elapsed: elapsed(), model: model, optimizer: trainingStep.optimizer, labels: labelSet)
+            if try anyRank(interruption.isRequested) { interrupted = !state.finished; break }
         }
 
         var summary = TrainingSummary(steps: state.step, bestScore: state.bestScore, bestStep: state.bestStep,
@@ -331,7 +353,7 @@ public final class Trainer {
         // Training is over and saved as finished, so a Ctrl-C has nothing left to save: one that came during
         // the last evaluation stops here, one that comes from now on stops at once; --resume writes the reports.
         let finished = "training is finished and saved in last/", writer = "--resume \(output.path) writes them"
-        if interruption.isRequested {
+        if try anyRank(interruption.isRequested) {
             say("stopped after the last step: \(finished); the reports are not written (\(writer))")
             try writePlot(metric: metric)
             summary.interrupted = true
@@ -339,7 +361,9 @@ public final class Trainer {
         }
         interruption.stopAtOnce(saying: "\nstopping now: \(finished); the reports are not all written (\(writer))\n")
 
-        // The best model tags dev and test; its reports and predictions are the run's result.
+        // The best model tags dev and test; its reports and predictions are the run's result. Rank 0 saved it:
+        // the other ranks read it once it is there.
+        try communicator.barrier()
         let best = try TokenClassifier(directory: path("best"), maxTokens: modelMaxTokens, seed: options.seed,
                                        precision: precision, purpose: .inference)
         let devFinal: Evaluation
@@ -347,14 +371,14 @@ public final class Trainer {
             devFinal = bestDev.evaluation
             say("dev (best model): the evaluation at step \(bestDev.step)")
         } else {
-            devFinal = try evaluate(best, devSet, batches: devBatches, label: "dev (best model)", scoring: scoring)
+            devFinal = try evaluate(best, devShard, label: "dev (best model)", scoring: scoring)
         }
         summary.devReport = devFinal.report
         try writeResults(corpus: devCorpus, predictions: devFinal.predictions, report: devFinal.report, name: "dev",
                          note: unseenNotes["dev"])
         if let testSet, let testCorpus {
-            let testBatches = try testSet.batches(evalPlanner, order: .lengthSorted)
-            let testFinal = try evaluate(best, testSet, batches: testBatches, label: "test (best model)", scoring: scoring)
+            let testShard = try EvaluationShard(testSet, communicator: communicator, planner: evalPlanner)
+            let testFinal = try evaluate(best, testShard, label: "test (best model)", scoring: scoring)
             summary.testReport = testFinal.report
             try writeResults(corpus: testCorpus, predictions: testFinal.predictions, report: testFinal.report, name: "test",
                              note: unseenNotes["test"])
@@ -371,14 +395,18 @@ public final class Trainer {
         var loss: Double?
     }
 
-    private func evaluate(_ classifier: TokenClassifier, _ dataset: TokenClassificationDataset,
-                          batches: [PackedBatch], label: String, scoring: Scoring) throws -> Evaluation {
-        let progress = ProgressReporter(label: "evaluating \(label)", total: batches.count, interactive: progressInteractive)
-        let (predictions, loss) = try classifier.predict(dataset, batches: batches, decoding: options.decoding,
-                                                         scheme: decodingScheme, progress: progress)
-        let gold = dataset.corpus.sentences.map { $0.labels ?? [] }
+    /// Scores `classifier` on a data set every rank holds: each rank predicts its shard, the predictions come
+    /// together in sentence order on every rank and are scored once, so the report is the one a single
+    /// process makes; the loss is the sum over ranks divided by the labelled tokens of all.
+    private func evaluate(_ classifier: TokenClassifier, _ shard: EvaluationShard, label: String,
+                          scoring: Scoring) throws -> Evaluation {
+        let progress = progressReporter("evaluating \(label)", total: shard.batches.count)
+        let (mine, loss) = try classifier.predict(shard.mine, batches: shard.batches, decoding: options.decoding,
+                                                  scheme: decodingScheme, progress: progress)
+        let (predictions, totalLoss) = try shard.combine(mine, loss: loss)
+        let gold = shard.dataset.corpus.sentences.map { $0.labels ?? [] }
         let report = try classificationReport(gold: gold, predicted: predictions, scoring: scoring)
-        return Evaluation(predictions: predictions, report: report, loss: loss)
+        return Evaluation(predictions: predictions, report: report, loss: totalLoss)
     }
 
     /// The scheme dev and test labels are decoded under (that of the training labels; nil for labels without one).
@@ -430,6 +458,7 @@ public final class Trainer {
 
     private func writeResults(corpus: Corpus, predictions: [[String]], report: ClassificationReport, name: String,
                               note: String?) throws {
+        guard isRoot else { return }
         try FileManager.default.createDirectory(at: path("reports"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: path("predictions"), withIntermediateDirectories: true)
         let text = Self.reportText(report, note: note)
@@ -459,6 +488,7 @@ public final class Trainer {
     /// Reads back the logs (so a resumed run plots all of itself) and draws training.svg with the dev
     /// `metric` the run is judged by.
     private func writePlot(metric: TrainingOptions.Metric) throws {
+        guard isRoot else { return }
         func rows(_ name: String) -> [[String: Any]] {
             guard let text = try? String(contentsOf: path("metrics", "\(name).jsonl"), encoding: .utf8) else { return [] }
             return text.split(separator: "\n").compactMap {
@@ -543,9 +573,11 @@ public final class Trainer {
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)
-            // What a kill part-way through a write left behind.
-            Checkpoint.finishInterruptedSave(of: path("best"))
-            for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
+            // What a kill part-way through a write left behind (rank 0 alone writes, so it alone mends).
+            if isRoot {
+                Checkpoint.finishInterruptedSave(of: path("best"))
+                for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
+            }
             guard let data else { return TrainerState() }
             return try JSONDecoder().decode(TrainerState.self, from: data)
         }
@@ -557,7 +589,9 @@ public final class Trainer {
             throw TrainingError.cannotWrite(path: output.path, reason: "a file, not a directory, is in the way; choose another --output")
         }
         // A start killed before options.json was written may have left temporary files.
-        for folder in [output, path("metrics")] { OutputFile.removeInterruptedWrites(in: folder.path) }
+        if isRoot {
+            for folder in [output, path("metrics")] { OutputFile.removeInterruptedWrites(in: folder.path) }
+        }
         return TrainerState()
     }
 
@@ -598,6 +632,7 @@ public final class Trainer {
     /// then takes the place of `last/`, so a kill at any moment leaves a complete state behind.
     private func saveState(_ state: TrainerState, elapsed: Double, model: BertForTokenClassification,
                            optimizer: AdamW, labels: LabelSet) throws {
+        guard isRoot else { return }
         var state = state
         state.elapsedSeconds = elapsed
         let fm = FileManager.default

@@ -16,6 +16,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Wall-clock seconds spent training before this process started.
     public var elapsedSeconds: Double = 0
     public var finished: Bool = false
+    /// Ranks of the run that saved the state (nil: one process, in states saved before data-parallel runs).
+    public var ranks: Int?
 
     public init() {}
 }

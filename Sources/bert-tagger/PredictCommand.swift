@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import BERT
 import Datasets
 import FileIO
@@ -66,7 +67,7 @@ struct PredictCommand: ParsableCommand {
                                valueName: "N"))
     var context: Int?
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
-    @Option(help: "Threads. Default: all cores.") var threads: Int?
+    @Option(help: "Threads. Default: all cores (under mpirun, shared between the ranks of a host, which tag shards of --input).") var threads: Int?
     @Option(help: "Number format of the encoder's matrix products: fp32, bf16, or auto (bf16 on CPUs with AMX, else fp32).")
     var precision: PrecisionChoice = .auto
 
@@ -121,7 +122,8 @@ struct PredictCommand: ParsableCommand {
     }
 
     /// The model's tagging settings with the options given on the command line in their place.
-    func settings(modelDirectory: URL) throws -> TaggingSettings {
+    func settings(modelDirectory: URL,
+                  note: (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) throws -> TaggingSettings {
         var settings = try TaggingSettings.load(from: modelDirectory)
         if let context { settings.context = context }
         if let maxLength {
@@ -129,7 +131,7 @@ struct PredictCommand: ParsableCommand {
             // A saved stride is for the saved length: one that leaves no room in the shorter windows asked for gives way
             // to the default (a quarter of the length), rather than failing on a file the user did not write.
             if stride == nil, let saved = settings.stride, saved >= maxLength - 2 {
-                FileHandle.standardError.write(Data("the stride \(saved) of \(TaggingSettings.fileName) does not fit windows of --max-length \(maxLength); using the default (give --stride to choose)\n".utf8))
+                note("the stride \(saved) of \(TaggingSettings.fileName) does not fit windows of --max-length \(maxLength); using the default (give --stride to choose)\n")
                 settings.stride = nil
             }
         }
@@ -140,6 +142,17 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
+        try runAsRank { world in try run(world) }
+    }
+
+    /// Under `mpirun -np N` the ranks tag contiguous shards of the input and rank 0 writes the output, in
+    /// input order, as one process would.
+    func run(_ world: any Communicator) throws {
+        // Rank 0 alone speaks.
+        let note: (String) -> Void = world.isRoot ? { FileHandle.standardError.write(Data($0.utf8)) } : { _ in }
+        if world.size > 1 && readsStandardInput {
+            throw CommandError("under mpirun only rank 0 reads standard input: give --input FILE, a file every rank can read.")
+        }
         try checkPaths()
         let inputName = readsStandardInput ? "standard input" : input
         // Read (and check) the input before the model loads: a bad line is reported at once.
@@ -154,9 +167,9 @@ struct PredictCommand: ParsableCommand {
         }
         let (inFormat, guessed) = resolvedInputFormat(data: inputData)
         if guessed {
-            FileHandle.standardError.write(Data((inFormat == .text
+            note(inFormat == .text
                 ? "reading \(input) as raw text, one document a line (from its content; --input-format conll or jsonl for pre-split words)\n"
-                : "reading \(input) as CoNLL (from its content; --input-format text for raw text)\n").utf8))
+                : "reading \(input) as CoNLL (from its content; --input-format text for raw text)\n")
         }
         if inFormat == .text {
             // Options of pre-split corpora would be silently ignored on text.
@@ -190,18 +203,19 @@ struct PredictCommand: ParsableCommand {
                 ? try Self.withGoldTags(corpus, labelColumn: labelColumn, tokenColumn: tokenColumn) : corpus
         }
 
-        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let threadCount = threads ?? defaultThreadCount()
         try ComputeLibraries.load()
         Parallel.setThreadCount(threadCount)
-        FileHandle.standardError.write(Data("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)\n".utf8))
+        note("compute: \(ComputeLibraries.summary); matrix products in \(precision.resolved)"
+             + (world.size > 1 ? "; \(world.size) ranks, \(threadCount) thread\(threadCount == 1 ? "" : "s") each" : "") + "\n")
         let modelDirectory = URL(fileURLWithPath: model)
-        let tagger = try Tagger(directory: modelDirectory, settings: try settings(modelDirectory: modelDirectory),
+        let tagger = try Tagger(directory: modelDirectory, settings: try settings(modelDirectory: modelDirectory, note: note),
                                 precision: precision, batchTokens: max(batchTokens, maxLength ?? 0), concurrency: 1)
 
         let started = Date()
         let summary: String
         if let corpus {
-            let tagged = try tagCorpus(corpus, with: tagger)
+            guard let tagged = try tagCorpus(corpus, with: tagger, world: world) else { return }
             let predictions = tagged.map { $0.words.map(\.label) }
             let data: Data
             switch outFormat {
@@ -213,7 +227,7 @@ struct PredictCommand: ParsableCommand {
             try OutputFile.write(data, to: output)
             summary = "\(counted(corpus.sentences.count, "sentence")) (\(counted(corpus.wordCount, "word")))"
         } else {
-            let entityCount = try tagLines(lines, file: inputName, with: tagger, format: outFormat)
+            guard let entityCount = try tagLines(lines, file: inputName, with: tagger, format: outFormat, world: world) else { return }
             summary = "\(counted(lines.count, "line")) (\(counted(entityCount, "entity", plural: "entities")))"
         }
         let seconds = Date().timeIntervalSince(started)
@@ -237,7 +251,9 @@ struct PredictCommand: ParsableCommand {
 
     /// Tags a corpus a chunk of sentences at a time (whole documents when there is context, so that it never crosses
     /// a chunk), with progress on long inputs.
-    func tagCorpus(_ corpus: Corpus, with tagger: Tagger) throws -> [TaggedText] {
+    /// Under MPI each rank tags a contiguous run of the chunks and rank 0 gathers the results in order; the
+    /// other ranks get nil.
+    func tagCorpus(_ corpus: Corpus, with tagger: Tagger, world: any Communicator = SingleProcess()) throws -> [TaggedText]? {
         var chunks: [Range<Int>] = []
         var start = 0
         // Without context sentences are tagged alone and a chunk may end anywhere; with it, only between documents.
@@ -248,20 +264,39 @@ struct PredictCommand: ParsableCommand {
             start = index
         }
         if start < corpus.sentences.count { chunks.append(start..<corpus.sentences.count) }
-        let progress = chunks.count > 1 ? ProgressReporter(label: "tagging", total: corpus.sentences.count) : nil
+        let mine = Self.share(of: chunks, world: world) { chunk in corpus.sentences[chunk].reduce(0) { $0 + $1.words.count } }
+        let progress = chunks.count > 1 && world.isRoot ? ProgressReporter(label: "tagging", total: mine.last?.upperBound ?? 0) : nil
         var tagged: [TaggedText] = []
-        tagged.reserveCapacity(corpus.sentences.count)
-        for chunk in chunks {
+        for chunk in mine {
             let part = Corpus(file: corpus.file, sentences: Array(corpus.sentences[chunk]))
             tagged += try tagger.tag(corpus: part)
             progress?.update(chunk.upperBound)
         }
-        return tagged
+        return try Self.gather(tagged, world: world)
+    }
+
+    /// This rank's chunks: a contiguous run of them, balanced by `cost` (all of them alone).
+    static func share(of chunks: [Range<Int>], world: any Communicator, cost: (Range<Int>) -> Int) -> ArraySlice<Range<Int>> {
+        guard world.size > 1 else { return chunks[...] }
+        return chunks[Shards.contiguous(costs: chunks.map(cost), parts: world.size)[world.rank]]
+    }
+
+    /// Every rank's tagged texts, in rank order, at rank 0 (binary property lists keep every probability's bits);
+    /// nil on the other ranks.
+    static func gather(_ tagged: [TaggedText], world: any Communicator) throws -> [TaggedText]? {
+        guard world.size > 1 else { return tagged }
+        let encoder = PropertyListEncoder()
+        encoder.outputFormat = .binary
+        guard let parts = try world.gather(Array(try encoder.encode(tagged)), root: 0) else { return nil }
+        return try parts.flatMap { try PropertyListDecoder().decode([TaggedText].self, from: Data($0)) }
     }
 
     /// Tags text lines in chunks and streams each chunk's results to the output (HTML, one page, at the end);
     /// returns the number of entities found.
-    func tagLines(_ lines: [String], file: String, with tagger: Tagger, format: OutputFormat) throws -> Int {
+    /// Under MPI each rank tags a contiguous run of the chunks and rank 0 writes them all, in order; the other
+    /// ranks write nothing and get nil.
+    func tagLines(_ lines: [String], file: String, with tagger: Tagger, format: OutputFormat,
+                  world: any Communicator = SingleProcess()) throws -> Int? {
         var chunks: [Range<Int>] = []
         var start = 0, bytes = 0
         for (index, line) in lines.enumerated() {
@@ -273,19 +308,34 @@ struct PredictCommand: ParsableCommand {
             }
         }
         if start < lines.count { chunks.append(start..<lines.count) }
-        let progress = chunks.count > 1 ? ProgressReporter(label: "tagging", total: lines.count) : nil
+        func tag(_ chunk: Range<Int>) throws -> [TaggedText] {
+            do {
+                return try tagger.tag(texts: Array(lines[chunk]))
+            } catch let TaggerError.wordTooLong(text, start, word, pieces, maxLength) {
+                throw CommandError("\(file):\(chunk.lowerBound + text + 1): the word \"\(word.prefix(40))\(word.count > 40 ? "…" : "")\" "
+                    + "at offset \(start) has \(pieces) sub-word pieces, more than fit in a window of \(maxLength) tokens with [CLS] and [SEP]; "
+                    + "split the word, or raise --max-length (up to the model's max_position_embeddings).")
+            }
+        }
+        // Under MPI the ranks tag their chunks first; rank 0 then writes every chunk in order.
+        var gathered: [[TaggedText]]?
+        if world.size > 1 {
+            let mine = Self.share(of: chunks, world: world) { chunk in lines[chunk].reduce(0) { $0 + $1.utf8.count } }
+            let progress = chunks.count > 1 && world.isRoot ? ProgressReporter(label: "tagging", total: mine.last?.upperBound ?? 0) : nil
+            var tagged: [TaggedText] = []
+            for chunk in mine {
+                tagged += try tag(chunk)
+                progress?.update(chunk.upperBound)
+            }
+            guard let all = try Self.gather(tagged, world: world) else { return nil }
+            gathered = chunks.map { Array(all[$0]) }
+        }
+        let progress = chunks.count > 1 && gathered == nil ? ProgressReporter(label: "tagging", total: lines.count) : nil
         var entityCount = 0
         var page: [TaggedText] = []
         try OutputFile.write(to: output) { sink in
-            for chunk in chunks {
-                let tagged: [TaggedText]
-                do {
-                    tagged = try tagger.tag(texts: Array(lines[chunk]))
-                } catch let TaggerError.wordTooLong(text, start, word, pieces, maxLength) {
-                    throw CommandError("\(file):\(chunk.lowerBound + text + 1): the word \"\(word.prefix(40))\(word.count > 40 ? "…" : "")\" "
-                        + "at offset \(start) has \(pieces) sub-word pieces, more than fit in a window of \(maxLength) tokens with [CLS] and [SEP]; "
-                        + "split the word, or raise --max-length (up to the model's max_position_embeddings).")
-                }
+            for (index, chunk) in chunks.enumerated() {
+                let tagged = try gathered?[index] ?? tag(chunk)
                 entityCount += tagged.reduce(0) { $0 + $1.entities.count }
                 switch format {
                 case .jsonl:

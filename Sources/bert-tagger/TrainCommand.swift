@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import Datasets
 import Foundation
 import Tagger
@@ -15,6 +16,8 @@ struct TrainCommand: ParsableCommand {
             (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state and \
             prints the command that continues it: `train --resume RUN_DIR`, which reads the run's options.json \
             (options given with it must agree, except --threads, --log-every and --save-every). \
+            Under `mpirun -np N` the ranks train data-parallel: --batch-tokens stays the budget of a whole step, \
+            split between the ranks by tokens, and rank 0 alone writes the run directory. \
             Columns count from 0; negative numbers count from the end, so --label-column 1 trains CoNLL-2003's \
             POS tags and 2 its chunk tags.
             """
@@ -58,7 +61,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Label every sub-word (B- becomes I- on continuation pieces) instead of the first only.")
     var labelAllSubwords = false
     @Option(help: "Seed for the classifier's initialisation, batch order and dropout.") var seed: UInt64 = 42
-    @Option(help: "Threads for matrix products and kernels. Default: all cores.") var threads: Int?
+    @Option(help: "Threads for matrix products and kernels. Default: all cores (under mpirun, shared between the ranks of a host).") var threads: Int?
     @Option(help: "Stop after this many evaluations without a better dev score.") var patience: Int?
     @Option(help: "Also evaluate on dev every this many optimizer steps.") var evalEvery: Int?
     @Option(help: "Log the training loss every this many steps.") var logEvery = 10
@@ -149,13 +152,17 @@ struct TrainCommand: ParsableCommand {
         }
         try options.validate()
 
-        let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        log("run directory: \(options.output)")
-        let summary = try Trainer(options: options, resume: resume != nil, say: log).run()
-        if summary.interrupted {
-            log("continue with: \(RunResumption.command(run: options.output))")
-            throw ExitCode(130)
+        let finalOptions = options
+        let (summary, isRoot) = try runAsRank { world in
+            // Rank 0 alone speaks for a data-parallel run.
+            let log: (String) -> Void = world.isRoot ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { _ in }
+            log("run directory: \(finalOptions.output)")
+            let summary = try Trainer(options: finalOptions, resume: resume != nil, communicator: world, say: log).run()
+            if summary.interrupted && world.isRoot { log("continue with: \(RunResumption.command(run: finalOptions.output))") }
+            return (summary, world.isRoot)
         }
+        if summary.interrupted { throw ExitCode(130) }
+        guard isRoot else { return }
         var lines = ["best dev \(summary.metric.rawValue): \(summary.bestScore.map { String(format: "%.4f", $0) } ?? "-") at step \(summary.bestStep ?? 0)"]
         if let test = summary.testReport {
             lines.append(test.scoring == .tags
