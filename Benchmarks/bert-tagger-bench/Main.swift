@@ -25,3 +25,9 @@ func printMachineHeader(threads: Int? = nil) throws {
     if let threads { Parallel.setThreadCount(threads) }
     print("machine: \(ComputeLibraries.summary)")
 }
+
+/// The last line of the benchmarks that run oneDNN products: how often a product found its primitive made.
+func printPrimitiveCache() {
+    guard let statistics = ComputeLibraries.primitiveCacheStatistics else { return }
+    print("oneDNN primitive cache: \(statistics)")
+}

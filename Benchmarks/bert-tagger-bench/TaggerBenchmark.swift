@@ -116,5 +116,6 @@ struct TaggerBenchmark: ParsableCommand {
         let argmaxMs = try milliseconds { for row in scores { _ = try viterbi.transitions.argmax(row) } }
         print(String(format: "besides the model, for all %d sentences: tokenizing raw text %.1f ms; decoding %d labels, "
                      + "viterbi %.1f ms, argmax %.1f ms", texts.count, tokenizing, n, viterbiMs, argmaxMs))
+        printPrimitiveCache()
     }
 }

@@ -166,5 +166,6 @@ struct TrainStepBenchmark: ParsableCommand {
                          Double(bucketSequences[b]) / Double(bucketBatches[b]), Double(bucketTokens[b]) / bucketSeconds[b])
                   + String(format: "  %5.1f%%", 100 * bucketAttention[b] / bucketSeconds[b]))
         }
+        printPrimitiveCache()
     }
 }

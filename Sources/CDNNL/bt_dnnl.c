@@ -36,6 +36,8 @@ static struct {
     dnnl_status_t (*primitive_destroy)(dnnl_primitive_t);
     dnnl_status_t (*memory_create)(dnnl_memory_t *, const dnnl_memory_desc_t *, dnnl_engine_t, void *);
     dnnl_status_t (*memory_destroy)(dnnl_memory_t);
+    dnnl_status_t (*get_cache_capacity)(int *);
+    dnnl_status_t (*set_cache_capacity)(int);
     void (*omp_set_num_threads)(int);
     dnnl_engine_t engine;
     int loaded;
@@ -79,15 +81,32 @@ int bt_dnnl_load(char *message, int capacity) {
     RESOLVE(primitive_destroy, "dnnl_primitive_destroy");
     RESOLVE(memory_create, "dnnl_memory_create");
     RESOLVE(memory_destroy, "dnnl_memory_destroy");
+    RESOLVE(get_cache_capacity, "dnnl_get_primitive_cache_capacity");
+    RESOLVE(set_cache_capacity, "dnnl_set_primitive_cache_capacity");
     // The OpenMP runtime oneDNN was built with; its team size is a per-thread setting.
     *(void **)&lib.omp_set_num_threads = dlsym(handle, "omp_set_num_threads");
 #undef RESOLVE
+    // The caller keeps the primitives it makes in its own bounded cache. oneDNN's cache would keep another copy
+    // of each (up to 1024 shapes), memory that destroying a primitive does not give back; a capacity the user
+    // set through oneDNN's variable stands.
+    const char *capacity_set = getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");
+    if (!capacity_set || !*capacity_set) capacity_set = getenv("DNNL_PRIMITIVE_CACHE_CAPACITY");
+    if ((!capacity_set || !*capacity_set) && lib.set_cache_capacity(0) != dnnl_success) {
+        snprintf(message, capacity, "oneDNN refused to turn its primitive cache off");
+        return 1;
+    }
     if (lib.engine_create(&lib.engine, dnnl_cpu, 0) != dnnl_success) {
         snprintf(message, capacity, "oneDNN could not create its CPU engine");
         return 1;
     }
     lib.loaded = 1;
     return 0;
+}
+
+int bt_dnnl_primitive_cache_capacity(void) {
+    int capacity = -1;
+    if (lib.loaded) lib.get_cache_capacity(&capacity);
+    return capacity;
 }
 
 static const char *isa_name(dnnl_cpu_isa_t isa) {
@@ -248,6 +267,7 @@ int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *
     return 1;
 }
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul) { return "-"; }
+int bt_dnnl_primitive_cache_capacity(void) { return -1; }
 void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul) {}
 
 #endif

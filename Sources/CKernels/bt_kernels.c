@@ -1,25 +1,24 @@
 #include "bt_kernels.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-// Every kernel rounds each operation as written: no fused multiply-adds, so results do not depend on the clone.
+// Every kernel rounds each operation as written: no fused multiply-adds, so results do not depend on the variant.
 #pragma STDC FP_CONTRACT OFF
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
 
-// Function multi-versioning: the loader picks the widest clone the processor runs.
-#if defined(__x86_64__) && defined(__linux__)
-#define BT_CLONES __attribute__((target_clones("avx512bw", "avx2", "default")))
-#else
-#define BT_CLONES
-#endif
-
+// Each kernel is compiled once per instruction set (AVX-512, AVX2, the baseline) from bt_kernels_body.h, and the
+// public entry points at the end of this file run the widest variant the processor runs, or the one
+// BERT_TAGGER_MAX_CPU_ISA caps them at (bt_kernels_level).
 // Element-wise loops whose output may be their input (in place) or a distinct array. Each element is read before
 // it is written and no element depends on another, so vectors are safe either way; without this the compiler
 // checks for overlap at run time and, finding the exact alias of an in-place call, runs the scalar loop.
-// Helpers are inlined into each clone; a helper left out of line would be compiled for the baseline only.
+// Helpers are inlined into each variant; a helper left out of line would be compiled for the baseline only.
 #define BT_INLINE static inline __attribute__((always_inline))
 
 #define BT_ELEMENTWISE _Pragma("clang loop vectorize(assume_safety)")
@@ -28,36 +27,6 @@ BT_INLINE uint32_t bf16_bits(uint32_t bits) {
     uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
     uint32_t quiet_nan = (bits >> 16) | 0x0040u;
     return (bits & 0x7FFFFFFFu) > 0x7F800000u ? quiet_nan : rounded;
-}
-
-BT_CLONES
-void bt_convert_f32_to_bf16(uint16_t *restrict out, const float *restrict in, size_t count) {
-    const uint32_t *bits = (const uint32_t *)(const void *)in;
-    for (size_t i = 0; i < count; i++) out[i] = (uint16_t)bf16_bits(bits[i]);
-}
-
-BT_CLONES
-void bt_round_f32_to_bf16(float *restrict out, const float *restrict in, size_t count) {
-    const uint32_t *bits = (const uint32_t *)(const void *)in;
-    uint32_t *outBits = (uint32_t *)(void *)out;
-    for (size_t i = 0; i < count; i++) outBits[i] = bf16_bits(bits[i]) << 16;
-}
-
-BT_CLONES
-void bt_adamw(float *restrict parameters, const float *restrict gradients, float *restrict m, float *restrict v,
-              size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt,
-              float gradient_scale, float decay_factor, float *zeroing) {
-    const float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
-    for (size_t i = 0; i < count; i++) {
-        float g = gradients[i] * gradient_scale;
-        float mi = b1 * m[i] + one_minus_b1 * g;
-        float vi = b2 * v[i] + one_minus_b2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        float p = parameters[i] * decay_factor;
-        parameters[i] = p - step_size * mi / (__builtin_elementwise_sqrt(vi) * inv_bias2_sqrt + eps);
-    }
-    if (zeroing) memset(zeroing, 0, count * sizeof(float));
 }
 
 // The Tensors module's FastMath, operation for operation (see FastMath.swift for the derivations).
@@ -141,97 +110,6 @@ BT_INLINE float relu_backward(float d, float x) { return x > 0.0f ? d : 0.0f; }
     case BT_GELU_TANH: LOOP(gelu_tanh, gelu_tanh_backward) break; \
     default: LOOP(relu, relu_backward) \
     }
-
-BT_CLONES
-void bt_gelu_forward(float *out, const float *in, size_t count, int form) {
-#define LOOP(gelu, gelu_back) \
-    BT_ELEMENTWISE \
-    for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
-    BT_SWITCH_FORM(form, LOOP)
-#undef LOOP
-}
-
-BT_CLONES
-void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) {
-#define LOOP(gelu, gelu_back) \
-    BT_ELEMENTWISE \
-    for (size_t i = 0; i < count; i++) dinp[i] = gelu_back(dout[i], inp[i]);
-    BT_SWITCH_FORM(form, LOOP)
-#undef LOOP
-}
-
-BT_CLONES
-void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form) {
-#define LOOP(gelu, gelu_back) \
-    for (size_t t = 0; t < rows; t++) { \
-        float *p = pre + t * n, *o = out + t * n; \
-        BT_ELEMENTWISE \
-        for (size_t j = 0; j < n; j++) { \
-            float x = p[j] + bias[j]; \
-            p[j] = x; \
-            o[j] = gelu(x); \
-        } \
-    }
-    BT_SWITCH_FORM(form, LOOP)
-#undef LOOP
-}
-
-BT_CLONES
-void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n,
-                               int form) {
-#define LOOP(gelu, gelu_back) \
-    for (size_t t = 0; t < rows; t++) { \
-        float *p = pre + t * n, *o = out + t * n; \
-        uint16_t *h = out16 + t * n; \
-        BT_ELEMENTWISE \
-        for (size_t j = 0; j < n; j++) { \
-            float x = p[j] + bias[j]; \
-            float y = gelu(x); \
-            uint32_t bits; \
-            memcpy(&bits, &y, 4); \
-            p[j] = x; \
-            o[j] = y; \
-            h[j] = (uint16_t)bf16_bits(bits); \
-        } \
-    }
-#define LOOP_BF16_ONLY(gelu, gelu_back) \
-    for (size_t t = 0; t < rows; t++) { \
-        const float *p = pre + t * n; \
-        uint16_t *h = out16 + t * n; \
-        BT_ELEMENTWISE \
-        for (size_t j = 0; j < n; j++) { \
-            float y = gelu(p[j] + bias[j]); \
-            uint32_t bits; \
-            memcpy(&bits, &y, 4); \
-            h[j] = (uint16_t)bf16_bits(bits); \
-        } \
-    }
-    if (out) {
-        BT_SWITCH_FORM(form, LOOP)
-    } else {
-        BT_SWITCH_FORM(form, LOOP_BF16_ONLY)
-    }
-#undef LOOP
-#undef LOOP_BF16_ONLY
-}
-
-BT_CLONES
-void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
-                           size_t begin, size_t end, int form) {
-#define LOOP(gelu, gelu_back) \
-    for (size_t t = 0; t < rows; t++) { \
-        float *dx = dinp + t * n; \
-        const float *d = dout + t * n, *x = inp + t * n; \
-        BT_ELEMENTWISE \
-        for (size_t j = begin; j < end; j++) { \
-            float g = gelu_back(d[j], x[j]); \
-            dx[j] = g; \
-            dbias[j] += g; \
-        } \
-    }
-    BT_SWITCH_FORM(form, LOOP)
-#undef LOOP
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reductions. Sums run in BT_LANES independent partial sums (lane j takes elements j, j + BT_LANES, ...) that are
@@ -345,88 +223,6 @@ BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
     *out = p * __builtin_bit_cast(bt_vf, scale_bits);
 }
 
-BT_CLONES
-void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) {
-    // Sixteen counters at a time in explicit vectors: attention calls this once per short row, in place.
-    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const size_t whole = count - count % BT_LANES;
-    bt_vf x;
-    for (size_t i = 0; i <= whole; i += BT_LANES) {
-        const size_t n = i < whole ? BT_LANES : count - whole;
-        if (n == 0) break;
-        bt_vu h = (lane + (counter_base + (uint32_t)i) + dropout.key0) * 0x9E3779B1u;
-        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
-        h ^= dropout.key1;
-        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
-        if (n == BT_LANES) BT_LOAD(x, in + i); else bt_load_part(&x, in + i, n, 0.0f);
-        bt_vf kept = x * dropout.scale;
-        bt_vf value = (h >> 8) >= dropout.threshold ? kept : 0.0f;
-        if (n == BT_LANES) BT_STORE(out + i, value); else bt_store_part(out + i, &value, n);
-    }
-}
-
-BT_CLONES
-void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n) {
-    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const size_t whole = n - n % BT_LANES, rest = n - whole;
-    for (size_t r = 0; r < rows; r++) {
-        const float *s = scores + r * n;
-        float *p = probs + r * n;
-        bt_vf largest = -INFINITY, v, e;
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, s + i);
-            largest = largest >= v ? largest : v;
-        }
-        if (rest) {
-            bt_load_part(&v, s + whole, rest, -INFINITY);
-            largest = largest >= v ? largest : v;
-        }
-        float lanes[BT_LANES];
-        memcpy(lanes, &largest, sizeof lanes);
-        for (int width = BT_LANES / 2; width >= 1; width /= 2)
-            for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
-        const float m = lanes[0];
-        // The exponentials and their sum in one pass; the padding of the last block adds nothing.
-        bt_vf sum = 0.0f, last = 0.0f;
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, s + i);
-            v = v - m;
-            fast_exp_v(&e, &v);
-            BT_STORE(p + i, e);
-            sum += e;
-        }
-        if (rest) {
-            bt_load_part(&v, s + whole, rest, m);
-            v = v - m;
-            fast_exp_v(&last, &v);
-            last = lane < (uint32_t)rest ? last : 0.0f;
-            sum += last;
-        }
-        memcpy(lanes, &sum, sizeof lanes);
-        const float inv = 1.0f / bt_reduce_lanes(lanes);
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, p + i);
-            v = v * inv;
-            BT_STORE(p + i, v);
-        }
-        if (rest) {
-            last = last * inv;
-            bt_store_part(p + whole, &last, rest);
-        }
-    }
-}
-
-BT_CLONES
-void bt_softmax_backward(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *dp = dprobs + r * n, *p = probs + r * n;
-        float *ds = dscores + r * n;
-        float dot = bt_dot(dp, p, n);
-        BT_ELEMENTWISE
-        for (size_t j = 0; j < n; j++) ds[j] = p[j] * (dp[j] - dot);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // LayerNorm rows, optionally fused with the dropout and residual add before it.
 
@@ -440,131 +236,90 @@ BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const floa
     *rstd = s;
 }
 
-BT_CLONES
-void bt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
-                          const float *bias, size_t rows, size_t C, float eps) {
-    for (size_t t = 0; t < rows; t++)
-        bt_layernorm_row(out + t * C, mean + t, rstd + t, inp + t * C, weight, bias, C, eps);
-}
+// ---------------------------------------------------------------------------------------------------------------
+// The variants. On other systems (or compilers without per-function targets) all three are the baseline.
 
-BT_CLONES
-void bt_residual_layernorm_forward(float *out, float *mean, float *rstd, float *residual, const float *projection,
-                                   const float *skip, const float *weight, const float *bias, size_t rows, size_t C,
-                                   float eps, const bt_dropout *dropout, uint32_t counter_base) {
-    for (size_t t = 0; t < rows; t++) {
-        float *r = residual + t * C;
-        const float *p = projection + t * C, *x = skip + t * C;
-        if (dropout) {
-            uint32_t row_base = counter_base + (uint32_t)(t * C);
-            BT_ELEMENTWISE
-            for (size_t c = 0; c < C; c++) r[c] = bt_drop(p[c], row_base + (uint32_t)c, dropout) + x[c];
-        } else {
-            BT_ELEMENTWISE
-            for (size_t c = 0; c < C; c++) r[c] = p[c] + x[c];
-        }
-        bt_layernorm_row(out + t * C, mean + t, rstd + t, r, weight, bias, C, eps);
-    }
-}
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define BT_TARGET_AVX512 _Pragma("clang attribute push (__attribute__((target(\"avx512bw\"))), apply_to = function)")
+#define BT_TARGET_AVX2 _Pragma("clang attribute push (__attribute__((target(\"avx2\"))), apply_to = function)")
+#define BT_TARGET_END _Pragma("clang attribute pop")
+#else
+#define BT_TARGET_AVX512
+#define BT_TARGET_AVX2
+#define BT_TARGET_END
+#endif
+#define BT_VARIANT_FUNCTION static
 
-BT_CLONES
-void bt_layernorm_backward(float *dinp, float *dprojection, const float *dout, const float *inp, const float *weight,
-                           const float *mean, const float *rstd, size_t rows, size_t C,
-                           const bt_dropout *dropout, uint32_t counter_base) {
-    for (size_t t = 0; t < rows; t++) {
-        const float *x = inp + t * C, *d = dout + t * C;
-        float *dx = dinp + t * C;
-        const float m = mean[t], s = rstd[t];
-        float acc_dnorm[BT_LANES] = {0}, acc_dnorm_norm[BT_LANES] = {0};
-        size_t c = 0;
-        for (; c + BT_LANES <= C; c += BT_LANES)
-            for (int j = 0; j < BT_LANES; j++) {
-                float dnorm = weight[c + j] * d[c + j];
-                acc_dnorm[j] += dnorm;
-                acc_dnorm_norm[j] += dnorm * ((x[c + j] - m) * s);
-            }
-        for (int j = 0; c + j < C; j++) {
-            float dnorm = weight[c + j] * d[c + j];
-            acc_dnorm[j] += dnorm;
-            acc_dnorm_norm[j] += dnorm * ((x[c + j] - m) * s);
-        }
-        const float dnorm_mean = bt_reduce_lanes(acc_dnorm) / (float)C;
-        const float dnorm_norm_mean = bt_reduce_lanes(acc_dnorm_norm) / (float)C;
-        BT_ELEMENTWISE
-        for (size_t k = 0; k < C; k++) {
-            float norm = (x[k] - m) * s;
-            dx[k] = (weight[k] * d[k] - dnorm_mean - norm * dnorm_norm_mean) * s;
-        }
-        if (dprojection) {
-            float *dp = dprojection + t * C;
-            uint32_t row_base = counter_base + (uint32_t)(t * C);
-            BT_ELEMENTWISE
-            for (size_t k = 0; k < C; k++) dp[k] = bt_drop(dx[k], row_base + (uint32_t)k, dropout);
-        }
-    }
-}
+#define BT_NAME(name) name##_avx512
+BT_TARGET_AVX512
+#include "bt_kernels_body.h"
+BT_TARGET_END
+#undef BT_NAME
 
-BT_CLONES
-void bt_layernorm_parameters_backward(float *dweight, float *dbias, const float *dout, const float *inp,
-                                      const float *mean, const float *rstd, size_t rows, size_t C,
-                                      size_t c_begin, size_t c_end) {
-    for (size_t t = 0; t < rows; t++) {
-        const float *x = inp + t * C, *d = dout + t * C;
-        const float m = mean[t], s = rstd[t];
-        BT_ELEMENTWISE
-        for (size_t c = c_begin; c < c_end; c++) {
-            dweight[c] += d[c] * (x[c] - m) * s;
-            dbias[c] += d[c];
-        }
-    }
-}
+#define BT_NAME(name) name##_avx2
+BT_TARGET_AVX2
+#include "bt_kernels_body.h"
+BT_TARGET_END
+#undef BT_NAME
+
+#define BT_NAME(name) name##_baseline
+#include "bt_kernels_body.h"
+#undef BT_NAME
 
 // ---------------------------------------------------------------------------------------------------------------
-// Residual add, bias add and bias gradient.
+// Choosing the variant: once, at the first call.
 
-BT_CLONES
-void bt_add(float *out, const float *a, const float *b, size_t count) {
-    BT_ELEMENTWISE
-    for (size_t i = 0; i < count; i++) out[i] = a[i] + b[i];
+static int bt_detected_level(void) {
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bw")) return BT_KERNELS_AVX512;
+    if (__builtin_cpu_supports("avx2")) return BT_KERNELS_AVX2;
+#endif
+    return BT_KERNELS_BASELINE;
 }
 
-BT_CLONES
-void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count) {
-    BT_ELEMENTWISE
-    for (size_t i = 0; i < count; i++) { da[i] += dout[i]; db[i] += dout[i]; }
+int bt_kernels_level_for(int detected, const char *cap) {
+    if (!cap || !*cap) return detected;
+    int capped;
+    if (!strcasecmp(cap, "sse41") || !strcasecmp(cap, "avx")) capped = BT_KERNELS_BASELINE;
+    else if (!strcasecmp(cap, "avx2")) capped = BT_KERNELS_AVX2;
+    else if (!strncasecmp(cap, "avx512_core", 11)) capped = BT_KERNELS_AVX512;
+    else return detected;    // not a cap this library knows; the Tensors module reports it as an error
+    return capped < detected ? capped : detected;
 }
 
-BT_CLONES
-void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n) {
-    for (size_t t = 0; t < rows; t++) {
-        float *o = out + t * n;
-        BT_ELEMENTWISE
-        for (size_t j = 0; j < n; j++) o[j] += bias[j];
+static _Atomic int bt_level = -1;
+
+int bt_kernels_level(void) {
+    int level = atomic_load_explicit(&bt_level, memory_order_relaxed);
+    if (level < 0) {
+        level = bt_kernels_level_for(bt_detected_level(), getenv(BT_MAX_CPU_ISA_VARIABLE));
+        atomic_store_explicit(&bt_level, level, memory_order_relaxed);
     }
+    return level;
 }
 
-BT_CLONES
-void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end) {
-    for (size_t t = 0; t < rows; t++) {
-        const float *d = dout + t * n;
-        BT_ELEMENTWISE
-        for (size_t j = begin; j < end; j++) dbias[j] += d[j];
-    }
-}
+#define BT_PICK(name) \
+    (bt_kernels_level() == BT_KERNELS_AVX512 ? name##_avx512 \
+     : bt_kernels_level() == BT_KERNELS_AVX2 ? name##_avx2 : name##_baseline)
 
-BT_CLONES
-double bt_sum_of_squares(const float *x, size_t count) {
-    // Sixteen Float partial sums per block of 4,096 (short enough that they keep their digits), blocks added in
-    // Double in order.
-    double total = 0;
-    for (size_t start = 0; start < count; start += 4096) {
-        const size_t end = start + 4096 < count ? start + 4096 : count;
-        float acc[BT_LANES] = {0};
-        size_t i = start;
-        for (; i + BT_LANES <= end; i += BT_LANES)
-            for (int j = 0; j < BT_LANES; j++) acc[j] += x[i + j] * x[i + j];
-        double block = (double)bt_reduce_lanes(acc);
-        for (; i < end; i++) block += (double)x[i] * (double)x[i];
-        total += block;
-    }
-    return total;
-}
+void bt_convert_f32_to_bf16(uint16_t *restrict out, const float *restrict in, size_t count) { BT_PICK(bt_convert_f32_to_bf16)(out, in, count); }
+void bt_round_f32_to_bf16(float *restrict out, const float *restrict in, size_t count) { BT_PICK(bt_round_f32_to_bf16)(out, in, count); }
+void bt_adamw(float *restrict parameters, const float *restrict gradients, float *restrict m, float *restrict v, size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt, float gradient_scale, float decay_factor, float *zeroing) { BT_PICK(bt_adamw)(parameters, gradients, m, v, count, b1, b2, eps, step_size, inv_bias2_sqrt, gradient_scale, decay_factor, zeroing); }
+void bt_gelu_forward(float *out, const float *in, size_t count, int form) { BT_PICK(bt_gelu_forward)(out, in, count, form); }
+void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) { BT_PICK(bt_gelu_backward)(dinp, dout, inp, count, form); }
+void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form) { BT_PICK(bt_bias_gelu_forward)(out, pre, bias, rows, n, form); }
+void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n, int form) { BT_PICK(bt_bias_gelu_forward_bf16)(out16, out, pre, bias, rows, n, form); }
+void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n, size_t begin, size_t end, int form) { BT_PICK(bt_gelu_bias_backward)(dinp, dbias, dout, inp, rows, n, begin, end, form); }
+void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) { BT_PICK(bt_dropout_forward)(out, in, count, dropout, counter_base); }
+void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n) { BT_PICK(bt_softmax_forward)(probs, scores, rows, n); }
+void bt_softmax_backward(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n) { BT_PICK(bt_softmax_backward)(dscores, dprobs, probs, rows, n); }
+void bt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight, const float *bias, size_t rows, size_t C, float eps) { BT_PICK(bt_layernorm_forward)(out, mean, rstd, inp, weight, bias, rows, C, eps); }
+void bt_residual_layernorm_forward(float *out, float *mean, float *rstd, float *residual, const float *projection, const float *skip, const float *weight, const float *bias, size_t rows, size_t C, float eps, const bt_dropout *dropout, uint32_t counter_base) { BT_PICK(bt_residual_layernorm_forward)(out, mean, rstd, residual, projection, skip, weight, bias, rows, C, eps, dropout, counter_base); }
+void bt_layernorm_backward(float *dinp, float *dprojection, const float *dout, const float *inp, const float *weight, const float *mean, const float *rstd, size_t rows, size_t C, const bt_dropout *dropout, uint32_t counter_base) { BT_PICK(bt_layernorm_backward)(dinp, dprojection, dout, inp, weight, mean, rstd, rows, C, dropout, counter_base); }
+void bt_layernorm_parameters_backward(float *dweight, float *dbias, const float *dout, const float *inp, const float *mean, const float *rstd, size_t rows, size_t C, size_t c_begin, size_t c_end) { BT_PICK(bt_layernorm_parameters_backward)(dweight, dbias, dout, inp, mean, rstd, rows, C, c_begin, c_end); }
+void bt_add(float *out, const float *a, const float *b, size_t count) { BT_PICK(bt_add)(out, a, b, count); }
+void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count) { BT_PICK(bt_accumulate_twice)(da, db, dout, count); }
+void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n) { BT_PICK(bt_bias_forward)(out, bias, rows, n); }
+void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end) { BT_PICK(bt_bias_backward)(dbias, dout, rows, n, begin, end); }
+double bt_sum_of_squares(const float *x, size_t count) { return BT_PICK(bt_sum_of_squares)(x, count); }

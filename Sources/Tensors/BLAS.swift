@@ -17,12 +17,16 @@ public enum GEMMPrecision: String, CaseIterable, Sendable, CustomStringConvertib
 public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
     case auto, fp32, bf16
 
-    public var resolved: GEMMPrecision {
+    public var resolved: GEMMPrecision { resolved(cpu: .current, bf16Kernels: BLAS.bf16Kernels) }
+
+    /// The precision on a processor whose BF16 products run on `bf16Kernels`: `auto` is BF16 only where AMX
+    /// multiplies it (on AVX512-BF16 alone, BF16 steps measured slower than FP32 ones: see the README).
+    public func resolved(cpu: CPUFeatures, bf16Kernels: BLAS.Kernels) -> GEMMPrecision {
         switch self {
         case .fp32: return .fp32
         case .bf16: return .bf16
         case .auto:
-            guard CPUFeatures.current.hasAMX, case .oneDNN = BLAS.bf16Kernels else { return .fp32 }
+            guard cpu.hasAMX, bf16Kernels.isOneDNN else { return .fp32 }
             return .bf16
         }
     }
@@ -230,31 +234,62 @@ public enum BLAS {
         #if canImport(Accelerate)
         return .accelerate
         #else
-        let asked = ProcessInfo.processInfo.environment[fp32Variable]?.lowercased()
-        let wantsOneDNN = asked.map { $0 == "onednn" } ?? (CPUFeatures.current.vectorLevel == .avx512)
-        if wantsOneDNN, case .success(let dnnl) = OneDNNLibrary.shared { return .oneDNN(isa: dnnl.isa) }
-        return .openBLAS
+        let asked = try? fp32Override(ProcessInfo.processInfo.environment)
+        return fp32Choice(cpu: .current, oneDNNISA: try? OneDNNLibrary.shared.get().isa, asked: asked ?? nil)
         #endif
     }()
+
+    /// The decision behind `fp32Kernels`, for a processor, the instruction set oneDNN targets on it (nil: oneDNN
+    /// absent) and the library asked for by hand, if any: oneDNN on AVX-512, OpenBLAS on AVX2 and below, where
+    /// OpenBLAS's Haswell kernels measured faster than oneDNN's AVX2 ones (see the README's figures per processor).
+    public static func fp32Choice(cpu: CPUFeatures, oneDNNISA: String?, asked: FP32Library?) -> Kernels {
+        let wantsOneDNN = asked.map { $0 == .onednn } ?? (cpu.vectorLevel == .avx512)
+        if wantsOneDNN, let oneDNNISA { return .oneDNN(isa: oneDNNISA) }
+        return .openBLAS
+    }
+
+    /// The single-precision libraries that `BERT_TAGGER_FP32_GEMM` names.
+    public enum FP32Library: String, CaseIterable, Sendable {
+        case openblas, onednn
+    }
+
+    /// The library `BERT_TAGGER_FP32_GEMM` asks for: nil when unset or empty, an error naming the value otherwise.
+    public static func fp32Override(_ environment: [String: String]) throws(KernelLibraryError) -> FP32Library? {
+        guard let value = environment[fp32Variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let library = FP32Library(rawValue: value.lowercased()) else {
+            throw KernelLibraryError(description: "\(fp32Variable)=\(value) names no single-precision library: use "
+                                     + FP32Library.allCases.map(\.rawValue).joined(separator: " or ") + ", or unset it")
+        }
+        return library
+    }
 
     /// The variable that names the single-precision library by hand.
     public static let fp32Variable = "BERT_TAGGER_FP32_GEMM"
 
     private static let fp32OnOneDNN = fp32Kernels.isOneDNN
 
-    /// Who runs BF16 products: oneDNN where the processor multiplies BF16 in hardware (AVX512-BF16 or AMX),
-    /// else the emulation.
+    /// Who runs BF16 products: oneDNN where the processor has AMX, else the emulation.
     public static let bf16Kernels: Kernels = {
         #if canImport(Accelerate)
         return .emulatedBF16(reason: "Accelerate offers no BF16 products")
         #else
-        guard CPUFeatures.current.hasBF16 else { return .emulatedBF16(reason: "the CPU has no BF16 instructions") }
-        switch OneDNNLibrary.shared {
-        case .success(let dnnl): return .oneDNN(isa: dnnl.isa)
-        case .failure(let error): return .emulatedBF16(reason: error.description)
-        }
+        return bf16Choice(cpu: .current, oneDNN: OneDNNLibrary.shared.map(\.isa))
         #endif
     }()
+
+    /// The decision behind `bf16Kernels`, for a processor and oneDNN's instruction set on it (or why it is absent).
+    /// On AVX512-BF16 without AMX (measured with the instruction sets capped at `avx512_core_bf16`), oneDNN 2.6's
+    /// BF16 products ran at 0.5-0.6 times the emulation's speed, so they are used only with AMX.
+    public static func bf16Choice(cpu: CPUFeatures, oneDNN: Result<String, KernelLibraryError>) -> Kernels {
+        guard cpu.hasBF16 else { return .emulatedBF16(reason: "the CPU has no BF16 instructions") }
+        guard cpu.hasAMX else {
+            return .emulatedBF16(reason: "AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this")
+        }
+        switch oneDNN {
+        case .success(let isa): return .oneDNN(isa: isa)
+        case .failure(let error): return .emulatedBF16(reason: error.description)
+        }
+    }
 
     /// The number of threads one matrix product may use. OpenBLAS keeps its own pool, sized here;
     /// Accelerate sizes its own and offers no control, so there this reports the core count.

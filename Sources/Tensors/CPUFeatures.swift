@@ -52,8 +52,12 @@ public struct CPUFeatures: Sendable, Equatable {
         self.instructionSets = instructionSets
     }
 
+    /// The processor as the tool treats it: what it detected, less what `BERT_TAGGER_MAX_CPU_ISA` caps
+    /// (`InstructionSetCap`). Every kernel and library decision reads this.
+    public static let current: CPUFeatures = detected.capped(by: InstructionSetCap.current)
+
     /// Read once from CPUID and XCR0.
-    public static let current: CPUFeatures = {
+    public static let detected: CPUFeatures = {
         #if canImport(CCPUFeatures)
         var raw = bt_cpu_features()
         bt_cpu_features_read(&raw)

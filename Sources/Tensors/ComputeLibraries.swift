@@ -1,9 +1,15 @@
+import CKernels
+import Foundation
+
 /// What runs the matrix products of this process: the processor, the libraries and their kernels, the threads.
 /// Commands call `load()` before any work, so a missing library is an error message rather than a stop, and
 /// print `summary` so every figure comes with the machine that produced it.
 public enum ComputeLibraries {
     /// Loads the kernel libraries; throws the error that says how to install one that is missing.
     public static func load() throws {
+        let environment = ProcessInfo.processInfo.environment
+        _ = try InstructionSetCap.fromEnvironment(environment)
+        _ = try BLAS.fp32Override(environment)
         #if !canImport(Accelerate)
         _ = try OpenBLASLibrary.shared.get()
         #endif
@@ -52,10 +58,19 @@ public enum ComputeLibraries {
         }
     }
 
+    /// The variant of the element-wise kernels this process runs: "AVX-512", "AVX2" or "baseline".
+    public static var elementwiseDescription: String { ElementwiseVariant.current.description }
+
+    /// "capped at avx2 by BERT_TAGGER_MAX_CPU_ISA", or nil when nothing caps the instruction sets.
+    public static var capDescription: String? {
+        InstructionSetCap.current.map { "capped at \($0.rawValue) by \(InstructionSetCap.variable)" }
+    }
+
     /// One line for logs and benchmark headers.
     public static var summary: String {
         let cpu = CPUFeatures.current
-        return "CPU \(cpu.identity) [\(cpu.summary)]; fp32 products: \(fp32Description); "
+        return "CPU \(cpu.identity) [\(cpu.summary)\(capDescription.map { "; " + $0 } ?? "")]; "
+            + "fp32 products: \(fp32Description); "
             + "bf16 products: \(bf16Description); \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 
@@ -64,7 +79,8 @@ public enum ComputeLibraries {
         let cpu = CPUFeatures.current
         var lines = [
             "CPU: \(cpu.identity)",
-            "  instruction sets: \(cpu.summary)",
+            "  instruction sets: \(cpu.summary)"
+                + (capDescription.map { " (\($0); the processor has \(CPUFeatures.detected.summary))" } ?? ""),
             "  vector kernels: \(cpu.vectorLevel); BF16 hardware: "
                 + (cpu.hasAMX ? "AMX and AVX512-BF16" : cpu.hasBF16 ? "AVX512-BF16" : "none"),
             "  cores: \(ProcessInfoCores.active)",
@@ -77,7 +93,56 @@ public enum ComputeLibraries {
         }
         #endif
         lines.append("BF16 products: \(bf16Description)")
+        lines.append("element-wise kernels: \(elementwiseDescription)")
         lines.append("threads: \(Parallel.threadCount)")
         return lines
+    }
+}
+
+extension ComputeLibraries {
+    /// What the cache of oneDNN's matrix-product primitives has done in this process (nil without oneDNN).
+    public static var primitiveCacheStatistics: PrimitiveCacheStatistics? {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        return (try? OneDNNLibrary.shared.get())?.cacheStatistics
+        #endif
+    }
+}
+
+/// The compiled variants of the element-wise kernels (CKernels), widest last.
+public enum ElementwiseVariant: Int, Comparable, Sendable, CustomStringConvertible {
+    case baseline, avx2, avx512
+
+    /// The variant this process runs, chosen by CKernels at its first call.
+    public static var current: ElementwiseVariant { ElementwiseVariant(level: bt_kernels_level()) }
+
+    /// The variant CKernels picks for a processor whose widest variant is `detected`, under a cap given as the
+    /// value of `BERT_TAGGER_MAX_CPU_ISA` (nil: none).
+    static func chosen(detected: ElementwiseVariant, cap: String?) -> ElementwiseVariant {
+        ElementwiseVariant(level: bt_kernels_level_for(Int32(detected.rawValue), cap))
+    }
+
+    /// The variant for a processor's instruction sets, as CKernels detects them (AVX-512 BW, or AVX2).
+    static func widest(for cpu: CPUFeatures) -> ElementwiseVariant {
+        cpu.has(.avx512bw) ? .avx512 : cpu.has(.avx2) ? .avx2 : .baseline
+    }
+
+    private init(level: Int32) {
+        switch Int(level) {
+        case BT_KERNELS_AVX512: self = .avx512
+        case BT_KERNELS_AVX2: self = .avx2
+        default: self = .baseline
+        }
+    }
+
+    public static func < (a: ElementwiseVariant, b: ElementwiseVariant) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .baseline: return "baseline"
+        case .avx2: return "AVX2"
+        case .avx512: return "AVX-512"
+        }
     }
 }

@@ -16,7 +16,14 @@ final class OneDNNLibrary: @unchecked Sendable {
         // oneDNN's OpenMP threads spin after each product by default, taking the cores from the elementwise
         // kernels that follow (a third slower training step on two cores); waiting passively gives them back.
         // The OpenMP runtime reads the policy while it loads, and a policy set by the user stands.
-        let setsPolicy = ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil
+        let environment = ProcessInfo.processInfo.environment
+        let setsPolicy = environment["OMP_WAIT_POLICY"] == nil
+        // A cap on the tool's instruction sets caps oneDNN's JIT kernels alike (it reads its variable at its first
+        // product), unless oneDNN's own cap was set.
+        if let cap = InstructionSetCap.current, environment[InstructionSetCap.oneDNNVariable] == nil,
+           environment["DNNL_MAX_CPU_ISA"] == nil {
+            setenv(InstructionSetCap.oneDNNVariable, cap.rawValue.uppercased(), 1)
+        }
         if setsPolicy { setenv("OMP_WAIT_POLICY", "PASSIVE", 1) }
         defer { if setsPolicy { unsetenv("OMP_WAIT_POLICY") } }
         var message = [CChar](repeating: 0, count: 512)
@@ -57,27 +64,44 @@ final class OneDNNLibrary: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var cache: [MatmulKey: Matmul] = [:]
-    /// Packed batches vary in length, so shapes vary; past this many the cache starts again.
-    private let cacheCapacity = 1024
-    private(set) var primitivesCreated = 0
+    /// Packed batches vary in length, so shapes vary; the cache keeps the shapes used last. oneDNN's own
+    /// primitive cache is turned off where it loads (`bt_dnnl_load`), so this one bounds what primitives hold.
+    private var cache = PrimitiveCache<MatmulKey, Matmul>(capacity: OneDNNLibrary.primitiveCacheCapacity)
 
-    /// The primitive for a shape, created at first use and kept.
+    /// Primitives kept at most. A 640-token training step makes about 20 distinct products and a tagging batch 5;
+    /// see the README's Performance section for the hit rates this gives.
+    static let primitiveCacheCapacity = 256
+
+    /// What the primitive cache has done so far.
+    var cacheStatistics: PrimitiveCacheStatistics {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache.statistics
+    }
+
+    /// The capacity of oneDNN's own primitive cache: 0, since this one replaces it, unless its variable set one.
+    var oneDNNCacheCapacity: Int { Int(bt_dnnl_primitive_cache_capacity()) }
+
+    /// Primitives held now.
+    var cachedPrimitives: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache.count
+    }
+
+    /// The primitive for a shape, created at first use and kept while it is among the most recently used.
     func matmul(_ key: MatmulKey) -> Matmul {
         lock.lock()
         defer { lock.unlock() }
-        if let found = cache[key] { return found }
-        var message = [CChar](repeating: 0, count: 512)
-        guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
-                                                  Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
-                                                  key.alpha, key.beta, key.bf16 ? 1 : 0, &message, 512) else {
-            preconditionFailure(String(cString: message))
+        return cache.value(for: key) {
+            var message = [CChar](repeating: 0, count: 512)
+            guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
+                                                      Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
+                                                      key.alpha, key.beta, key.bf16 ? 1 : 0, &message, 512) else {
+                preconditionFailure(String(cString: message))
+            }
+            return Matmul(created)
         }
-        if cache.count >= cacheCapacity { cache.removeAll(keepingCapacity: true) }
-        let matmul = Matmul(created)
-        cache[key] = matmul
-        primitivesCreated += 1
-        return matmul
     }
 
     /// oneDNN's library-managed scratchpad is one area that all primitives share (Debian builds oneDNN without

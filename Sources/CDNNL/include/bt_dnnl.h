@@ -29,5 +29,7 @@ int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *
 /// The implementation oneDNN chose ("brg:avx512_core_amx_bf16", ...).
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul);
 void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul);
+/// The capacity of oneDNN's own primitive cache (0 once loaded, unless its variable set one), -1 when not loaded.
+int bt_dnnl_primitive_cache_capacity(void);
 
 #endif

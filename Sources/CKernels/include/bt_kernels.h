@@ -4,8 +4,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Element-wise kernels compiled once per instruction set (AVX-512, AVX2, baseline) and chosen when the
-/// library loads, by the processor it runs on.
+/// Element-wise kernels compiled once per instruction set (AVX-512, AVX2, baseline); the first call picks the
+/// widest the processor runs, or narrower where the BERT_TAGGER_MAX_CPU_ISA variable caps it.
+
+/// The variable that caps the instruction sets the tool uses, named as oneDNN's ONEDNN_MAX_CPU_ISA names them
+/// (sse41, avx2, avx512_core, avx512_core_bf16, avx512_core_amx): it emulates a lesser processor on this one.
+#define BT_MAX_CPU_ISA_VARIABLE "BERT_TAGGER_MAX_CPU_ISA"
+
+enum { BT_KERNELS_BASELINE = 0, BT_KERNELS_AVX2 = 1, BT_KERNELS_AVX512 = 2 };
+/// The variant every kernel runs (BT_KERNELS_*), chosen at the first call.
+int bt_kernels_level(void);
+/// The variant for a processor whose widest is `detected`, under the cap `cap` (NULL or empty: none).
+int bt_kernels_level_for(int detected, const char *cap);
 
 /// out[i] = the bfloat16 nearest to in[i] (ties to even); NaN stays a quiet NaN.
 void bt_convert_f32_to_bf16(uint16_t *out, const float *in, size_t count);

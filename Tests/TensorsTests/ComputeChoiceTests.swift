@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import Tensors
+
+/// The library and precision chosen for each class of processor, as the README's figures per (emulated)
+/// instruction set justify them.
+@Suite struct LibraryChoiceTests {
+    /// (processor, oneDNN's instruction set on it or nil when oneDNN is absent, fp32 kernels, bf16 kernels,
+    /// precision `auto` picks)
+    static let decisions: [(String, CPUFeatures, String?, BLAS.Kernels, BLAS.Kernels, GEMMPrecision)] = [
+        ("Xeon with AMX", Processors.xeonAMX, "avx512_core_amx",
+         .oneDNN(isa: "avx512_core_amx"), .oneDNN(isa: "avx512_core_amx"), .bf16),
+        ("Xeon Cooper Lake (AVX512-BF16, no AMX)", Processors.xeonCooperLake, "avx512_core_bf16",
+         .oneDNN(isa: "avx512_core_bf16"), .emulatedBF16(reason: noAMX), .fp32),
+        ("Xeon Skylake (AVX-512, no BF16)", Processors.xeonSkylake, "avx512_core",
+         .oneDNN(isa: "avx512_core"), .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
+        ("EPYC Genoa (AVX-512 with BF16)", Processors.epycGenoa, "avx512_core_bf16",
+         .oneDNN(isa: "avx512_core_bf16"), .emulatedBF16(reason: noAMX), .fp32),
+        ("Intel laptop (AVX2)", Processors.intelLaptop, "avx2",
+         .openBLAS, .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
+        ("EPYC Milan (AVX2)", Processors.epycMilan, "avx2",
+         .openBLAS, .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
+        ("SSE only", Processors.sseOnly, "sse41",
+         .openBLAS, .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
+        ("Xeon with AMX, no oneDNN", Processors.xeonAMX, nil,
+         .openBLAS, .emulatedBF16(reason: "no oneDNN"), .fp32),
+    ]
+    static let noAMX = "AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this"
+
+    @Test(arguments: decisions)
+    func eachProcessorGetsTheLibrariesItsFiguresChose(name: String, cpu: CPUFeatures, isa: String?,
+                                                      fp32: BLAS.Kernels, bf16: BLAS.Kernels, auto: GEMMPrecision) {
+        let oneDNN: Result<String, KernelLibraryError> = isa.map { .success($0) }
+            ?? .failure(KernelLibraryError(description: "no oneDNN"))
+        #expect(BLAS.fp32Choice(cpu: cpu, oneDNNISA: isa, asked: nil) == fp32, "\(name)")
+        let bf16Kernels = BLAS.bf16Choice(cpu: cpu, oneDNN: oneDNN)
+        #expect(bf16Kernels == bf16, "\(name)")
+        #expect(PrecisionChoice.auto.resolved(cpu: cpu, bf16Kernels: bf16Kernels) == auto, "\(name)")
+        // Asked for by name, a precision is what it says on every processor.
+        #expect(PrecisionChoice.fp32.resolved(cpu: cpu, bf16Kernels: bf16Kernels) == .fp32)
+        #expect(PrecisionChoice.bf16.resolved(cpu: cpu, bf16Kernels: bf16Kernels) == .bf16)
+    }
+
+    @Test func theSinglePrecisionLibraryNamedByHandIsRespectedWhereItExists() throws {
+        #expect(BLAS.fp32Choice(cpu: Processors.epycMilan, oneDNNISA: "avx2", asked: .onednn) == .oneDNN(isa: "avx2"))
+        #expect(BLAS.fp32Choice(cpu: Processors.xeonAMX, oneDNNISA: "avx512_core_amx", asked: .openblas) == .openBLAS)
+        // oneDNN asked for where it is absent: OpenBLAS, which always loads.
+        #expect(BLAS.fp32Choice(cpu: Processors.xeonAMX, oneDNNISA: nil, asked: .onednn) == .openBLAS)
+        #expect(try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": "OneDNN"]) == .onednn)
+        #expect(try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": " "]) == nil)
+    }
+
+    @Test func aSinglePrecisionLibraryThatDoesNotExistIsAnErrorNamingTheVariable() {
+        do {
+            _ = try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": "mkl"])
+            Issue.record("BERT_TAGGER_FP32_GEMM=mkl was accepted")
+        } catch {
+            #expect(error.description == "BERT_TAGGER_FP32_GEMM=mkl names no single-precision library: use openblas or onednn, or unset it")
+        }
+    }
+}
+
+@Suite struct InstructionSetCapTests {
+    /// (cap, processor, the vector level and BF16/AMX it is then treated as having)
+    static let caps: [(InstructionSetCap, CPUFeatures, VectorLevel, Bool, Bool)] = [
+        (.avx2, Processors.xeonAMX, .avx2, false, false),
+        (.avx512_core, Processors.xeonAMX, .avx512, false, false),
+        (.avx512_core_vnni, Processors.xeonAMX, .avx512, false, false),
+        (.avx512_core_bf16, Processors.xeonAMX, .avx512, true, false),
+        (.avx512_core_amx, Processors.xeonAMX, .avx512, true, true),
+        (.sse41, Processors.xeonAMX, .sse3, false, false),
+        // A cap above the processor adds nothing.
+        (.avx512_core_amx, Processors.epycMilan, .avx2, false, false),
+        (.avx512_core, Processors.intelLaptop, .avx2, false, false),
+    ]
+
+    @Test(arguments: caps)
+    func aCapRemovesWhatIsAboveItAndAddsNothing(cap: InstructionSetCap, cpu: CPUFeatures, level: VectorLevel,
+                                                bf16: Bool, amx: Bool) {
+        let capped = cpu.capped(by: cap)
+        #expect(capped.vectorLevel == level)
+        #expect(capped.hasBF16 == bf16)
+        #expect(capped.hasAMX == amx)
+        #expect(capped.instructionSets.isSubset(of: cpu.instructionSets))
+        #expect(capped.vendor == cpu.vendor && capped.model == cpu.model)
+        // OpenBLAS's kernels follow the capped processor.
+        #expect(OpenBLASKernels.vectorLevel(ofCore: OpenBLASKernels.core(for: capped)) == max(level, .sse3))
+    }
+
+    @Test func theCapIsReadFromItsVariableInAnyCase() throws {
+        #expect(try InstructionSetCap.fromEnvironment([:]) == nil)
+        #expect(try InstructionSetCap.fromEnvironment(["BERT_TAGGER_MAX_CPU_ISA": ""]) == nil)
+        #expect(try InstructionSetCap.fromEnvironment(["BERT_TAGGER_MAX_CPU_ISA": "AVX2"]) == .avx2)
+        #expect(try InstructionSetCap.fromEnvironment(["BERT_TAGGER_MAX_CPU_ISA": "avx512_core_bf16"]) == .avx512_core_bf16)
+    }
+
+    @Test func aValueThatIsNoCapIsAnErrorListingTheCaps() {
+        do {
+            _ = try InstructionSetCap.fromEnvironment(["BERT_TAGGER_MAX_CPU_ISA": "avx3"])
+            Issue.record("BERT_TAGGER_MAX_CPU_ISA=avx3 was accepted")
+        } catch {
+            #expect(error.description == "BERT_TAGGER_MAX_CPU_ISA=avx3 is not an instruction-set cap: use one of sse41, "
+                    + "avx, avx2, avx512_core, avx512_core_vnni, avx512_core_bf16, avx512_core_amx, or unset it")
+        }
+    }
+
+    /// The element-wise kernels read the same variable in C: for every cap, they pick the variant the capped
+    /// processor's instruction sets give.
+    @Test(arguments: InstructionSetCap.allCases)
+    func theElementwiseKernelsFollowTheSameCap(cap: InstructionSetCap) {
+        for cpu in [Processors.xeonAMX, Processors.epycMilan, Processors.sseOnly] {
+            let detected = ElementwiseVariant.widest(for: cpu)
+            #expect(ElementwiseVariant.chosen(detected: detected, cap: cap.rawValue)
+                    == ElementwiseVariant.widest(for: cpu.capped(by: cap)), "\(cap) on \(cpu.identity)")
+            #expect(ElementwiseVariant.chosen(detected: detected, cap: cap.rawValue.uppercased())
+                    == ElementwiseVariant.widest(for: cpu.capped(by: cap)))
+        }
+        #expect(ElementwiseVariant.chosen(detected: .avx512, cap: nil) == .avx512)
+        #expect(ElementwiseVariant.chosen(detected: .avx2, cap: "") == .avx2)
+    }
+
+    /// On the machine at hand: the element-wise kernels run the variant of the processor as the tool treats it.
+    @Test func theElementwiseVariantInUseIsTheWidestOfThisProcessor() {
+        #expect(ElementwiseVariant.current == ElementwiseVariant.widest(for: .current),
+                "\(ElementwiseVariant.current) kernels on [\(CPUFeatures.current.summary)]")
+    }
+}
+
+#if !canImport(Accelerate)
+@Suite(.serialized) struct PrimitiveCacheTests {
+    @Test func theCacheHoldsAtMostItsCapacityAndDropsTheLeastRecentlyUsed() {
+        var cache = PrimitiveCache<Int, String>(capacity: 3)
+        var made: [Int] = []
+        func get(_ key: Int) -> String { cache.value(for: key) { made.append(key); return "v\(key)" } }
+        #expect(get(1) == "v1" && get(2) == "v2" && get(3) == "v3")
+        #expect(get(1) == "v1")                  // 1 is now the most recent; 2 the least
+        #expect(get(4) == "v4")                  // drops 2
+        #expect(cache.count == 3)
+        #expect(!cache.contains(2) && cache.contains(1) && cache.contains(3) && cache.contains(4))
+        #expect(get(2) == "v2")                  // made again, drops 3
+        #expect(!cache.contains(3))
+        #expect(made == [1, 2, 3, 4, 2])
+        #expect(cache.statistics == PrimitiveCacheStatistics(hits: 1, misses: 5, evictions: 2))
+        #expect(abs(cache.statistics.hitRate - 1.0 / 6.0) < 1e-12)
+    }
+
+    /// oneDNN would keep its own copy of every primitive (up to 1024), which destroying ours does not free.
+    @Test func oneDNNsOwnPrimitiveCacheIsOff() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard case .success(let dnnl) = OneDNNLibrary.shared,
+              environment["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == nil, environment["DNNL_PRIMITIVE_CACHE_CAPACITY"] == nil
+        else { return }
+        #expect(dnnl.oneDNNCacheCapacity == 0)
+    }
+
+    /// Products of more shapes than the cache holds (a server's varied batch lengths) keep at most its capacity of
+    /// primitives, and a shape met again after it was dropped still multiplies right.
+    @Test func productsOfMoreShapesThanTheCacheHoldsStayBoundedAndRight() throws {
+        guard case .success(let dnnl) = OneDNNLibrary.shared, case .oneDNN = BLAS.bf16Kernels else { return }
+        let capacity = OneDNNLibrary.primitiveCacheCapacity
+        let n = 8, k = 16, maxRows = capacity + 40
+        var r = TestRandom(5)
+        let a = r.floats(maxRows * k, scale: 1), b = r.floats(n * k, scale: 1)
+        let a16 = BF16Buffer(capacity: maxRows * k), b16 = BF16Buffer(capacity: n * k)
+        let bm = b16.convert(b, count: n * k)
+        let before = dnnl.cacheStatistics
+        var c = [Float](repeating: 0, count: maxRows * n), expected = c
+        for rows in Array(1 ... maxRows) + [1, 2, 3] {
+            let am = a16.convert(a, count: rows * k)
+            BLAS.gemmBF16(.none, .transposed, m: rows, n: n, k: k, a: am, lda: k, b: bm, ldb: k, beta: 0, c: &c, ldc: n)
+            #expect(dnnl.cachedPrimitives <= capacity)
+            if rows <= 3 || rows == maxRows {
+                for i in 0 ..< rows {
+                    for j in 0 ..< n {
+                        var sum = 0.0
+                        for p in 0 ..< k {
+                            sum += Double(am.value(at: i * k + p)) * Double(bm.value(at: j * k + p))
+                        }
+                        expected[i * n + j] = Float(sum)
+                    }
+                }
+                #expect(maxAbsDifference(Array(c[0 ..< rows * n]), Array(expected[0 ..< rows * n])) < 1e-4, "rows \(rows)")
+            }
+        }
+        let after = dnnl.cacheStatistics
+        #expect(after.evictions - before.evictions >= maxRows - capacity, "\(before) -> \(after)")
+    }
+}
+#endif
