@@ -52,6 +52,16 @@ public final class BertTokenizer: Sendable {
         try self.init(parts: parts, source: vocabTXT.path)
     }
 
+    /// `init(tokenizerJSON:)` over the file's bytes; `path` names them in errors.
+    public convenience init(tokenizerJSON data: Data, path: String) throws {
+        try self.init(parts: TokenizerFiles.tokenizerJSON(data: data, path: path), source: path)
+    }
+
+    /// `init(vocabTXT:configuration:)` over the file's bytes; `path` names them in errors.
+    public convenience init(vocabTXT data: Data, path: String, configuration: BertTokenizerConfiguration) throws {
+        try self.init(parts: TokenizerFiles.vocabTXT(data: data, path: path, configuration: configuration), source: path)
+    }
+
     init(parts: TokenizerFiles.Parts, source: String) throws {
         let configuration = parts.configuration
         guard !parts.vocabulary.isEmpty else { throw TokenizerError.emptyVocabulary(path: source) }

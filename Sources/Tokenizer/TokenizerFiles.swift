@@ -29,16 +29,16 @@ enum TokenizerFiles {
         /// tokens such as the ohm sign U+2126 and capital omega U+03A9 stay two vocabulary entries.
         let root: JSON
 
-        init(_ url: URL) throws {
-            path = url.path
-            let data = try read(url)
+        /// Parses a file's bytes; `path` names it in errors.
+        init(data: Data, path: String) throws {
+            self.path = path
             do {
                 root = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try JSON.parse(raw) }
             } catch let error as JSONParseError {
-                throw TokenizerError.invalidJSON(path: url.path, reason: error.description)
+                throw TokenizerError.invalidJSON(path: path, reason: error.description)
             }
             guard case .object = root else {
-                throw TokenizerError.invalidJSON(path: url.path, reason: "the top level is not an object")
+                throw TokenizerError.invalidJSON(path: path, reason: "the top level is not an object")
             }
         }
 
@@ -91,7 +91,11 @@ enum TokenizerFiles {
     // MARK: tokenizer.json
 
     static func tokenizerJSON(_ url: URL) throws -> Parts {
-        let file = try Document(url)
+        try tokenizerJSON(data: read(url), path: url.path)
+    }
+
+    static func tokenizerJSON(data: Data, path: String) throws -> Parts {
+        let file = try Document(data: data, path: path)
         let root = file.root
         var configuration = BertTokenizerConfiguration()
 
@@ -202,7 +206,11 @@ enum TokenizerFiles {
 
     /// The configuration `BertTokenizerFast.from_pretrained` derives from tokenizer_config.json.
     static func configuration(tokenizerConfig url: URL) throws -> BertTokenizerConfiguration {
-        let file = try Document(url)
+        try configuration(tokenizerConfig: read(url), path: url.path)
+    }
+
+    static func configuration(tokenizerConfig data: Data, path: String) throws -> BertTokenizerConfiguration {
+        let file = try Document(data: data, path: path)
         let root = file.root
         var configuration = BertTokenizerConfiguration()
         configuration.lowercase = try file.optionalBool(root["do_lower_case"], "do_lower_case") ?? true
@@ -218,9 +226,12 @@ enum TokenizerFiles {
     }
 
     static func vocabTXT(_ url: URL, configuration: BertTokenizerConfiguration) throws -> Parts {
-        let data = try read(url)
+        try vocabTXT(data: read(url), path: url.path, configuration: configuration)
+    }
+
+    static func vocabTXT(data: Data, path: String, configuration: BertTokenizerConfiguration) throws -> Parts {
         guard let text = String(data: data, encoding: .utf8) else {
-            throw TokenizerError.invalidValue(path: url.path, keyPath: "(file)", expected: "UTF-8 text, one token a line")
+            throw TokenizerError.invalidValue(path: path, keyPath: "(file)", expected: "UTF-8 text, one token a line")
         }
         var vocabulary: [(String, Int32)] = []
         // Split on the newline byte, not on Characters: "\r\n" is one Character in Swift.
