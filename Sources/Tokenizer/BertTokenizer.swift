@@ -96,6 +96,11 @@ public final class BertTokenizer: Sendable {
         for (token, id) in parts.vocabulary where id >= 0 { tokensByID[Int(id)] = token }
         for token in addedTokens where token.id >= 0 { tokensByID[Int(token.id)] = token.content }
         self.tokensByID = tokensByID
+        for (role, id) in [("[CLS]", clsID), ("[SEP]", sepID)] where Int(id) >= tokensByID.count {
+            throw TokenizerError.invalidValue(path: source, keyPath: "post_processor",
+                                              expected: "a \(role) id that the vocabulary or the added tokens hold (found \(id), "
+                                                  + "beyond the largest id \(tokensByID.count - 1))")
+        }
         matcher = AddedTokenMatcher(addedTokens)
         clsToken = tokensByID[Int(clsID)] ?? configuration.classifierToken
         sepToken = tokensByID[Int(sepID)] ?? configuration.separatorToken

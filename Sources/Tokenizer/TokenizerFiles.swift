@@ -68,6 +68,13 @@ enum TokenizerFiles {
             return Int(number)
         }
 
+        /// A token id: an integer from 0 (a negative id would index before an embedding's first row).
+        func id(_ value: JSON?, _ keyPath: String) throws -> Int32 {
+            let id = try integer(value, keyPath)
+            guard id >= 0 else { throw fail(keyPath, "a non-negative id") }
+            return Int32(id)
+        }
+
         /// `nil` for an absent key or JSON null.
         func optionalBool(_ value: JSON?, _ keyPath: String) throws -> Bool? {
             switch value {
@@ -107,9 +114,7 @@ enum TokenizerFiles {
         }
         var vocabulary: [(String, Int32)] = []
         for (token, value) in try file.members(model?["vocab"], "model.vocab") {
-            let id = try file.integer(value, "model.vocab.\(token)")
-            guard id >= 0 else { throw file.fail("model.vocab.\(token)", "a non-negative id") }
-            vocabulary.append((token, Int32(id)))
+            vocabulary.append((token, try file.id(value, "model.vocab.\(token)")))
         }
         configuration.unknownToken = try file.string(model?["unk_token"], "model.unk_token")
         if let prefix = model?["continuing_subword_prefix"], !prefix.isNull {
@@ -153,7 +158,7 @@ enum TokenizerFiles {
                 }
                 addedTokens.append(AddedToken(
                     content: try file.string(token["content"], "\(key).content"),
-                    id: Int32(try file.integer(token["id"], "\(key).id")),
+                    id: try file.id(token["id"], "\(key).id"),
                     special: try file.optionalBool(token["special"], "\(key).special") ?? false,
                     singleWord: try file.optionalBool(token["single_word"], "\(key).single_word") ?? false,
                     stripLeft: try file.optionalBool(token["lstrip"], "\(key).lstrip") ?? false,
@@ -172,7 +177,7 @@ enum TokenizerFiles {
                     let pair = try file.list(processor[key], keyPath)
                     guard pair.count == 2 else { throw file.fail(keyPath, "a [token, id] pair") }
                     let token = try file.string(pair[0], keyPath + "[0]")
-                    let id = Int32(try file.integer(pair[1], keyPath + "[1]"))
+                    let id = try file.id(pair[1], keyPath + "[1]")
                     if key == "cls" { configuration.classifierToken = token; classifierID = id }
                     else { configuration.separatorToken = token; separatorID = id }
                 }
@@ -188,7 +193,7 @@ enum TokenizerFiles {
                     let keyPath = "post_processor.special_tokens.\(name).ids"
                     let ids = try file.list(processor["special_tokens"]?[name]?["ids"], keyPath)
                     guard ids.count == 1 else { throw file.fail(keyPath, "a list of one id") }
-                    let id = Int32(try file.integer(ids[0], keyPath + "[0]"))
+                    let id = try file.id(ids[0], keyPath + "[0]")
                     if role == "cls" { configuration.classifierToken = name; classifierID = id }
                     else { configuration.separatorToken = name; separatorID = id }
                 }
