@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (known: --seconds N, --list, --help)" >&2; exit 2 ;;
     *)
-      grep -qw -- "$1" <<<"$all_targets" || { echo "fuzz.sh: no target \"$1\"; the targets: $all_targets" >&2; exit 2; }
+      [[ " $all_targets " == *" $1 "* ]] || { echo "fuzz.sh: no target \"$1\"; the targets: $all_targets" >&2; exit 2; }
       targets+=("$1"); shift ;;
   esac
 done
