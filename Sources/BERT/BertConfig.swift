@@ -177,12 +177,17 @@ public struct BertConfig: Codable, Sendable, Equatable {
         do { data = try Data(contentsOf: url) } catch {
             throw BertConfigError.unreadable(path: url.path, reason: fileErrorReason(error, path: url.path))
         }
+        return try decode(data, path: url.path)
+    }
+
+    /// Decodes and validates a `config.json`'s bytes; `path` names them in errors.
+    public static func decode(_ data: Data, path: String) throws -> BertConfig {
         do {
             let config = try JSONDecoder().decode(BertConfig.self, from: data)
-            try config.validate(path: url.path)
+            try config.validate(path: path)
             return config
         } catch let error as DecodingError {
-            throw BertConfigError.invalid(path: url.path, reason: error.readableDescription)
+            throw BertConfigError.invalid(path: path, reason: error.readableDescription)
         }
     }
 

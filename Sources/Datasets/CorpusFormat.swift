@@ -139,7 +139,8 @@ public enum LabelNames {
         return try checked(names, source: trimmed)
     }
 
-    static func fromFile(_ data: Data, source: String, tagField: String?) throws -> [String] {
+    /// Reads the labels a `--label-names` file's bytes hold; `source` names the file in errors.
+    public static func fromFile(_ data: Data, source: String, tagField: String?) throws -> [String] {
         if let object = try? JSONSerialization.jsonObject(with: data) {
             if let dictionary = object as? [String: Any], let features = dictionary["features"] as? [String: Any] {
                 return try fromDatasetFeatures(features, source: source, tagField: tagField)

@@ -149,7 +149,13 @@ public struct LabelSet: Sendable, Equatable {
         do { object = try JSONSerialization.jsonObject(with: data) } catch {
             throw DatasetError.invalidLabelFile(file: file, problem: "not valid JSON")
         }
-        if let array = object as? [String] { return try LabelSet(array) }
+        // A label listed twice is a fault of this file, and the error must say which file.
+        func labelSet(_ labels: [String]) throws -> LabelSet {
+            do { return try LabelSet(labels) } catch let DatasetError.invalidOptions(problem) {
+                throw DatasetError.invalidLabelFile(file: file, problem: problem.hasSuffix(".") ? String(problem.dropLast()) : problem)
+            }
+        }
+        if let array = object as? [String] { return try labelSet(array) }
         guard let dictionary = object as? [String: Any] else {
             throw DatasetError.invalidLabelFile(file: file, problem: "the top level is neither an array nor an object")
         }
@@ -157,7 +163,7 @@ public struct LabelSet: Sendable, Equatable {
             guard let array = labels as? [String] else {
                 throw DatasetError.invalidLabelFile(file: file, problem: "key \"labels\" is not an array of strings")
             }
-            return try LabelSet(array)
+            return try labelSet(array)
         }
         if let id2label = dictionary["id2label"] as? [String: String] {
             var labels = [String?](repeating: nil, count: id2label.count)
@@ -167,7 +173,7 @@ public struct LabelSet: Sendable, Equatable {
                 }
                 labels[id] = label
             }
-            return try LabelSet(labels.map { $0! })
+            return try labelSet(labels.map { $0! })
         }
         throw DatasetError.invalidLabelFile(file: file, problem: "no key \"labels\" or \"id2label\"")
     }

@@ -65,7 +65,8 @@ public struct TaggingSettings: Sendable, Equatable {
         return try decode(Array(data), file: url.path)
     }
 
-    static func decode(_ bytes: [UInt8], file: String) throws -> TaggingSettings {
+    /// Reads a `tagging.json`'s bytes; `file` names them in errors.
+    public static func decode(_ bytes: [UInt8], file: String) throws -> TaggingSettings {
         func fail(_ key: String?, _ problem: String) -> TaggerError { .invalidSettings(file: file, key: key, problem: problem) }
         let json: JSON
         do { json = try JSON.parse(bytes) } catch let error as JSONParseError {

@@ -52,6 +52,16 @@ public final class BertTokenizer: Sendable {
         try self.init(parts: parts, source: vocabTXT.path)
     }
 
+    /// `init(tokenizerJSON:)` over the file's bytes; `path` names them in errors.
+    public convenience init(tokenizerJSON data: Data, path: String) throws {
+        try self.init(parts: TokenizerFiles.tokenizerJSON(data: data, path: path), source: path)
+    }
+
+    /// `init(vocabTXT:configuration:)` over the file's bytes; `path` names them in errors.
+    public convenience init(vocabTXT data: Data, path: String, configuration: BertTokenizerConfiguration) throws {
+        try self.init(parts: TokenizerFiles.vocabTXT(data: data, path: path, configuration: configuration), source: path)
+    }
+
     init(parts: TokenizerFiles.Parts, source: String) throws {
         let configuration = parts.configuration
         guard !parts.vocabulary.isEmpty else { throw TokenizerError.emptyVocabulary(path: source) }
@@ -86,6 +96,11 @@ public final class BertTokenizer: Sendable {
         for (token, id) in parts.vocabulary where id >= 0 { tokensByID[Int(id)] = token }
         for token in addedTokens where token.id >= 0 { tokensByID[Int(token.id)] = token.content }
         self.tokensByID = tokensByID
+        for (role, id) in [("[CLS]", clsID), ("[SEP]", sepID)] where Int(id) >= tokensByID.count {
+            throw TokenizerError.invalidValue(path: source, keyPath: "post_processor",
+                                              expected: "a \(role) id that the vocabulary or the added tokens hold (found \(id), "
+                                                  + "beyond the largest id \(tokensByID.count - 1))")
+        }
         matcher = AddedTokenMatcher(addedTokens)
         clsToken = tokensByID[Int(clsID)] ?? configuration.classifierToken
         sepToken = tokensByID[Int(sepID)] ?? configuration.separatorToken

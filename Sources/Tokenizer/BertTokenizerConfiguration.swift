@@ -1,3 +1,5 @@
+import Foundation
+
 /// BertNormalizer, WordPiece and special-token settings: what tokenizer.json's `normalizer`,
 /// `model` and `post_processor` say, or what tokenizer_config.json says beside a vocab.txt.
 public struct BertTokenizerConfiguration: Sendable, Equatable {
@@ -41,6 +43,12 @@ public struct BertTokenizerConfiguration: Sendable, Equatable {
         self.maskToken = maskToken
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
+    }
+
+    /// What `BertTokenizerFast.from_pretrained` derives from a tokenizer_config.json's bytes (`do_lower_case`,
+    /// `strip_accents`, `tokenize_chinese_chars` and the special tokens); `path` names them in errors.
+    public init(tokenizerConfig data: Data, path: String) throws {
+        self = try TokenizerFiles.configuration(tokenizerConfig: data, path: path)
     }
 
     /// Whether accents are stripped once `nil` is resolved.

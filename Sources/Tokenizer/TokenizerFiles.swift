@@ -29,16 +29,16 @@ enum TokenizerFiles {
         /// tokens such as the ohm sign U+2126 and capital omega U+03A9 stay two vocabulary entries.
         let root: JSON
 
-        init(_ url: URL) throws {
-            path = url.path
-            let data = try read(url)
+        /// Parses a file's bytes; `path` names it in errors.
+        init(data: Data, path: String) throws {
+            self.path = path
             do {
                 root = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try JSON.parse(raw) }
             } catch let error as JSONParseError {
-                throw TokenizerError.invalidJSON(path: url.path, reason: error.description)
+                throw TokenizerError.invalidJSON(path: path, reason: error.description)
             }
             guard case .object = root else {
-                throw TokenizerError.invalidJSON(path: url.path, reason: "the top level is not an object")
+                throw TokenizerError.invalidJSON(path: path, reason: "the top level is not an object")
             }
         }
 
@@ -68,6 +68,13 @@ enum TokenizerFiles {
             return Int(number)
         }
 
+        /// A token id: an integer from 0 (a negative id would index before an embedding's first row).
+        func id(_ value: JSON?, _ keyPath: String) throws -> Int32 {
+            let id = try integer(value, keyPath)
+            guard id >= 0 else { throw fail(keyPath, "a non-negative id") }
+            return Int32(id)
+        }
+
         /// `nil` for an absent key or JSON null.
         func optionalBool(_ value: JSON?, _ keyPath: String) throws -> Bool? {
             switch value {
@@ -91,7 +98,11 @@ enum TokenizerFiles {
     // MARK: tokenizer.json
 
     static func tokenizerJSON(_ url: URL) throws -> Parts {
-        let file = try Document(url)
+        try tokenizerJSON(data: read(url), path: url.path)
+    }
+
+    static func tokenizerJSON(data: Data, path: String) throws -> Parts {
+        let file = try Document(data: data, path: path)
         let root = file.root
         var configuration = BertTokenizerConfiguration()
 
@@ -103,9 +114,7 @@ enum TokenizerFiles {
         }
         var vocabulary: [(String, Int32)] = []
         for (token, value) in try file.members(model?["vocab"], "model.vocab") {
-            let id = try file.integer(value, "model.vocab.\(token)")
-            guard id >= 0 else { throw file.fail("model.vocab.\(token)", "a non-negative id") }
-            vocabulary.append((token, Int32(id)))
+            vocabulary.append((token, try file.id(value, "model.vocab.\(token)")))
         }
         configuration.unknownToken = try file.string(model?["unk_token"], "model.unk_token")
         if let prefix = model?["continuing_subword_prefix"], !prefix.isNull {
@@ -149,7 +158,7 @@ enum TokenizerFiles {
                 }
                 addedTokens.append(AddedToken(
                     content: try file.string(token["content"], "\(key).content"),
-                    id: Int32(try file.integer(token["id"], "\(key).id")),
+                    id: try file.id(token["id"], "\(key).id"),
                     special: try file.optionalBool(token["special"], "\(key).special") ?? false,
                     singleWord: try file.optionalBool(token["single_word"], "\(key).single_word") ?? false,
                     stripLeft: try file.optionalBool(token["lstrip"], "\(key).lstrip") ?? false,
@@ -168,7 +177,7 @@ enum TokenizerFiles {
                     let pair = try file.list(processor[key], keyPath)
                     guard pair.count == 2 else { throw file.fail(keyPath, "a [token, id] pair") }
                     let token = try file.string(pair[0], keyPath + "[0]")
-                    let id = Int32(try file.integer(pair[1], keyPath + "[1]"))
+                    let id = try file.id(pair[1], keyPath + "[1]")
                     if key == "cls" { configuration.classifierToken = token; classifierID = id }
                     else { configuration.separatorToken = token; separatorID = id }
                 }
@@ -184,7 +193,7 @@ enum TokenizerFiles {
                     let keyPath = "post_processor.special_tokens.\(name).ids"
                     let ids = try file.list(processor["special_tokens"]?[name]?["ids"], keyPath)
                     guard ids.count == 1 else { throw file.fail(keyPath, "a list of one id") }
-                    let id = Int32(try file.integer(ids[0], keyPath + "[0]"))
+                    let id = try file.id(ids[0], keyPath + "[0]")
                     if role == "cls" { configuration.classifierToken = name; classifierID = id }
                     else { configuration.separatorToken = name; separatorID = id }
                 }
@@ -202,7 +211,11 @@ enum TokenizerFiles {
 
     /// The configuration `BertTokenizerFast.from_pretrained` derives from tokenizer_config.json.
     static func configuration(tokenizerConfig url: URL) throws -> BertTokenizerConfiguration {
-        let file = try Document(url)
+        try configuration(tokenizerConfig: read(url), path: url.path)
+    }
+
+    static func configuration(tokenizerConfig data: Data, path: String) throws -> BertTokenizerConfiguration {
+        let file = try Document(data: data, path: path)
         let root = file.root
         var configuration = BertTokenizerConfiguration()
         configuration.lowercase = try file.optionalBool(root["do_lower_case"], "do_lower_case") ?? true
@@ -218,9 +231,12 @@ enum TokenizerFiles {
     }
 
     static func vocabTXT(_ url: URL, configuration: BertTokenizerConfiguration) throws -> Parts {
-        let data = try read(url)
+        try vocabTXT(data: read(url), path: url.path, configuration: configuration)
+    }
+
+    static func vocabTXT(data: Data, path: String, configuration: BertTokenizerConfiguration) throws -> Parts {
         guard let text = String(data: data, encoding: .utf8) else {
-            throw TokenizerError.invalidValue(path: url.path, keyPath: "(file)", expected: "UTF-8 text, one token a line")
+            throw TokenizerError.invalidValue(path: path, keyPath: "(file)", expected: "UTF-8 text, one token a line")
         }
         var vocabulary: [(String, Int32)] = []
         // Split on the newline byte, not on Characters: "\r\n" is one Character in Swift.
