@@ -134,23 +134,6 @@ def run_bert_tagger(args, group, seed, folder):
 
 # ---------------------------------------------------------------------------------------------- the Trainer
 
-def read_conll(path, column):
-    result, words, tags = [], [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            if not fields:
-                if words:
-                    result.append((words, tags))
-                words, tags = [], []
-            elif fields[0] != "-DOCSTART-":
-                words.append(fields[0])
-                tags.append(fields[column])
-    if words:
-        result.append((words, tags))
-    return result
-
-
 def run_trainer(args, group, seed, folder):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import numpy as np
@@ -159,7 +142,7 @@ def run_trainer(args, group, seed, folder):
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               Trainer, set_seed)
     sys.path.insert(0, os.path.join(ROOT, "Scripts"))
-    from bench_peers import training_arguments, train_features
+    from bench_peers import read_conll, training_arguments, train_features
 
     torch.set_num_threads(args.threads)
     column = COLUMNS.get(group, -1)

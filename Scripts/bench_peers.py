@@ -107,8 +107,8 @@ def parse_args():
     return args
 
 
-def read_conll(path):
-    """[(words, tags)] from a CoNLL file: first column words, last column tags, -DOCSTART- skipped."""
+def read_conll(path, column=-1):
+    """[(words, tags)] from a CoNLL file: first column words, tags from `column` (the last), -DOCSTART- skipped."""
     result, words, tags = [], [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -119,7 +119,7 @@ def read_conll(path):
                 words, tags = [], []
             elif fields[0] != "-DOCSTART-":
                 words.append(fields[0])
-                tags.append(fields[-1])
+                tags.append(fields[column])
     if words:
         result.append((words, tags))
     return result
