@@ -54,6 +54,11 @@ public final class BertForTokenClassification {
     /// forward's own (its batch's mean). A rank of a data-parallel step sets the whole step's count, so that
     /// the ranks' gradients sum to the gradient of the step's mean loss.
     public var gradientNormalizer: Int?
+    /// Where this batch's first token stands in the batch whose dropout masks it shares: a rank running its
+    /// share of a data-parallel batch draws the masks one process would draw for those tokens (0 alone).
+    public var dropoutFirstToken = 0
+    /// `dropoutFirstToken` as the last training forward read it; its backward regenerates the same masks.
+    private var maskFirstToken = 0
     private var lastHadLabels = false
     private var lastTraining = false
 
@@ -248,6 +253,7 @@ public final class BertForTokenClassification {
         if training {
             trainingForwards &+= 1
             dropoutRandom = seedRandom.derived(trainingForwards)
+            maskFirstToken = dropoutFirstToken
         }
         return runForward()
     }
@@ -310,7 +316,7 @@ public final class BertForTokenClassification {
         layerNormForward(acts.hidden0, acts.mean0, acts.rstd0, acts.embeddings, e.lnWeight, e.lnBias, T: T, C: C, eps: eps)
         if dropoutActive(hiddenDropout) {
             dropoutForward(acts.hidden0, acts.hidden0, count: T * C, probability: hiddenDropout,
-                           random: dropoutRandom.derived(Site.embeddings))
+                           random: dropoutRandom.derived(Site.embeddings), counterBase: dropoutCounterBase(C))
         }
         // Training forwards convert the weights every time (once per optimizer step, or per micro-batch): a
         // trainer's update never goes unseen. Other forwards convert only after the parameters may have changed.
@@ -357,7 +363,7 @@ public final class BertForTokenClassification {
         let classifierInput = self.classifierInput(lastHidden: x)
         if dropoutActive(classifierDropout) {
             dropoutForward(acts.training!.classifierInput, x, count: T * C, probability: classifierDropout,
-                           random: dropoutRandom.derived(Site.classifier))
+                           random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
         }
         matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
                       T: T, IC: C, OC: NL)
@@ -382,12 +388,18 @@ public final class BertForTokenClassification {
 
     /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
     private func hiddenDropoutMask(_ site: UInt64) -> DropoutMask? {
-        dropoutActive(hiddenDropout) ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site)) : nil
+        dropoutActive(hiddenDropout)
+            ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site), firstRow: maskFirstToken)
+            : nil
     }
+
+    /// The dropout counter of a [T, width] buffer's first element.
+    private func dropoutCounterBase(_ width: Int) -> UInt32 { UInt32(truncatingIfNeeded: maskFirstToken * width) }
 
     private func attentionDropoutKey(_ layer: Int) -> AttentionDropout? {
         dropoutActive(attentionDropout)
-            ? AttentionDropout(probability: attentionDropout, random: dropoutRandom.derived(Site.attentionProbs(layer)))
+            ? AttentionDropout(probability: attentionDropout, random: dropoutRandom.derived(Site.attentionProbs(layer)),
+                               firstToken: maskFirstToken)
             : nil
     }
 
@@ -418,7 +430,7 @@ public final class BertForTokenClassification {
                        T: T, IC: C, OC: NL)
         if dropsClassifier {
             dropoutBackward(d.dHidden, d.dDropped, count: T * C, probability: classifierDropout,
-                            random: dropoutRandom.derived(Site.classifier))
+                            random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
         }
         // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
@@ -462,7 +474,7 @@ public final class BertForTokenClassification {
         }
         if dropsHidden {
             dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
-                            random: dropoutRandom.derived(Site.embeddings))
+                            random: dropoutRandom.derived(Site.embeddings), counterBase: dropoutCounterBase(C))
         }
         let e = weights.embeddings, ge = grads.embeddings
         layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,

@@ -32,10 +32,14 @@ public final class AttentionScratch: @unchecked Sendable {
 public struct AttentionDropout: Sendable {
     public var probability: Float
     public var random: CounterRandom
+    /// The batch position of the first token, as `DropoutMask.firstRow`.
+    public var firstToken: Int
 
-    public init(probability: Float, random: CounterRandom) {
+    public init(probability: Float, random: CounterRandom, firstToken: Int = 0) {
+        precondition(firstToken >= 0, "the first token's position is not negative")
         self.probability = probability
         self.random = random
+        self.firstToken = firstToken
     }
 }
 
@@ -107,14 +111,15 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
 }
 
 /// The dropout mask of head h's probabilities: row i of the sequence is token start + i, and its
-/// counters are (start + i) · maxSequenceLength + j, unique per (token, column) under the head's key.
+/// counters are (firstToken + start + i) · maxSequenceLength + j, unique per (token, column) under the
+/// head's key.
 @inline(__always)
 private func dropProbabilities(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                                start: Int, n: Int, h: Int, dropout: AttentionDropout, scratch: AttentionScratch) {
     let random = dropout.random.derived(UInt64(h))
     for i in 0 ..< n {
         dropoutRowForward(out + i * n, inp + i * n, count: n, probability: dropout.probability, random: random,
-                          counterBase: UInt32(truncatingIfNeeded: (start + i) * scratch.maxSequenceLength))
+                          counterBase: UInt32(truncatingIfNeeded: (dropout.firstToken + start + i) * scratch.maxSequenceLength))
     }
 }
 

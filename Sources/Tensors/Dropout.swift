@@ -8,11 +8,16 @@ import CKernels
 public struct DropoutMask: Sendable {
     public var probability: Float
     public var random: CounterRandom
+    /// The batch position of the buffer's first row: a rank's share of a data-parallel batch starts past the
+    /// rows of the ranks before it, so row t draws the counters row firstRow + t of the whole batch would.
+    public var firstRow: Int
 
-    public init(probability: Float, random: CounterRandom) {
+    public init(probability: Float, random: CounterRandom, firstRow: Int = 0) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) must be in [0, 1)")
+        precondition(firstRow >= 0, "the first row's position is not negative")
         self.probability = probability
         self.random = random
+        self.firstRow = firstRow
     }
 
     var kernel: bt_dropout {

@@ -33,7 +33,8 @@ public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Un
 
 /// residual = dropout(projection) + skip, then out = LayerNorm(residual), in one pass over each row (the residual
 /// block's end: three passes fused into one). residual may alias projection. Row t's dropout counters are
-/// t · C + c, as `dropoutForward` over the whole [T, C] buffer numbers them, so the mask is the unfused one's.
+/// (firstRow + t) · C + c, as `dropoutForward` over the whole [T, C] buffer numbers them (with counterBase
+/// firstRow · C), so the mask is the unfused one's.
 ///
 /// - out [T, C], mean [T], rstd [T], residual [T, C]; projection [T, C], skip [T, C]; weight [C], bias [C]
 public func residualLayerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
@@ -42,13 +43,14 @@ public func residualLayerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean:
                                      _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                                      T: Int, C: Int, eps: Float, dropout: DropoutMask?) {
     var mask = dropout?.kernel ?? bt_dropout()
+    let firstRow = dropout?.firstRow ?? 0
     withUnsafePointer(to: &mask) { maskPointer in
         let kernelMask = dropout == nil ? nil : maskPointer
         Parallel.forEachChunk(T, grain: 32) { rows in
             let t = rows.lowerBound
             bt_residual_layernorm_forward(out + t * C, mean + t, rstd + t, residual + t * C, projection + t * C,
                                           skip + t * C, weight, bias, rows.count, C, eps, kernelMask,
-                                          UInt32(truncatingIfNeeded: t * C))
+                                          UInt32(truncatingIfNeeded: (firstRow + t) * C))
         }
     }
 }
@@ -69,6 +71,7 @@ public func residualLayerNormBackward(_ dresidual: UnsafeMutablePointer<Float>,
                                       T: Int, C: Int, dropout: DropoutMask?) {
     precondition(dropout == nil || dprojection != nil, "dropout's backward needs a dprojection buffer")
     var mask = dropout?.kernel ?? bt_dropout()
+    let firstRow = dropout?.firstRow ?? 0
     withUnsafePointer(to: &mask) { maskPointer in
         let kernelMask = dropout == nil ? nil : maskPointer
         let projectionGradient = dropout == nil ? nil : dprojection
@@ -76,7 +79,7 @@ public func residualLayerNormBackward(_ dresidual: UnsafeMutablePointer<Float>,
             let t = rows.lowerBound
             bt_layernorm_backward(dresidual + t * C, projectionGradient.map { $0 + t * C }, dout + t * C,
                                   residual + t * C, weight, mean + t, rstd + t, rows.count, C, kernelMask,
-                                  UInt32(truncatingIfNeeded: t * C))
+                                  UInt32(truncatingIfNeeded: (firstRow + t) * C))
         }
     }
     // The parameter sums reduce over tokens, so they are split by channel: no races, fixed order.

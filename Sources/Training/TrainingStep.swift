@@ -44,9 +44,16 @@ public final class TrainingStep {
 
     /// This rank's windows of a micro-batch: a contiguous run of `windows`, balanced by tokens.
     public func share(of windows: [Int], in dataset: TokenClassificationDataset) -> [Int] {
-        guard communicator.size > 1 else { return windows }
-        let parts = Shards.contiguous(costs: windows.map { dataset.windows[$0].tokenCount }, parts: communicator.size)
-        return Array(windows[parts[communicator.rank]])
+        shareAndFirstToken(of: windows, in: dataset).windows
+    }
+
+    /// This rank's share and where its first token stands in the whole micro-batch (the tokens of the ranks
+    /// before it), which keys the dropout masks as one process would draw them.
+    func shareAndFirstToken(of windows: [Int], in dataset: TokenClassificationDataset) -> (windows: [Int], firstToken: Int) {
+        guard communicator.size > 1 else { return (windows, 0) }
+        let costs = windows.map { dataset.windows[$0].tokenCount }
+        let part = Shards.contiguous(costs: costs, parts: communicator.size)[communicator.rank]
+        return (Array(windows[part]), costs[..<part.lowerBound].reduce(0, +))
     }
 
     /// Runs one step over `microBatches` (window indices of `dataset`, each planned for the whole step) at
@@ -65,11 +72,13 @@ public final class TrainingStep {
             return Double(now - clock) / 1e9
         }
         for windows in microBatches {
-            let mine = share(of: windows, in: dataset)
+            let (mine, firstToken) = shareAndFirstToken(of: windows, in: dataset)
             var loss: Float = 0, labelled = 0, tokens = 0
             if !mine.isEmpty {
                 let batch = dataset.batch(mine)
                 model.trainingForwardCount = forwards
+                model.dropoutFirstToken = firstToken
+                defer { model.dropoutFirstToken = 0 }
                 guard let batchLoss = try model.forward(inputIDs: batch.inputIDs, positionIDs: batch.positionIDs,
                                                         sequenceOffsets: batch.sequenceOffsets, labels: batch.labels,
                                                         training: true) else { preconditionFailure("a labelled forward returns a loss") }

@@ -45,10 +45,11 @@ import Testing
         return worst
     }
 
-    /// With document context, the dev shards are cut between documents; without, between any sentences.
-    @Test(arguments: [0, 6])
-    func twoRanksTrainTheRunOneProcessTrains(context: Int) throws {
-        let task = try TinyTask()
+    /// With document context, the dev shards are cut between documents; without, between any sentences. With
+    /// dropout (hidden, attention and classifier at 0.1) each rank draws the masks of its tokens' batch positions.
+    @Test(arguments: [(0, 0.0), (6, 0.0), (0, 0.1)])
+    func twoRanksTrainTheRunOneProcessTrains(context: Int, dropout: Double) throws {
+        let task = try TinyTask(dropout: dropout)
         defer { task.remove() }
         let one = task.root.appendingPathComponent("one"), two = task.root.appendingPathComponent("two")
         let extra = ["--context", String(context), "--gradient-accumulation", "2"]

@@ -2,9 +2,9 @@ import BERT
 import Foundation
 import SafeTensors
 
-/// A tiny BERT encoder without dropout and a synthetic CoNLL corpus, written to a fresh temporary directory: what
-/// the data-parallel runs train and tag in seconds. Dropout is off so that a 2-rank run must reproduce a single
-/// process's weights (with dropout on, each rank draws masks for its own part of a batch; see the README).
+/// A tiny BERT encoder and a synthetic CoNLL corpus, written to a fresh temporary directory: what the data-parallel
+/// runs train and tag in seconds. Dropout is off unless asked for; with it on, each rank draws the masks one process
+/// would draw for its tokens, so a 2-rank run still reproduces a single process's weights.
 struct TinyTask {
     let root: URL
     let model: URL
@@ -20,13 +20,13 @@ struct TinyTask {
     static let fillers = ["mr", "said", "went", "to", "works", "for", "in", "the", "news", "from", "was", "good", "corp", "."]
     static var vocabulary: [String] { ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + persons + places + companies + fillers }
 
-    init(sentences: Int = 48, devSentences: Int = 20) throws {
+    init(sentences: Int = 48, devSentences: Int = 20, dropout: Double = 0) throws {
         let fm = FileManager.default
         root = fm.temporaryDirectory.appendingPathComponent("data-parallel-\(UUID().uuidString)")
         model = root.appendingPathComponent("tiny-bert")
         try fm.createDirectory(at: model, withIntermediateDirectories: true)
         let config = BertConfig(vocabSize: Self.vocabulary.count, hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2,
-                                intermediateSize: 37, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
+                                intermediateSize: 37, hiddenDropoutProb: dropout, attentionProbsDropoutProb: dropout,
                                 maxPositionEmbeddings: 64, architectures: ["BertModel"])
         let encoder = BertForTokenClassification(config: config, numLabels: 1, maxTokens: 64, seed: 7)
         let tensors = encoder.layout.entries.filter { !$0.name.hasPrefix("classifier.") }.map { entry in
