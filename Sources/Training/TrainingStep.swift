@@ -42,14 +42,10 @@ public final class TrainingStep {
         self.maxGradNorm = maxGradNorm
     }
 
-    /// This rank's windows of a micro-batch: a contiguous run of `windows`, balanced by tokens.
-    public func share(of windows: [Int], in dataset: TokenClassificationDataset) -> [Int] {
-        shareAndFirstToken(of: windows, in: dataset).windows
-    }
-
-    /// This rank's share and where its first token stands in the whole micro-batch (the tokens of the ranks
-    /// before it), which keys the dropout masks as one process would draw them.
-    func shareAndFirstToken(of windows: [Int], in dataset: TokenClassificationDataset) -> (windows: [Int], firstToken: Int) {
+    /// This rank's windows of a micro-batch (a contiguous run of `windows`, balanced by tokens) and where its
+    /// first token stands in the whole micro-batch (the tokens of the ranks before it), which keys the dropout
+    /// masks as one process would draw them.
+    public func share(of windows: [Int], in dataset: TokenClassificationDataset) -> (windows: [Int], firstToken: Int) {
         guard communicator.size > 1 else { return (windows, 0) }
         let costs = windows.map { dataset.windows[$0].tokenCount }
         let part = Shards.contiguous(costs: costs, parts: communicator.size)[communicator.rank]
@@ -72,7 +68,7 @@ public final class TrainingStep {
             return Double(now - clock) / 1e9
         }
         for windows in microBatches {
-            let (mine, firstToken) = shareAndFirstToken(of: windows, in: dataset)
+            let (mine, firstToken) = share(of: windows, in: dataset)
             var loss: Float = 0, labelled = 0, tokens = 0
             if !mine.isEmpty {
                 let batch = dataset.batch(mine)
