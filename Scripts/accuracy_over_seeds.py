@@ -13,6 +13,12 @@ Groups (--only takes a comma-separated subset; default: all, in this order):
   recipe    `bert-tagger train` with the README's recipe (RECIPE below)
   pos       POS tags (column 1), one seed (the first): bert-tagger defaults and the Trainer; token accuracy
   chunk     chunk tags (column 2), the same
+Ablations, each a difference between the two loops tested by runs (printed in a second table against the
+default runs of the same seeds; not run unless named in --only):
+  argmax    the default runs' best models re-decoded with `--decoding argmax` (the Trainer's decoding), no training
+  sentences `bert-tagger train` with the Trainer's batches: 32 sentences each (`--batch-sentences 32
+            --batch-tokens 4096`) instead of a 640-token budget
+  fp32      `bert-tagger train --precision fp32` (the Trainer's number format) instead of auto (BF16 with AMX)
 
 Every run goes to its own folder under --runs (git-ignored) and leaves result.json there; a run whose
 result.json exists is not run again, so the script can be stopped and started, and the table (--table-only)
@@ -36,6 +42,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAGGER = os.path.join(ROOT, ".build", "release", "bert-tagger")
 GROUPS = ("default", "trainer", "recipe", "pos", "chunk")
+ABLATIONS = {"argmax": None,
+             "sentences": ["--batch-sentences", "32", "--batch-tokens", "4096"],
+             "fp32": ["--precision", "fp32"]}
 RECIPE = ["--context", "32", "--batch-sentences", "32", "--batch-tokens", "4096", "--lr", "2e-4"]
 COLUMNS = {"pos": 1, "chunk": 2}
 
@@ -44,7 +53,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="42,1,2", help="comma-separated seeds (default 42,1,2)")
-    parser.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups to run")
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"comma-separated groups to run: {', '.join(GROUPS + tuple(ABLATIONS))}")
     parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "accuracy"), help="where runs are kept")
     parser.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
     parser.add_argument("--corpus", default=os.path.join(ROOT, "data", "conll2003"))
@@ -60,9 +70,10 @@ def parse_args():
     if not args.seeds:
         parser.error("--seeds: give at least one seed")
     args.only = [g for g in args.only.split(",") if g]
-    unknown = [g for g in args.only if g not in GROUPS]
+    unknown = [g for g in args.only if g not in GROUPS and g not in ABLATIONS]
     if unknown:
-        parser.error(f"--only: unknown group {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+        parser.error(f"--only: unknown group {', '.join(unknown)}; "
+                     f"choose from {', '.join(GROUPS + tuple(ABLATIONS))}")
     if args.threads < 1:
         parser.error("--threads must be at least 1")
     return args
@@ -83,6 +94,9 @@ def plan(args):
                 runs.append(("ner", "trainer", seed, f"trainer-{args.trainer_precision}-s{seed}"))
             else:
                 runs.append(("ner" if group == "default" else "recipe", "bert-tagger", seed, f"{group}-s{seed}"))
+    for name in ABLATIONS:
+        if name in args.only:
+            runs += [(name, "bert-tagger", seed, f"ablation-{name}-s{seed}") for seed in args.seeds]
     return runs
 
 
@@ -100,11 +114,14 @@ def write_result(folder, result):
 def run_bert_tagger(args, group, seed, folder):
     if not os.path.exists(args.bert_tagger):
         sys.exit(f"{args.bert_tagger} is missing: run `bash Scripts/setup.sh` first")
+    if group == "argmax":
+        return redecode(args, seed, folder)
     command = [args.bert_tagger, "train", "--model", args.model, "--train", os.path.join(args.corpus, "train.txt"),
                "--dev", os.path.join(args.corpus, "dev.txt"), "--test", os.path.join(args.corpus, "test.txt"),
                "--seed", str(seed), "--threads", str(args.threads), "--output", os.path.join(folder, "run")]
     if group == "recipe":
         command += RECIPE
+    command += ABLATIONS.get(group) or []
     if group in COLUMNS:
         # Chunk tags in dev that train never has (one I-PRT) are read as O on both sides.
         command += ["--label-column", str(COLUMNS[group])] + (["--unseen-labels", "outside"] if group == "chunk" else [])
@@ -130,6 +147,27 @@ def run_bert_tagger(args, group, seed, folder):
     return {"dev_f1": f1(dev), "test_f1": f1(test),
             "dev_accuracy": 100 * dev["accuracy"], "test_accuracy": 100 * test["accuracy"],
             "dev_by_epoch": epochs, "seconds": seconds, "command": " ".join(command)}
+
+
+def redecode(args, seed, folder):
+    """The default run of `seed` re-scored with argmax decoding: its best model tags dev and test again."""
+    model = os.path.join(args.runs, f"default-s{seed}", "run", "best")
+    if not os.path.exists(os.path.join(args.runs, f"default-s{seed}", "result.json")):
+        sys.exit(f"ablation argmax needs the default run of seed {seed}: run --only default --seeds {seed} first")
+    start, result = time.time(), {}
+    for split in ("dev", "test"):
+        tagged = os.path.join(folder, f"{split}.argmax.conll")
+        command = [args.bert_tagger, "predict", "--model", model, "--input", os.path.join(args.corpus, f"{split}.txt"),
+                   "--output", tagged, "--decoding", "argmax", "--threads", str(args.threads)]
+        print("$ " + " ".join(command), flush=True)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = json.loads(subprocess.run([args.bert_tagger, "evaluate", tagged, "--json"], check=True,
+                                           capture_output=True, text=True).stdout)
+        result[f"{split}_f1"] = 100 * report["micro avg"]["f1-score"]
+        result[f"{split}_accuracy"] = 100 * report["accuracy"]
+    result.update(dev_by_epoch=[], seconds=time.time() - start,
+                  command=f"predict --decoding argmax with {model}, then evaluate")
+    return result
 
 
 # ---------------------------------------------------------------------------------------------- the Trainer
@@ -239,6 +277,21 @@ def print_table(args):
         minutes = statistics.mean(r["seconds"] for _, r in done) / 60
         print(f"| {title} ({'F1' if metric == 'f1' else 'token accuracy'}) | {seeds} | {summary(dev)} | "
               f"{summary(test)} | {per_seed} | {minutes:.0f} |")
+    ablations = [(g, rows[(g, "bert-tagger")]) for g in ABLATIONS if (g, "bert-tagger") in rows]
+    if ablations:
+        defaults = {s: r for s, r in rows.get(("ner", "bert-tagger"), [])}
+        print("\n| ablation (against the default run of the same seed) | seeds | dev F1 | test F1 | "
+              "change of dev / test F1 per seed |")
+        print("|---|---|---|---|---|")
+        for name, done in ablations:
+            paired = [(s, r, defaults[s]) for s, r in done if s in defaults]
+            change = lambda key: [r[key] - d[key] for _, r, d in paired]
+            per_seed = "; ".join(f"{r['dev_f1'] - d['dev_f1']:+.2f} / {r['test_f1'] - d['test_f1']:+.2f}"
+                                 for _, r, d in paired)
+            what = " ".join(ABLATIONS[name]) if ABLATIONS[name] else "--decoding argmax (re-decoded)"
+            print(f"| {what} | {'/'.join(str(s) for s, _ in done)} | {summary([r['dev_f1'] for _, r in done])} | "
+                  f"{summary([r['test_f1'] for _, r in done])} | {per_seed} (mean {summary(change('dev_f1'))} / "
+                  f"{summary(change('test_f1'))}) |")
     sys.stdout.flush()
 
 
@@ -260,7 +313,7 @@ def main():
                 result = run_bert_tagger(args, group, seed, folder)
             result.update(group=group, side=side, seed=seed)
             write_result(folder, result)
-            metric = "f1" if group in ("ner", "recipe") else "accuracy"
+            metric = "accuracy" if group in COLUMNS else "f1"
             print(f"   dev {result[f'dev_{metric}']:.2f}, test {result[f'test_{metric}']:.2f}, "
                   f"{result['seconds'] / 60:.1f} min", flush=True)
     print_table(args)
