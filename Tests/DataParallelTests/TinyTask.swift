@@ -18,7 +18,8 @@ struct TinyTask {
     static let places = ["paris", "london", "berlin", "madrid", "rome", "tokyo"]
     static let companies = ["acme", "globex", "initech", "hooli"]
     static let fillers = ["mr", "said", "went", "to", "works", "for", "in", "the", "news", "from", "was", "good", "corp", "."]
-    static var vocabulary: [String] { ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + persons + places + companies + fillers }
+    /// "x" and "##x" spell a word of many x's in as many pieces: one longer than a window cannot be tagged.
+    static var vocabulary: [String] { ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + persons + places + companies + fillers + ["x", "##x"] }
 
     init(sentences: Int = 48, devSentences: Int = 20, dropout: Double = 0) throws {
         let fm = FileManager.default
