@@ -184,7 +184,9 @@ public final class Trainer {
         if communicator.size > 1 {
             say("data-parallel over \(communicator.size) ranks (Open MPI), \(threads) thread\(threads == 1 ? "" : "s") each: "
                 + "each step's batch of ≤\(options.batchTokens) tokens is split between them; gradients summed "
-                + (trainingStep.reduction == .overlap ? "layer by layer during backward" : "after backward"))
+                + (trainingStep.reduction == .overlap ? "layer by layer during backward" : "after backward")
+                + (options.allreduce == .overlap && trainingStep.reduction != .overlap
+                   ? " (--allreduce overlap needs MPI_THREAD_SERIALIZED, which this MPI library does not grant)" : ""))
         }
         if restoring {
             try restoreOptimizer(&trainingStep.optimizer, state: state, model: model)

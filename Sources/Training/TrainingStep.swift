@@ -36,7 +36,8 @@ public final class TrainingStep {
     public let communicator: any Communicator
     /// Gradient clipping's L2 norm (0 or less for none).
     public let maxGradNorm: Float
-    /// How the gradients are summed over the ranks (alone there is nothing to sum).
+    /// How the gradients are summed over the ranks (alone there is nothing to sum): `.afterBackward` when
+    /// `.overlap` was asked of an MPI library that grants no thread support.
     public let reduction: GradientReduction
     /// The summing thread of `.overlap` under MPI.
     private let sums: BackgroundSums?
@@ -75,16 +76,18 @@ public final class TrainingStep {
         public var finished: Double?
     }
 
-    /// `reduction` `.overlap` needs a communicator callable from another thread: the step throws when it is not
-    /// (`BackgroundSums`' error says why).
+    /// `reduction` `.overlap` needs a communicator callable from another thread; without one the step sums after
+    /// backward (see `reduction`).
     public init(model: BertForTokenClassification, optimizer: AdamW, communicator: any Communicator, maxGradNorm: Float,
                 reduction: GradientReduction = .standard) throws {
         self.model = model
         self.optimizer = optimizer
         self.communicator = communicator
         self.maxGradNorm = maxGradNorm
-        self.reduction = reduction
-        sums = reduction == .overlap && communicator.size > 1 ? try BackgroundSums(communicator: communicator) : nil
+        // A library without thread support sums after backward: the same gradients, without the overlap.
+        let overlap = reduction == .overlap && communicator.size > 1
+        self.reduction = overlap && !communicator.callsFromAnyThread ? .afterBackward : reduction
+        sums = overlap && communicator.callsFromAnyThread ? try BackgroundSums(communicator: communicator) : nil
         buckets = Self.buckets(layout: model.layout, layers: model.config.numHiddenLayers)
     }
 
