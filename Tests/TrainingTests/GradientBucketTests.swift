@@ -1,4 +1,5 @@
 import BERT
+import DataParallel
 import Testing
 @testable import Training
 
@@ -31,5 +32,36 @@ import Testing
             #expect(Array(model.gradients[range]) == copy, "part \(range) changed after backward handed it over")
         }
         #expect(copies.allSatisfy { $0.contains { $0 != 0 } }, "every part has gradients")
+    }
+}
+
+/// Two ranks that never talk, whose library grants no thread support.
+private final class UnthreadedPair: Communicator {
+    var rank: Int { 0 }
+    var size: Int { 2 }
+    var summary: String { "a pair without threads" }
+    var callsFromAnyThread: Bool { false }
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
+    func allReduceSum(_ values: UnsafeMutableBufferPointer<Int64>) throws {}
+    func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws {}
+    func barrier() throws {}
+    func gather(_ bytes: [UInt8], root: Int) throws -> [[UInt8]]? { [bytes] }
+    func finalize() {}
+    func abortAll(code: Int32) {}
+}
+
+extension GradientBucketTests {
+    @Test func overlapAskedOfAnMPILibraryWithoutThreadSupportSumsAfterBackward() throws {
+        let config = BertConfig(vocabSize: 30, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 12,
+                                maxPositionEmbeddings: 16)
+        let model = BertForTokenClassification(config: config, numLabels: 3, maxTokens: 16, seed: 1)
+        let optimizer = AdamW(layout: model.layout, learningRate: 1e-3, weightDecay: 0)
+        let step = try TrainingStep(model: model, optimizer: optimizer, communicator: UnthreadedPair(), maxGradNorm: 1,
+                                    reduction: .overlap)
+        #expect(step.reduction == .afterBackward)
+        let alone = try TrainingStep(model: model, optimizer: optimizer, communicator: SingleProcess(), maxGradNorm: 1,
+                                     reduction: .overlap)
+        #expect(alone.reduction == .overlap)
     }
 }
