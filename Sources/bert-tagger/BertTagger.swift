@@ -31,7 +31,8 @@ struct BertTagger: ParsableCommand {
             let error = PlainFileError(error) ?? error
             if let (rank, size) = RankFailure.launcherRank(), rank != 0 {
                 let code = exitCode(for: error)
-                if code == .success { Foundation.exit(0) }
+                // Help, version, and an exit every rank takes together (an interrupted run that saved): nothing to tell.
+                if code == .success || error is ExitCode { Foundation.exit(code.rawValue) }
                 tellFailure(fullMessage(for: error), rank: rank, size: size, own: false)
                 Foundation.exit(code.rawValue)
             }
