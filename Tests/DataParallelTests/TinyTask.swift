@@ -10,7 +10,7 @@ struct TinyTask {
     let model: URL
     let train: URL
     let dev: URL
-    /// Inputs to tag: more sentences and lines than predict puts in one chunk (512), so that both ranks tag.
+    /// Inputs to tag: more sentences and lines than predict puts in one chunk (512 at most), so that both ranks tag many.
     let corpusToTag: URL
     let text: URL
 
