@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "SeqEvalTests", dependencies: ["SeqEval"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer", "SeqEval"], swiftSettings: swiftSettings),
         .testTarget(name: "BERTTests", dependencies: ["BERT", "Tensors", "SafeTensors"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors", "DataParallel"], swiftSettings: swiftSettings),
         .testTarget(name: "TaggerTests", dependencies: ["Tagger", "BERT", "Datasets", "SeqEval", "SafeTensors", "Tensors", "Tokenizer"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(

@@ -45,6 +45,9 @@ struct TrainStepBenchmark: ParsableCommand {
     @Option(help: "Number format of the encoder's matrix products, as `train --precision`.")
     var precision: PrecisionChoice = .fp32
 
+    @Option(help: "Under mpirun, how the gradients are summed, as `train --allreduce`: overlap or after-backward.")
+    var allreduce: GradientReduction = .standard
+
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
@@ -79,8 +82,8 @@ struct TrainStepBenchmark: ParsableCommand {
         guard plan.count >= warmup + steps else {
             throw ValidationError("an epoch has \(plan.count) batches: ask for at most \(plan.count - warmup) --steps")
         }
-        let step = TrainingStep(model: engine, optimizer: AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01),
-                                communicator: world, maxGradNorm: maxGradNorm)
+        let step = try TrainingStep(model: engine, optimizer: AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01),
+                                    communicator: world, maxGradNorm: maxGradNorm, reduction: allreduce)
         print("train-step benchmark: \(model) on \(trainURL.path), \(plan.count) batches of ≤\(batchTokens) tokens an epoch, "
               + (world.size > 1 ? "\(world.size) ranks × " : "")
               + "\(Parallel.threadCount) threads; \(warmup) warm-up + \(steps) timed steps")
@@ -123,6 +126,9 @@ struct TrainStepBenchmark: ParsableCommand {
         }
         var bucketAttention = [Double](repeating: 0, count: 5)
 
+        // The last backward's timeline under MPI: when each part of the slab was final and summed, summed over steps.
+        var timeline = [(ready: Double, started: Double, finished: Double)](repeating: (0, 0, 0), count: step.buckets.count)
+        var backwardLength = 0.0, timelineSteps = 0
         var forwards: UInt64 = 0
         for index in 0 ..< warmup + steps {
             let batch = data.batch(plan[index])
@@ -133,6 +139,15 @@ struct TrainStepBenchmark: ParsableCommand {
             let loss = outcome.loss
             guard timed else { continue }
             for p in phases.indices { phaseSeconds[p] += spent[p] }
+            if outcome.buckets.count == timeline.count {
+                for (i, bucket) in outcome.buckets.enumerated() {
+                    timeline[i].ready += bucket.ready
+                    timeline[i].started += bucket.started ?? 0
+                    timeline[i].finished += bucket.finished ?? 0
+                }
+                backwardLength += outcome.lastBackwardSeconds
+                timelineSteps += 1
+            }
             let bucket = bucketBounds.firstIndex { batch.maxSequenceLength <= $0 }!
             bucketTokens[bucket] += batch.tokenCount
             bucketSequences[bucket] += batch.sequenceCount
@@ -154,6 +169,17 @@ struct TrainStepBenchmark: ParsableCommand {
             print("  " + phases[p].padding(toLength: 30, withPad: " ", startingAt: 0)
                   + String(format: "%8.2f  %5.1f%%", 1000 * phaseSeconds[p] / Double(steps), 100 * phaseSeconds[p] / total))
         }
+        if world.size > 1 {
+            print("gradients summed \(step.reduction == .overlap ? "layer by layer during backward (--allreduce overlap)" : "after backward (--allreduce after-backward)")")
+        }
+        if timelineSteps > 0 {
+            let n = Double(timelineSteps)
+            print(String(format: "rank 0's backward, %.2f ms/step; each part of the gradient slab (floats: final at, summed from, to; ms):", 1000 * backwardLength / n))
+            for (range, times) in zip(step.buckets, timeline) {
+                print(String(format: "  %9d: %8.2f", range.count, 1000 * times.ready / n)
+                      + (step.reduction == .overlap ? String(format: "  %8.2f  %8.2f", 1000 * times.started / n, 1000 * times.finished / n) : ""))
+            }
+        }
         print(String(format: "attention kernels alone (%d layers, forward + backward, timed apart on the same batches): "
                      + "%.2f ms/step, %.1f%% of a step", L, 1000 * attentionSeconds / Double(steps), 100 * attentionSeconds / total))
         print("per bucket (batch's longest sequence): batches, sequences/batch, tokens/s, attention's share")
@@ -169,3 +195,5 @@ struct TrainStepBenchmark: ParsableCommand {
         printPrimitiveCache()
     }
 }
+
+extension GradientReduction: ExpressibleByArgument {}

@@ -57,6 +57,11 @@ public final class BertForTokenClassification {
     /// Where this batch's first token stands in the batch whose dropout masks it shares: a rank running its
     /// share of a data-parallel batch draws the masks one process would draw for those tokens (0 alone).
     public var dropoutFirstToken = 0
+    /// Called by `backward` with each part of the gradient slab as soon as backward has finished with it: the
+    /// classifier, then each encoder layer from the last, then the embeddings (contiguous slab ranges, in that
+    /// order, covering the slab), so that a data-parallel step can sum one over the ranks while backward goes on
+    /// below it.
+    public var gradientsFinal: ((Range<Int>) -> Void)?
     /// `dropoutFirstToken` as the last training forward read it; its backward regenerates the same masks.
     private var maskFirstToken = 0
     private var lastHadLabels = false
@@ -432,6 +437,9 @@ public final class BertForTokenClassification {
             dropoutBackward(d.dHidden, d.dDropped, count: T * C, probability: classifierDropout,
                             random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
         }
+        // Each part's range runs from its first gradient view to the next part's.
+        let slab = gradientSlab!.pointer, classifierStart = grads.classifierWeight - slab
+        gradientsFinal?(classifierStart ..< layout.totalCount)
         // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
@@ -471,6 +479,7 @@ public final class BertForTokenClassification {
             matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(input: x16, weight: w16?.query))
+            gradientsFinal?(g.queryWeight - slab ..< (l + 1 < layerCount ? grads.layers[l + 1].queryWeight - slab : classifierStart))
         }
         if dropsHidden {
             dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
@@ -480,6 +489,7 @@ public final class BertForTokenClassification {
         layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
                           acts.mean0, acts.rstd0, T: T, C: C)
         embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+        gradientsFinal?(0 ..< (layerCount > 0 ? grads.layers[0].queryWeight - slab : classifierStart))
     }
 }
 

@@ -16,6 +16,7 @@ typedef void *handle_t;
 static struct {
     int (*initialized)(int *);
     int (*init_thread)(int *, char ***, int, int *);
+    int (*query_thread)(int *);
     int (*finalized)(int *);
     int (*finalize)(void);
     int (*comm_rank)(handle_t, int *);
@@ -30,6 +31,7 @@ static struct {
     int (*error_string)(int, char *, int *);
     handle_t world, floats, doubles, int64s, bytes, ints, sum, errors_return;
     int loaded;
+    int thread_level;
 } lib;
 
 static void describe(int code, const char *what, char *message, int capacity) {
@@ -58,6 +60,7 @@ int bt_mpi_load(char *message, int capacity) {
     } while (0)
     RESOLVE(initialized, "MPI_Initialized");
     RESOLVE(init_thread, "MPI_Init_thread");
+    RESOLVE(query_thread, "MPI_Query_thread");
     RESOLVE(finalized, "MPI_Finalized");
     RESOLVE(finalize, "MPI_Finalize");
     RESOLVE(comm_rank, "MPI_Comm_rank");
@@ -91,6 +94,8 @@ int bt_mpi_init(int *rank, int *size, char *message, int capacity) {
         describe(code, "MPI_Init_thread", message, capacity);
         return code;
     }
+    // What the library grants, which may be less than asked (a build without thread support grants SINGLE).
+    if ((code = lib.query_thread(&lib.thread_level)) != 0) { describe(code, "MPI_Query_thread", message, capacity); return code; }
     // A failed collective (a rank that died, a network that went away) comes back as an error the caller
     // reports, instead of Open MPI's default of ending the process without saying where it was.
     if ((code = lib.comm_set_errhandler(lib.world, lib.errors_return)) != 0) {
@@ -112,6 +117,8 @@ int bt_mpi_finalize(void) {
 void bt_mpi_abort(int code) {
     if (lib.loaded) lib.abort(lib.world, code);
 }
+
+int bt_mpi_serialized_threads(void) { return lib.loaded && lib.thread_level >= BT_MPI_THREAD_SERIALIZED; }
 
 int bt_mpi_allreduce_sum(void *buffer, int count, int kind, char *message, int capacity) {
     if (!lib.loaded) { snprintf(message, capacity, "libmpi is not loaded"); return -1; }
@@ -156,6 +163,7 @@ int bt_mpi_load(char *message, int capacity) { snprintf(message, capacity, "MPI 
 int bt_mpi_init(int *rank, int *size, char *message, int capacity) { (void)rank; (void)size; return bt_mpi_load(message, capacity); }
 int bt_mpi_finalize(void) { return -1; }
 void bt_mpi_abort(int code) { (void)code; }
+int bt_mpi_serialized_threads(void) { return 0; }
 int bt_mpi_allreduce_sum(void *b, int c, int k, char *m, int n) { (void)b; (void)c; (void)k; return bt_mpi_load(m, n); }
 int bt_mpi_broadcast(void *b, int c, int r, char *m, int n) { (void)b; (void)c; (void)r; return bt_mpi_load(m, n); }
 int bt_mpi_barrier(char *m, int n) { return bt_mpi_load(m, n); }

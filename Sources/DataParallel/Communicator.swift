@@ -9,6 +9,9 @@ public protocol Communicator: AnyObject {
     var size: Int { get }
     /// A name for messages: "Open MPI, rank 1 of 2" or "one process".
     var summary: String { get }
+    /// Whether operations may be called from a thread other than the one that joined, one call at a time
+    /// (MPI_THREAD_SERIALIZED or more granted).
+    var callsFromAnyThread: Bool { get }
 
     /// Replaces `values` on every rank with their elementwise sum over the ranks.
     func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws
@@ -71,6 +74,7 @@ public final class SingleProcess: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public var summary: String { "one process" }
+    public var callsFromAnyThread: Bool { true }
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws {}
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
     public func allReduceSum(_ values: UnsafeMutableBufferPointer<Int64>) throws {}

@@ -18,6 +18,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public var summary: String { "Open MPI, rank \(rank) of \(size)" }
+    public var callsFromAnyThread: Bool { bt_mpi_serialized_threads() != 0 }
 
     /// Runs a bt_mpi call, turning a non-zero status into an error with its message.
     private static func call(_ what: String, fix: String?, _ body: (UnsafeMutablePointer<CChar>, Int32) -> Int32) throws {

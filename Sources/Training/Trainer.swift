@@ -170,10 +170,11 @@ public final class Trainer {
         let totalSteps = stepsPerEpoch.reduce(0, +)
         let schedule = LinearWarmupDecay(peak: Float(options.learningRate),
                                          warmupSteps: options.warmupSteps(totalSteps: totalSteps), totalSteps: totalSteps)
-        let trainingStep = TrainingStep(model: model,
+        let trainingStep = try TrainingStep(model: model,
                                         optimizer: AdamW(layout: model.layout, learningRate: Float(options.learningRate),
                                                          weightDecay: Float(options.weightDecay)),
-                                        communicator: communicator, maxGradNorm: Float(options.maxGradNorm))
+                                        communicator: communicator, maxGradNorm: Float(options.maxGradNorm),
+                                        reduction: options.allreduce ?? .standard)
         let trainTokens = trainSet.windowLengths.reduce(0, +)
         say("\(counted(trainSet.windows.count, "training sequence")), \(counted(trainTokens, "token")); "
             + "\(counted(batchesPerEpoch[0], "batch")) of ≤\(options.batchTokens) tokens"
@@ -182,7 +183,10 @@ public final class Trainer {
 
         if communicator.size > 1 {
             say("data-parallel over \(communicator.size) ranks (Open MPI), \(threads) thread\(threads == 1 ? "" : "s") each: "
-                + "each step's batch of ≤\(options.batchTokens) tokens is split between them")
+                + "each step's batch of ≤\(options.batchTokens) tokens is split between them; gradients summed "
+                + (trainingStep.reduction == .overlap ? "layer by layer during backward" : "after backward")
+                + (options.allreduce == .overlap && trainingStep.reduction != .overlap
+                   ? " (--allreduce overlap needs MPI_THREAD_SERIALIZED, which this MPI library does not grant)" : ""))
         }
         if restoring {
             try restoreOptimizer(&trainingStep.optimizer, state: state, model: model)
@@ -600,6 +604,7 @@ public final class Trainer {
         var a = saved, b = options
         for o in [\TrainingOptions.logEvery, \.saveEvery] { a[keyPath: o] = 0; b[keyPath: o] = 0 }
         a.threads = nil; b.threads = nil
+        a.allreduce = nil; b.allreduce = nil
         a.output = ""; b.output = ""
         guard a != b else { return }
         let encoder = JSONEncoder()

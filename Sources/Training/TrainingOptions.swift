@@ -47,6 +47,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var labelAllSubwords: Bool = false
     public var seed: UInt64 = 42
     public var threads: Int?
+    /// How a data-parallel run sums its gradients over the ranks; nil for `GradientReduction.standard`. The
+    /// same run either way, so a resumed run may change it.
+    public var allreduce: GradientReduction?
     /// Stop after this many evaluations without a better dev score.
     public var patience: Int?
     /// Also evaluate every this many optimizer steps (besides each epoch's end).
@@ -79,7 +82,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         case model, train, dev, test, output, epochs, learningRate, batchTokens, batchSentences, gradientAccumulation, groupByLength
         case warmup, weightDecay, maxGradNorm, maxLength, stride, context, tokenColumn, labelColumn, labelAllSubwords, seed
         case threads, patience, evalEvery, logEvery, saveEvery, metric, precision
-        case inputFormat, tagField, labelNames, unseenLabels, decoding
+        case inputFormat, tagField, labelNames, unseenLabels, decoding, allreduce
     }
 
     /// Keys absent from a saved options.json (a run from before an option existed) take their defaults.
@@ -113,6 +116,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         unseenLabels = try value(.unseenLabels, unseenLabels)
         seed = try value(.seed, seed)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        allreduce = try c.decodeIfPresent(GradientReduction.self, forKey: .allreduce)
         patience = try c.decodeIfPresent(Int.self, forKey: .patience)
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery)
         logEvery = try value(.logEvery, logEvery)

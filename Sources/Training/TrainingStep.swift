@@ -3,6 +3,20 @@ import DataParallel
 import Datasets
 import Foundation
 
+/// How a data-parallel step sums its gradients over the ranks.
+public enum GradientReduction: String, Codable, Sendable, CaseIterable {
+    /// Each part of the gradient slab (the classifier, each encoder layer, the embeddings) is summed on a
+    /// thread of its own as soon as the last micro-batch's backward has finished it, while backward goes on
+    /// with the layers below (PyTorch DDP's buckets).
+    case overlap
+    /// The whole slab in one allreduce once backward is done.
+    case afterBackward = "after-backward"
+
+    /// Measured on one host (2 ranks sharing 2 cores), summing after backward is the faster: see the README's
+    /// data-parallel section.
+    public static let standard = GradientReduction.afterBackward
+}
+
 /// One optimizer step, the unit the trainer and the train-step benchmark share: forward and backward over
 /// the step's micro-batches, the gradient summed over the ranks, clipping, AdamW, and gradients zeroed.
 ///
@@ -11,12 +25,24 @@ import Foundation
 /// gradient by the micro-batch's labelled tokens over all ranks, so that the allreduce's sum is the gradient
 /// of the mean loss one process computes over the whole micro-batch; clipping and AdamW then run on the
 /// same gradient everywhere and the weights stay equal. Alone, the step is what it always was.
+///
+/// With `.overlap` the last micro-batch's backward hands each part of the slab to a summing thread as soon as
+/// it is final (see `GradientReduction`); earlier micro-batches only accumulate. Each element's sum is the
+/// same additions as the whole slab's (for 2 ranks, one addition), so the gradients are those of
+/// `.afterBackward`; clipping and AdamW start once every part is summed.
 public final class TrainingStep {
     public let model: BertForTokenClassification
     public var optimizer: AdamW
     public let communicator: any Communicator
     /// Gradient clipping's L2 norm (0 or less for none).
     public let maxGradNorm: Float
+    /// How the gradients are summed over the ranks (alone there is nothing to sum): `.afterBackward` when
+    /// `.overlap` was asked of an MPI library that grants no thread support.
+    public let reduction: GradientReduction
+    /// The summing thread of `.overlap` under MPI.
+    private let sums: BackgroundSums?
+    /// The parts of the slab in the order backward finishes them.
+    public let buckets: [Range<Int>]
 
     /// What one step did, summed over the ranks.
     public struct Outcome: Sendable {
@@ -31,15 +57,52 @@ public final class TrainingStep {
         public var tokens: Int
         /// Whether some rank asked to stop after this step.
         public var stopRequested: Bool
-        /// This rank's time in each phase.
+        /// This rank's time in each phase; with `.overlap`, `reduceSeconds` is the wait for the sums after
+        /// backward (and the loss's sums), not the time they took.
         public var forwardSeconds = 0.0, backwardSeconds = 0.0, reduceSeconds = 0.0, updateSeconds = 0.0
+        /// The last micro-batch's backward on this rank: its length, and when each part of the slab was final
+        /// and (with `.overlap`) summed, in seconds from its start. Empty alone, or when the rank had no share.
+        public var lastBackwardSeconds = 0.0
+        public var buckets: [BucketTiming] = []
     }
 
-    public init(model: BertForTokenClassification, optimizer: AdamW, communicator: any Communicator, maxGradNorm: Float) {
+    /// One part of the gradient slab in the last backward of a step, in seconds from that backward's start.
+    public struct BucketTiming: Sendable {
+        public var floats: Int
+        /// When backward had finished it.
+        public var ready: Double
+        /// When its sum over the ranks started and ended (`.overlap` only).
+        public var started: Double?
+        public var finished: Double?
+    }
+
+    /// `reduction` `.overlap` needs a communicator callable from another thread; without one the step sums after
+    /// backward (see `reduction`).
+    public init(model: BertForTokenClassification, optimizer: AdamW, communicator: any Communicator, maxGradNorm: Float,
+                reduction: GradientReduction = .standard) throws {
         self.model = model
         self.optimizer = optimizer
         self.communicator = communicator
         self.maxGradNorm = maxGradNorm
+        // A library without thread support sums after backward: the same gradients, without the overlap.
+        let overlap = reduction == .overlap && communicator.size > 1
+        self.reduction = overlap && !communicator.callsFromAnyThread ? .afterBackward : reduction
+        sums = overlap && communicator.callsFromAnyThread ? try BackgroundSums(communicator: communicator) : nil
+        buckets = Self.buckets(layout: model.layout, layers: model.config.numHiddenLayers)
+    }
+
+    /// The parts of a slab laid out by `layout` in the order `BertForTokenClassification.backward` finishes them:
+    /// the classifier, the encoder layers from the last, the embeddings.
+    public static func buckets(layout: ParameterLayout, layers: Int) -> [Range<Int>] {
+        func start(_ name: String) -> Int {
+            guard let entry = layout.entry(named: name) else { preconditionFailure("layout has no \(name)") }
+            return entry.offset
+        }
+        let classifier = start("classifier.weight")
+        let layerStarts = (0 ..< layers).map { start("bert.encoder.layer.\($0).attention.self.query.weight") } + [classifier]
+        return [classifier ..< layout.totalCount]
+            + (0 ..< layers).reversed().map { layerStarts[$0] ..< layerStarts[$0 + 1] }
+            + [0 ..< layerStarts[0]]
     }
 
     /// This rank's windows of a micro-batch (a contiguous run of `windows`, balanced by tokens) and where its
@@ -67,7 +130,16 @@ public final class TrainingStep {
             defer { clock = now }
             return Double(now - clock) / 1e9
         }
-        for windows in microBatches {
+        // Accumulated gradients are averaged over the micro-batches: each part scaled before it is summed.
+        let scale: Float? = microBatches.count > 1 ? 1 / Float(microBatches.count) : nil
+        let gradients = model.gradients
+        func scaled(_ range: Range<Int>) -> UnsafeMutableBufferPointer<Float> {
+            let part = UnsafeMutableBufferPointer(rebasing: gradients[range])
+            if let scale { for i in part.indices { part[i] *= scale } }
+            return part
+        }
+        var overlapped = false, lastBackwardStart = 0.0
+        for (index, windows) in microBatches.enumerated() {
             let (mine, firstToken) = share(of: windows, in: dataset)
             var loss: Float = 0, labelled = 0, tokens = 0
             if !mine.isEmpty {
@@ -99,21 +171,45 @@ public final class TrainingStep {
             guard microLoss.isFinite else { throw TrainingError.nonFiniteLoss(step: step) }
             if !mine.isEmpty {
                 model.gradientNormalizer = distributed ? globalLabelled : nil
+                let last = index == microBatches.count - 1, started = BackgroundSums.now()
+                lastBackwardStart = started
+                if distributed && last {
+                    // The last backward finishes each part of the slab in turn: time it, and sum it at once.
+                    let sums = self.sums
+                    overlapped = sums != nil
+                    model.gradientsFinal = { range in
+                        outcome.buckets.append(BucketTiming(floats: range.count, ready: BackgroundSums.now() - started))
+                        sums?.sum(scaled(range))
+                    }
+                }
+                defer { model.gradientsFinal = nil }
                 model.backward()
                 model.gradientNormalizer = nil
+                if distributed && last { outcome.lastBackwardSeconds = BackgroundSums.now() - started }
             }
             outcome.backwardSeconds += lap()
             outcome.lossSum += microLoss
             outcome.tokens += tokens
         }
-        if microBatches.count > 1 {
-            let scale = 1 / Float(microBatches.count)
-            for i in model.gradients.indices { model.gradients[i] *= scale }
-        }
-        outcome.backwardSeconds += lap()
-        if distributed {
-            try communicator.allReduceSum(model.gradients)
+        if let sums {
+            // A rank without a share of the last micro-batch sums every part now, in backward's order.
+            if !overlapped { for range in buckets { sums.sum(scaled(range)) } }
+            outcome.backwardSeconds += lap()
+            let timings = try sums.wait()
             outcome.reduceSeconds += lap()
+            if overlapped {
+                for (i, timing) in zip(outcome.buckets.indices, timings) {
+                    outcome.buckets[i].started = timing.started - lastBackwardStart
+                    outcome.buckets[i].finished = timing.finished - lastBackwardStart
+                }
+            }
+        } else {
+            if scale != nil { _ = scaled(0 ..< gradients.count) }
+            outcome.backwardSeconds += lap()
+            if distributed {
+                try communicator.allReduceSum(gradients)
+                outcome.reduceSeconds += lap()
+            }
         }
         // Clipping's scale, the update and the zeroing of the gradients are one pass over memory.
         let norm = gradientNorm(UnsafeBufferPointer(model.gradients))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import FileIO
 import Foundation
 
@@ -20,13 +21,22 @@ struct BertTagger: ParsableCommand {
     )
 
     /// ArgumentParser's own main, except that a Foundation file error that escaped a command is told in
-    /// plain words with its path, never as "NSCocoaErrorDomain error 256".
+    /// plain words with its path, never as "NSCocoaErrorDomain error 256". Under `mpirun` every rank reads the
+    /// same command line, so rank 0 alone tells what is wrong with it (or prints the help).
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: PlainFileError(error) ?? error)
+            let error = PlainFileError(error) ?? error
+            if let (rank, size) = RankFailure.launcherRank(), rank != 0 {
+                let code = exitCode(for: error)
+                // Help, version, and an exit every rank takes together (an interrupted run that saved): nothing to tell.
+                if code == .success || error is ExitCode { Foundation.exit(code.rawValue) }
+                tellFailure(fullMessage(for: error), rank: rank, size: size, own: false)
+                Foundation.exit(code.rawValue)
+            }
+            exit(withError: error)
         }
     }
 }

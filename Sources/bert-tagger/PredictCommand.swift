@@ -215,7 +215,7 @@ struct PredictCommand: ParsableCommand {
         let started = Date()
         let summary: String
         if let corpus {
-            guard let tagged = try tagCorpus(corpus, with: tagger, world: world) else { return }
+            guard let tagged = try tagCorpus(corpus, with: tagger, world: world, note: note) else { return }
             let predictions = tagged.map { $0.words.map(\.label) }
             let data: Data
             switch outFormat {
@@ -227,7 +227,7 @@ struct PredictCommand: ParsableCommand {
             try OutputFile.write(data, to: output)
             summary = "\(counted(corpus.sentences.count, "sentence")) (\(counted(corpus.wordCount, "word")))"
         } else {
-            guard let entityCount = try tagLines(lines, file: inputName, with: tagger, format: outFormat, world: world) else { return }
+            guard let entityCount = try tagLines(lines, file: inputName, with: tagger, format: outFormat, world: world, note: note) else { return }
             summary = "\(counted(lines.count, "line")) (\(counted(entityCount, "entity", plural: "entities")))"
         }
         let seconds = Date().timeIntervalSince(started)
@@ -246,39 +246,72 @@ struct PredictCommand: ParsableCommand {
         return tagged
     }
 
-    /// Sentences tagged per call: enough to fill batches, few enough that progress shows on long inputs.
+    /// Sentences or lines tagged per call at most: progress shows on long inputs.
     static let sentencesPerChunk = 512
+
+    /// The runs of items (sentences or lines) the tagger is called with: about one batch of tokens each
+    /// (`tokens` estimates an item's), at most `sentencesPerChunk` items, ending only before an item where
+    /// `mayEndBefore` allows. They depend on the input alone, never on the rank count, so that under MPI every
+    /// batch is the batch one process runs and the output is byte for byte the same; and an input of a few
+    /// batches still gives every rank some.
+    static func chunks(count: Int, batchTokens: Int, tokens: (Int) -> Int,
+                       mayEndBefore: (Int) -> Bool = { _ in true }) -> [Range<Int>] {
+        var chunks: [Range<Int>] = []
+        var start = 0, running = 0
+        for index in 0 ..< count {
+            let cost = tokens(index)
+            if index > start && (index - start >= sentencesPerChunk || running + cost > batchTokens) && mayEndBefore(index) {
+                chunks.append(start ..< index)
+                start = index
+                running = 0
+            }
+            running += cost
+        }
+        if start < count { chunks.append(start ..< count) }
+        return chunks
+    }
+
+    /// A sentence's tokens, roughly: one a word, with [CLS] and [SEP].
+    static func estimatedTokens(_ sentence: Sentence) -> Int { sentence.words.count + 2 }
+
+    /// A line's tokens, roughly: one per four bytes, with [CLS] and [SEP].
+    static func estimatedTokens(_ line: String) -> Int { line.utf8.count / 4 + 2 }
 
     /// Tags a corpus a chunk of sentences at a time (whole documents when there is context, so that it never crosses
     /// a chunk), with progress on long inputs.
-    /// Under MPI each rank tags a contiguous run of the chunks and rank 0 gathers the results in order; the
-    /// other ranks get nil.
-    func tagCorpus(_ corpus: Corpus, with tagger: Tagger, world: any Communicator = SingleProcess()) throws -> [TaggedText]? {
-        var chunks: [Range<Int>] = []
-        var start = 0
+    /// Under MPI each rank tags a contiguous run of the chunks, balanced by tokens, and rank 0 gathers the results in
+    /// order; the other ranks get nil.
+    func tagCorpus(_ corpus: Corpus, with tagger: Tagger, world: any Communicator = SingleProcess(),
+                   note: (String) -> Void = { _ in }) throws -> [TaggedText]? {
         // Without context sentences are tagged alone and a chunk may end anywhere; with it, only between documents.
         let alone = tagger.settings.context == 0
-        for index in corpus.sentences.indices.dropFirst() where index - start >= Self.sentencesPerChunk
-            && (alone || corpus.sentences[index].document != corpus.sentences[index - 1].document) {
-            chunks.append(start..<index)
-            start = index
+        let chunks = Self.chunks(count: corpus.sentences.count, batchTokens: tagger.batchTokens,
+                                 tokens: { Self.estimatedTokens(corpus.sentences[$0]) },
+                                 mayEndBefore: { alone || corpus.sentences[$0].document != corpus.sentences[$0 - 1].document })
+        let mine = Self.share(of: chunks, world: world, unit: "sentences", note: note) { chunk in
+            corpus.sentences[chunk].reduce(0) { $0 + Self.estimatedTokens($1) }
         }
-        if start < corpus.sentences.count { chunks.append(start..<corpus.sentences.count) }
-        let mine = Self.share(of: chunks, world: world) { chunk in corpus.sentences[chunk].reduce(0) { $0 + $1.words.count } }
         let progress = chunks.count > 1 && world.isRoot ? ProgressReporter(label: "tagging", total: mine.last?.upperBound ?? 0) : nil
         var tagged: [TaggedText] = []
-        for chunk in mine {
-            let part = Corpus(file: corpus.file, sentences: Array(corpus.sentences[chunk]))
-            tagged += try tagger.tag(corpus: part)
-            progress?.update(chunk.upperBound)
+        // Tagging its share is this rank's own work: a failure there is its to tell.
+        try world.alone {
+            for chunk in mine {
+                let part = Corpus(file: corpus.file, sentences: Array(corpus.sentences[chunk]))
+                tagged += try tagger.tag(corpus: part)
+                progress?.update(chunk.upperBound)
+            }
         }
         return try Self.gather(tagged, world: world)
     }
 
-    /// This rank's chunks: a contiguous run of them, balanced by `cost` (all of them alone).
-    static func share(of chunks: [Range<Int>], world: any Communicator, cost: (Range<Int>) -> Int) -> ArraySlice<Range<Int>> {
+    /// This rank's chunks: a contiguous run of them, balanced by `cost` (all of them alone). Under MPI `note` gets
+    /// every rank's count of items (`unit`), the same on every rank.
+    static func share(of chunks: [Range<Int>], world: any Communicator, unit: String, note: (String) -> Void,
+                      cost: (Range<Int>) -> Int) -> ArraySlice<Range<Int>> {
         guard world.size > 1 else { return chunks[...] }
-        return chunks[Shards.contiguous(costs: chunks.map(cost), parts: world.size)[world.rank]]
+        let parts = Shards.contiguous(costs: chunks.map(cost), parts: world.size)
+        note("\(unit) per rank: " + parts.map { chunks[$0].reduce(0) { $0 + $1.count }.description }.joined(separator: ", ") + "\n")
+        return chunks[parts[world.rank]]
     }
 
     /// Every rank's tagged texts, in rank order, at rank 0 (binary property lists keep every probability's bits);
@@ -296,18 +329,8 @@ struct PredictCommand: ParsableCommand {
     /// Under MPI each rank tags a contiguous run of the chunks and rank 0 writes them all, in order; the other
     /// ranks write nothing and get nil.
     func tagLines(_ lines: [String], file: String, with tagger: Tagger, format: OutputFormat,
-                  world: any Communicator = SingleProcess()) throws -> Int? {
-        var chunks: [Range<Int>] = []
-        var start = 0, bytes = 0
-        for (index, line) in lines.enumerated() {
-            bytes += line.utf8.count
-            if index + 1 - start >= Self.sentencesPerChunk || bytes >= 1 << 20 {
-                chunks.append(start..<index + 1)
-                start = index + 1
-                bytes = 0
-            }
-        }
-        if start < lines.count { chunks.append(start..<lines.count) }
+                  world: any Communicator = SingleProcess(), note: (String) -> Void = { _ in }) throws -> Int? {
+        let chunks = Self.chunks(count: lines.count, batchTokens: tagger.batchTokens, tokens: { Self.estimatedTokens(lines[$0]) })
         func tag(_ chunk: Range<Int>) throws -> [TaggedText] {
             do {
                 return try tagger.tag(texts: Array(lines[chunk]))
@@ -320,12 +343,16 @@ struct PredictCommand: ParsableCommand {
         // Under MPI the ranks tag their chunks first; rank 0 then writes every chunk in order.
         var gathered: [[TaggedText]]?
         if world.size > 1 {
-            let mine = Self.share(of: chunks, world: world) { chunk in lines[chunk].reduce(0) { $0 + $1.utf8.count } }
+            let mine = Self.share(of: chunks, world: world, unit: "lines", note: note) { chunk in
+                lines[chunk].reduce(0) { $0 + Self.estimatedTokens($1) }
+            }
             let progress = chunks.count > 1 && world.isRoot ? ProgressReporter(label: "tagging", total: mine.last?.upperBound ?? 0) : nil
             var tagged: [TaggedText] = []
-            for chunk in mine {
-                tagged += try tag(chunk)
-                progress?.update(chunk.upperBound)
+            try world.alone {
+                for chunk in mine {
+                    tagged += try tag(chunk)
+                    progress?.update(chunk.upperBound)
+                }
             }
             guard let all = try Self.gather(tagged, world: world) else { return nil }
             gathered = chunks.map { Array(all[$0]) }

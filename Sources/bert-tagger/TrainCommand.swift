@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
             With no --train/--dev, trains on CoNLL-2003 NER from \(defaultDataDirectory)/{train,dev,test}.txt \
             (`bash Scripts/setup.sh` links ../shared/data/conll2003 there). Ctrl-C saves a resumable state and \
             prints the command that continues it: `train --resume RUN_DIR`, which reads the run's options.json \
-            (options given with it must agree, except --threads, --log-every and --save-every). \
+            (options given with it must agree, except --threads, --allreduce, --log-every and --save-every). \
             Under `mpirun -np N` the ranks train data-parallel: --batch-tokens stays the budget of a whole step, \
             split between the ranks by tokens, and rank 0 alone writes the run directory. \
             Columns count from 0; negative numbers count from the end, so --label-column 1 trains CoNLL-2003's \
@@ -62,6 +62,9 @@ struct TrainCommand: ParsableCommand {
     var labelAllSubwords = false
     @Option(help: "Seed for the classifier's initialisation, batch order and dropout.") var seed: UInt64 = 42
     @Option(help: "Threads for matrix products and kernels. Default: all cores (under mpirun, shared between the ranks of a host).") var threads: Int?
+    @Option(help: ArgumentHelp("Under mpirun, how the gradients are summed over the ranks: overlap (each layer's part as soon as backward has finished it, on a thread of its own, while backward goes on) or after-backward (the whole slab at once). The same weights either way. Default: \(GradientReduction.standard.rawValue).",
+                               valueName: "overlap|after-backward"))
+    var allreduce: GradientReduction?
     @Option(help: "Stop after this many evaluations without a better dev score.") var patience: Int?
     @Option(help: "Also evaluate on dev every this many optimizer steps.") var evalEvery: Int?
     @Option(help: "Log the training loss every this many steps.") var logEvery = 10
@@ -139,6 +142,7 @@ struct TrainCommand: ParsableCommand {
         options.unseenLabels = unseenLabels
         options.seed = seed
         options.threads = threads
+        options.allreduce = allreduce
         options.patience = patience
         options.evalEvery = evalEvery
         options.logEvery = logEvery
@@ -181,3 +185,4 @@ func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardize
 extension TrainingOptions.Metric: ExpressibleByArgument {}
 extension UnseenLabelPolicy: ExpressibleByArgument {}
 extension PrecisionChoice: ExpressibleByArgument {}
+extension GradientReduction: ExpressibleByArgument {}

@@ -64,15 +64,50 @@ extension DataParallelCommandTests {
 }
 
 extension DataParallelCommandTests {
-    @Test func anErrorUnderMPIRunEndsEveryRankAndSaysWhatItWas() throws {
+    /// Lines of `stderr` that tell an error.
+    static func errorLines(_ stderr: String) -> [Substring] {
+        stderr.split(separator: "\n").filter { $0.hasPrefix("Error") }
+    }
+
+    @Test func aFileEveryRankReadsIsMissingTheErrorIsToldOnceByRankZeroAndEndsEveryRank() throws {
         let task = try TinyTask()
         defer { task.remove() }
         let missing = task.root.appendingPathComponent("no-such-train.txt")
         let result = try twoRanks(["train", "--model", task.model.path, "--train", missing.path, "--dev", task.dev.path,
                                    "--output", task.root.appendingPathComponent("run").path, "--threads", "1"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains(missing.path), "\(result.stderr)")
+        let errors = Self.errorLines(result.stderr)
+        #expect(errors.count == 1 && errors[0].hasPrefix("Error: ") && errors[0].contains(missing.path), "\(result.stderr)")
+        #expect(!result.stderr.contains("rank 1 of 2"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: task.root.appendingPathComponent("run").path),
                 "a run that fails before it starts leaves no run directory")
+    }
+
+    @Test func aBadOptionUnderMPIRunIsToldOnce() throws {
+        let task = try TinyTask()
+        defer { task.remove() }
+        let result = try twoRanks(trainArguments(task, output: task.root.appendingPathComponent("run"), extra: ["--epochs", "0"]))
+        #expect(result.status != 0)
+        #expect(result.stderr.components(separatedBy: "--epochs must be positive").count == 2, "\(result.stderr)")
+        #expect(!result.stderr.contains("rank 1 of 2"), "\(result.stderr)")
+    }
+
+    /// A word longer than a window, in the last line: only the rank tagging the end of the file meets it.
+    @Test func aFailureOfOneRanksShareIsToldByThatRankWithItsNumber() throws {
+        let task = try TinyTask()
+        defer { task.remove() }
+        let run = task.root.appendingPathComponent("run")
+        let trained = try alone(trainArguments(task, output: run, extra: ["--epochs", "1"]))
+        try #require(trained.status == 0, "\(trained.stderr)")
+        let input = task.root.appendingPathComponent("long-word.txt")
+        try (TinyTask.lines(39, seed: 5) + "Mr Smith " + String(repeating: "x", count: 80) + " .\n")
+            .write(to: input, atomically: true, encoding: .utf8)
+        let result = try twoRanks(["predict", "--model", run.appendingPathComponent("best").path, "--input", input.path,
+                                   "--threads", "1", "--batch-tokens", "64", "--output", task.root.appendingPathComponent("out.jsonl").path])
+        #expect(result.status != 0)
+        let errors = Self.errorLines(result.stderr)
+        #expect(errors.count == 1, "\(result.stderr)")
+        #expect(errors.first?.hasPrefix("Error (rank 1 of 2): \(input.path):40: the word \"xxxx") == true, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: task.root.appendingPathComponent("out.jsonl").path))
     }
 }

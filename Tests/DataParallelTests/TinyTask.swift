@@ -10,7 +10,7 @@ struct TinyTask {
     let model: URL
     let train: URL
     let dev: URL
-    /// Inputs to tag: more sentences and lines than predict puts in one chunk (512), so that both ranks tag.
+    /// Inputs to tag: more sentences and lines than predict puts in one chunk (512 at most), so that both ranks tag many.
     let corpusToTag: URL
     let text: URL
 
@@ -18,7 +18,8 @@ struct TinyTask {
     static let places = ["paris", "london", "berlin", "madrid", "rome", "tokyo"]
     static let companies = ["acme", "globex", "initech", "hooli"]
     static let fillers = ["mr", "said", "went", "to", "works", "for", "in", "the", "news", "from", "was", "good", "corp", "."]
-    static var vocabulary: [String] { ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + persons + places + companies + fillers }
+    /// "x" and "##x" spell a word of many x's in as many pieces: one longer than a window cannot be tagged.
+    static var vocabulary: [String] { ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + persons + places + companies + fillers + ["x", "##x"] }
 
     init(sentences: Int = 48, devSentences: Int = 20, dropout: Double = 0) throws {
         let fm = FileManager.default

@@ -13,6 +13,9 @@ int bt_mpi_load(char *message, int capacity);
 /// MPI_Init_thread(MPI_THREAD_SERIALIZED) on MPI_COMM_WORLD; errors are returned, not fatal.
 int bt_mpi_init(int *rank, int *size, char *message, int capacity);
 int bt_mpi_finalize(void);
+/// Whether the library granted MPI_THREAD_SERIALIZED or more at init: calls may then come from any thread,
+/// one at a time.
+int bt_mpi_serialized_threads(void);
 /// Ends every rank of the job with `code` (MPI_Abort).
 void bt_mpi_abort(int code);
 
