@@ -580,6 +580,7 @@ public final class Trainer {
             // What a kill part-way through a write left behind (rank 0 alone writes, so it alone mends).
             if isRoot {
                 Checkpoint.finishInterruptedSave(of: path("best"))
+                finishInterruptedStateSave()
                 for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
             }
             guard let data else { return TrainerState() }
@@ -631,6 +632,20 @@ public final class Trainer {
         let folder = last.deletingLastPathComponent()
         return (last, folder.appendingPathComponent(last.lastPathComponent + ".previous"),
                 folder.appendingPathComponent(last.lastPathComponent + ".saving"))
+    }
+
+    /// A kill inside `saveState` leaves an unfinished `last.saving/`, and `last.previous/` either beside a `last/`
+    /// that already stands (killed before or while it was removed) or instead of it (killed between the two
+    /// moves). Perhaps in the run's final save, after which no later save would mend it: so the resume does.
+    /// `last/` stands whenever it exists (it is only ever made by a rename of a complete staging directory).
+    private func finishInterruptedStateSave() {
+        let fm = FileManager.default, (last, previous, staging) = stateDirectories()
+        try? fm.removeItem(at: staging)
+        if !fm.fileExists(atPath: last.path), fm.fileExists(atPath: previous.appendingPathComponent("trainer_state.json").path) {
+            try? fm.moveItem(at: previous, to: last)
+            try? OutputFile.syncDirectory(last.deletingLastPathComponent().path)
+        }
+        if fm.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { try? fm.removeItem(at: previous) }
     }
 
     /// Saves weights, optimizer moments and the trainer state as one unit: into a staging directory that

@@ -241,6 +241,48 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         #expect(finalState["finished"] as? Bool == true && (finalState["step"] as? Int ?? 0) > savedStep)
     }
 
+    /// A kill in the final save, after the new `last/` stood but before `last.previous/` was removed (or while a
+    /// `last.saving/` was written), leaves them in a finished run; resuming it removes them and keeps `last/`.
+    @Test func resumingAFinishedRunRemovesWhatAKilledSaveLeftBesideLast() throws {
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("killed-final-save-\(UUID().uuidString.prefix(8))")
+        let trained = try runTool(TinyCLIFixture.trainArguments(files, output: output))
+        try #require(trained.status == 0, "\(trained.stderr)")
+        let fm = FileManager.default, last = output.appendingPathComponent("last")
+        let previous = output.appendingPathComponent("last.previous"), saving = output.appendingPathComponent("last.saving")
+        try fm.copyItem(at: last, to: previous)
+        try fm.createDirectory(at: saving, withIntermediateDirectories: false)
+        try Data("{".utf8).write(to: saving.appendingPathComponent("trainer_state.json"))
+        let state = try Data(contentsOf: last.appendingPathComponent("trainer_state.json"))
+
+        let resumed = try runTool(["train", "--resume", output.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(!fm.fileExists(atPath: previous.path) && !fm.fileExists(atPath: saving.path),
+                "\(String(describing: try? fm.contentsOfDirectory(atPath: output.path)))")
+        #expect(try Data(contentsOf: last.appendingPathComponent("trainer_state.json")) == state)
+    }
+
+    /// Without `last/` (killed between moving it aside and moving the new one in), `last.previous/` is the saved
+    /// state: a resume puts it back as `last/`, also when there is nothing left to train.
+    @Test func aKillBetweenTheMovesOfASaveResumesFromThePreviousState() throws {
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("killed-between-moves-\(UUID().uuidString.prefix(8))")
+        let arguments = TinyCLIFixture.trainArguments(files, output: output, epochs: 2) + ["--save-every", "2"]
+        let trained = try runTool(arguments)
+        try #require(trained.status == 0, "\(trained.stderr)")
+        let fm = FileManager.default, last = output.appendingPathComponent("last")
+        let stateURL = last.appendingPathComponent("trainer_state.json")
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: stateURL)) as? [String: Any])
+        state["finished"] = false
+        try JSONSerialization.data(withJSONObject: state).write(to: stateURL)
+        try fm.moveItem(at: last, to: output.appendingPathComponent("last.previous"))
+
+        let resumed = try runTool(["train", "--resume", output.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(fm.fileExists(atPath: stateURL.path) && !fm.fileExists(atPath: output.appendingPathComponent("last.previous").path),
+                "\(String(describing: try? fm.contentsOfDirectory(atPath: output.path)))")
+    }
+
     @Test func withoutDataAtTheDefaultLocationTheErrorSaysWhereToPutIt() throws {
         let files = try TinyCLIFixture.files.get()
         let empty = files.root.appendingPathComponent("empty-\(UUID().uuidString.prefix(8))")
