@@ -20,16 +20,23 @@ void BT_NAME(bt_adamw)(float *restrict parameters, const float *restrict gradien
               size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt,
               float gradient_scale, float decay_factor, float *zeroing) {
     const float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
-    for (size_t i = 0; i < count; i++) {
-        float g = gradients[i] * gradient_scale;
-        float mi = b1 * m[i] + one_minus_b1 * g;
-        float vi = b2 * v[i] + one_minus_b2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        float p = parameters[i] * decay_factor;
+#define BT_ADAMW_ELEMENT(g_read, after_read) \
+        float g = (g_read) * gradient_scale; \
+        after_read; \
+        float mi = b1 * m[i] + one_minus_b1 * g; \
+        float vi = b2 * v[i] + one_minus_b2 * g * g; \
+        m[i] = mi; \
+        v[i] = vi; \
+        float p = parameters[i] * decay_factor; \
         parameters[i] = p - step_size * mi / (__builtin_elementwise_sqrt(vi) * inv_bias2_sqrt + eps);
+    if (zeroing == gradients) {
+        // The gradients are consumed: each is cleared as it is read, in the same pass (no second pass of memset).
+        for (size_t i = 0; i < count; i++) { BT_ADAMW_ELEMENT(zeroing[i], zeroing[i] = 0.0f) }
+    } else {
+        for (size_t i = 0; i < count; i++) { BT_ADAMW_ELEMENT(gradients[i], (void)0) }
+        if (zeroing) memset(zeroing, 0, count * sizeof(float));
     }
-    if (zeroing) memset(zeroing, 0, count * sizeof(float));
+#undef BT_ADAMW_ELEMENT
 }
 
 BT_VARIANT_FUNCTION
