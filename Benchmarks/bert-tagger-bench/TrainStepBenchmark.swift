@@ -101,7 +101,8 @@ struct TrainStepBenchmark: ParsableCommand {
         // Attention's kernels alone on the same batches (random q, k, v, every layer forward and backward, with
         // the config's dropout), to show what the per-(sequence, head) work costs inside the step.
         let C = engine.config.hiddenSize, NH = engine.config.numAttentionHeads, L = engine.config.numHiddenLayers
-        let attentionScratch = AttentionScratch(maxSequenceLength: windowing.maxLength, workers: Parallel.threadCount)
+        let attentionScratch = AttentionScratch(maxSequenceLength: windowing.maxLength, headSize: C / NH,
+                                                workers: Parallel.threadCount)
         let qkv = FloatSlab(count: 3 * batchTokens * C), grads = FloatSlab(count: 4 * batchTokens * C)
         var fill = Tensors.SplitMix64(seed: 9)
         for i in 0 ..< qkv.count { qkv.buffer[i] = fill.nextUniform() - 0.5 }

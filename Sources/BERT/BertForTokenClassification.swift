@@ -145,6 +145,7 @@ public final class BertForTokenClassification {
         acts = ActivationPlan(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose)
         maxSequenceLength = min(config.maxPositionEmbeddings, maxTokens)
         attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
+                                            headSize: config.hiddenSize / config.numAttentionHeads,
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize

@@ -6,6 +6,7 @@
 #if __has_include(<oneapi/dnnl/dnnl.h>)
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 // Entry points, resolved from the library loaded with dlopen, so the binary runs where oneDNN is absent.
@@ -24,6 +25,9 @@ static struct {
     dnnl_status_t (*attr_destroy)(dnnl_primitive_attr_t);
     dnnl_status_t (*attr_set_output_scales)(dnnl_primitive_attr_t, dnnl_dim_t, int, const float *);
     dnnl_status_t (*attr_set_post_ops)(dnnl_primitive_attr_t, const_dnnl_post_ops_t);
+    dnnl_status_t (*attr_set_scratchpad_mode)(dnnl_primitive_attr_t, dnnl_scratchpad_mode_t);
+    const dnnl_memory_desc_t *(*pd_query_md)(const_dnnl_primitive_desc_t, dnnl_query_t, int);
+    size_t (*md_get_size)(const dnnl_memory_desc_t *);
     dnnl_status_t (*post_ops_create)(dnnl_post_ops_t *);
     dnnl_status_t (*post_ops_append_sum)(dnnl_post_ops_t, float);
     dnnl_status_t (*post_ops_destroy)(dnnl_post_ops_t);
@@ -70,6 +74,9 @@ int bt_dnnl_load(char *message, int capacity) {
     RESOLVE(attr_destroy, "dnnl_primitive_attr_destroy");
     RESOLVE(attr_set_output_scales, "dnnl_primitive_attr_set_output_scales");
     RESOLVE(attr_set_post_ops, "dnnl_primitive_attr_set_post_ops");
+    RESOLVE(attr_set_scratchpad_mode, "dnnl_primitive_attr_set_scratchpad_mode");
+    RESOLVE(pd_query_md, "dnnl_primitive_desc_query_md");
+    RESOLVE(md_get_size, "dnnl_memory_desc_get_size");
     RESOLVE(post_ops_create, "dnnl_post_ops_create");
     RESOLVE(post_ops_append_sum, "dnnl_post_ops_append_sum");
     RESOLVE(post_ops_destroy, "dnnl_post_ops_destroy");
@@ -151,9 +158,51 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 
 struct bt_dnnl_matmul {
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t a, b, c;
+    dnnl_memory_desc_t a, b, c, scratchpad;
+    size_t scratchpad_size;
     char implementation[64];
 };
+
+// Each primitive's scratchpad (packed blocks of its inputs, bytes to megabytes) comes from the calling thread's own
+// buffer, grown to the largest any primitive asked for and kept: in oneDNN's default mode each execution allocated
+// and freed its own, and blocks above malloc's mmap threshold were mapped and unmapped on every product.
+typedef struct {
+    void *data;
+    size_t size;
+} scratchpad_buffer;
+
+static pthread_key_t scratchpad_key;
+static pthread_once_t scratchpad_key_once = PTHREAD_ONCE_INIT;
+
+static void scratchpad_release(void *buffer) {
+    scratchpad_buffer *b = buffer;
+    free(b->data);
+    free(b);
+}
+
+static void scratchpad_key_create(void) { pthread_key_create(&scratchpad_key, scratchpad_release); }
+
+/// The calling thread's scratchpad of at least `size` bytes, or NULL when memory runs out.
+static void *thread_scratchpad(size_t size) {
+    pthread_once(&scratchpad_key_once, scratchpad_key_create);
+    scratchpad_buffer *b = pthread_getspecific(scratchpad_key);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b || pthread_setspecific(scratchpad_key, b) != 0) {
+            free(b);
+            return NULL;
+        }
+    }
+    if (b->size < size) {
+        const size_t rounded = (size + 4095) / 4096 * 4096;
+        void *grown = aligned_alloc(4096, rounded);
+        if (!grown) return NULL;
+        free(b->data);
+        b->data = grown;
+        b->size = rounded;
+    }
+    return b->data;
+}
 
 // A row-major [rows, cols] view with leading dimension `ld`, or its transpose when `transposed` (the
 // stored matrix is then [cols, rows]).
@@ -187,6 +236,8 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
         failed = "attributes";
     } else if (alpha != 1.0f && lib.attr_set_output_scales(attr, 1, 0, &alpha) != dnnl_success) {
         failed = "output scale";
+    } else if (lib.attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success) {
+        failed = "scratchpad mode";
     } else if (beta != 0.0f && (lib.post_ops_create(&ops) != dnnl_success
                                 || lib.post_ops_append_sum(ops, beta) != dnnl_success
                                 || lib.attr_set_post_ops(attr, ops) != dnnl_success)) {
@@ -197,6 +248,11 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
         failed = "primitive";
     }
     if (!failed) {
+        const dnnl_memory_desc_t *scratchpad = lib.pd_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (scratchpad) {
+            mm->scratchpad = *scratchpad;
+            mm->scratchpad_size = lib.md_get_size(scratchpad);
+        }
         const char *impl = NULL;
         lib.pd_query(pd, dnnl_query_impl_info_str, 0, &impl);
         snprintf(mm->implementation, sizeof mm->implementation, "%s", impl ? impl : "?");
@@ -220,17 +276,22 @@ int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, const void *a, const void *b, f
     if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
         return 1;
     use_threads(threads);
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+    void *scratchpad = NULL;
+    if (mm->scratchpad_size > 0 && !(scratchpad = thread_scratchpad(mm->scratchpad_size))) return 1;
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL;
     int status = 1;
     if (lib.memory_create(&ma, &mm->a, lib.engine, (void *)a) == dnnl_success
         && lib.memory_create(&mb, &mm->b, lib.engine, (void *)b) == dnnl_success
-        && lib.memory_create(&mc, &mm->c, lib.engine, c) == dnnl_success) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        status = lib.primitive_execute(mm->primitive, thread_stream, 3, args) != dnnl_success;
+        && lib.memory_create(&mc, &mm->c, lib.engine, c) == dnnl_success
+        && (!scratchpad || lib.memory_create(&ms, &mm->scratchpad, lib.engine, scratchpad) == dnnl_success)) {
+        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc},
+                                   {DNNL_ARG_SCRATCHPAD, ms}};
+        status = lib.primitive_execute(mm->primitive, thread_stream, scratchpad ? 4 : 3, args) != dnnl_success;
     }
     if (ma) lib.memory_destroy(ma);
     if (mb) lib.memory_destroy(mb);
     if (mc) lib.memory_destroy(mc);
+    if (ms) lib.memory_destroy(ms);
     return status;
 }
 

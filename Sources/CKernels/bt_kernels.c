@@ -224,6 +224,85 @@ BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Rows of dropout and softmax: the bodies of bt_dropout_forward, bt_softmax_forward and bt_softmax_backward, which
+// attention also runs on the rows of its score blocks.
+
+/// out[i] = keep(counter_base + i) ? in[i] · scale : 0 for i < count; out may alias in. Sixteen counters at a time
+/// in explicit vectors: attention runs it on short rows, in place.
+BT_INLINE void bt_dropout_row(float *out, const float *in, size_t count, const bt_dropout *dropout,
+                              uint32_t counter_base) {
+    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const size_t whole = count - count % BT_LANES;
+    bt_vf x;
+    for (size_t i = 0; i <= whole; i += BT_LANES) {
+        const size_t n = i < whole ? BT_LANES : count - whole;
+        if (n == 0) break;
+        bt_vu h = (lane + (counter_base + (uint32_t)i) + dropout->key0) * 0x9E3779B1u;
+        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
+        h ^= dropout->key1;
+        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
+        if (n == BT_LANES) BT_LOAD(x, in + i); else bt_load_part(&x, in + i, n, 0.0f);
+        bt_vf kept = x * dropout->scale;
+        bt_vf value = (h >> 8) >= dropout->threshold ? kept : 0.0f;
+        if (n == BT_LANES) BT_STORE(out + i, value); else bt_store_part(out + i, &value, n);
+    }
+}
+
+/// p = softmax(s) over one row of n; p may alias s.
+BT_INLINE void bt_softmax_row(float *p, const float *s, size_t n) {
+    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const size_t whole = n - n % BT_LANES, rest = n - whole;
+    bt_vf largest = -INFINITY, v, e;
+    for (size_t i = 0; i < whole; i += BT_LANES) {
+        BT_LOAD(v, s + i);
+        largest = largest >= v ? largest : v;
+    }
+    if (rest) {
+        bt_load_part(&v, s + whole, rest, -INFINITY);
+        largest = largest >= v ? largest : v;
+    }
+    float lanes[BT_LANES];
+    memcpy(lanes, &largest, sizeof lanes);
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
+    const float m = lanes[0];
+    // The exponentials and their sum in one pass; the padding of the last block adds nothing.
+    bt_vf sum = 0.0f, last = 0.0f;
+    for (size_t i = 0; i < whole; i += BT_LANES) {
+        BT_LOAD(v, s + i);
+        v = v - m;
+        fast_exp_v(&e, &v);
+        BT_STORE(p + i, e);
+        sum += e;
+    }
+    if (rest) {
+        bt_load_part(&v, s + whole, rest, m);
+        v = v - m;
+        fast_exp_v(&last, &v);
+        last = lane < (uint32_t)rest ? last : 0.0f;
+        sum += last;
+    }
+    memcpy(lanes, &sum, sizeof lanes);
+    const float inv = 1.0f / bt_reduce_lanes(lanes);
+    for (size_t i = 0; i < whole; i += BT_LANES) {
+        BT_LOAD(v, p + i);
+        v = v * inv;
+        BT_STORE(p + i, v);
+    }
+    if (rest) {
+        last = last * inv;
+        bt_store_part(p + whole, &last, rest);
+    }
+}
+
+/// ds = p · (dp - Σ dp · p) over one row of n; ds may alias dp.
+BT_INLINE void bt_softmax_backward_row(float *ds, const float *dp, const float *p, size_t n) {
+    float dot = bt_dot(dp, p, n);
+    BT_ELEMENTWISE
+    for (size_t j = 0; j < n; j++) ds[j] = p[j] * (dp[j] - dot);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // LayerNorm rows, optionally fused with the dropout and residual add before it.
 
 BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const float *x, const float *weight,
@@ -241,7 +320,7 @@ BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const floa
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
 #define BT_TARGET_AVX512 _Pragma("clang attribute push (__attribute__((target(\"avx512bw\"))), apply_to = function)")
-#define BT_TARGET_AVX2 _Pragma("clang attribute push (__attribute__((target(\"avx2\"))), apply_to = function)")
+#define BT_TARGET_AVX2 _Pragma("clang attribute push (__attribute__((target(\"avx2,fma\"))), apply_to = function)")
 #define BT_TARGET_END _Pragma("clang attribute pop")
 #else
 #define BT_TARGET_AVX512
@@ -250,20 +329,38 @@ BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const floa
 #endif
 #define BT_VARIANT_FUNCTION static
 
+// Attention's products multiply and add in one rounding where the variant has FMA (AVX-512 and AVX2 here), and in
+// two on the baseline. Every other kernel rounds each operation (FP_CONTRACT OFF above) and gives the same bits in
+// every variant.
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define BT_FUSED_MUL_ADD(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#else
+#define BT_FUSED_MUL_ADD(a, b, c) ((a) * (b) + (c))
+#endif
+
+/// A row of n attention scores padded to whole sixteen-lane vectors.
+BT_INLINE size_t bt_attention_padded(size_t n) { return (n + BT_LANES - 1) / BT_LANES * BT_LANES; }
+
 #define BT_NAME(name) name##_avx512
+#define BT_MUL_ADD BT_FUSED_MUL_ADD
 BT_TARGET_AVX512
 #include "bt_kernels_body.h"
 BT_TARGET_END
+#undef BT_MUL_ADD
 #undef BT_NAME
 
 #define BT_NAME(name) name##_avx2
+#define BT_MUL_ADD BT_FUSED_MUL_ADD
 BT_TARGET_AVX2
 #include "bt_kernels_body.h"
 BT_TARGET_END
+#undef BT_MUL_ADD
 #undef BT_NAME
 
 #define BT_NAME(name) name##_baseline
+#define BT_MUL_ADD(a, b, c) ((a) * (b) + (c))
 #include "bt_kernels_body.h"
+#undef BT_MUL_ADD
 #undef BT_NAME
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -273,7 +370,7 @@ static int bt_detected_level(void) {
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512bw")) return BT_KERNELS_AVX512;
-    if (__builtin_cpu_supports("avx2")) return BT_KERNELS_AVX2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BT_KERNELS_AVX2;
 #endif
     return BT_KERNELS_BASELINE;
 }
@@ -323,3 +420,6 @@ void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count) 
 void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n) { BT_PICK(bt_bias_forward)(out, bias, rows, n); }
 void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end) { BT_PICK(bt_bias_backward)(dbias, dout, rows, n, begin, end); }
 double bt_sum_of_squares(const float *x, size_t count) { return BT_PICK(bt_sum_of_squares)(x, count); }
+void bt_attention_forward(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride, float *scratch) { BT_PICK(bt_attention_forward)(out, q, k, v, n, hs, ld, scale, dropout, counter_base, counter_row_stride, scratch); }
+void bt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride, float *scratch) { BT_PICK(bt_attention_backward)(dq, dk, dv, dout, q, k, v, n, hs, ld, scale, dropout, counter_base, counter_row_stride, scratch); }
+size_t bt_attention_scratch_floats(size_t max_n, size_t hs) { return (3 * max_n + hs) * bt_attention_padded(max_n); }

@@ -20,16 +20,23 @@ void BT_NAME(bt_adamw)(float *restrict parameters, const float *restrict gradien
               size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt,
               float gradient_scale, float decay_factor, float *zeroing) {
     const float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
-    for (size_t i = 0; i < count; i++) {
-        float g = gradients[i] * gradient_scale;
-        float mi = b1 * m[i] + one_minus_b1 * g;
-        float vi = b2 * v[i] + one_minus_b2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        float p = parameters[i] * decay_factor;
+#define BT_ADAMW_ELEMENT(g_read, after_read) \
+        float g = (g_read) * gradient_scale; \
+        after_read; \
+        float mi = b1 * m[i] + one_minus_b1 * g; \
+        float vi = b2 * v[i] + one_minus_b2 * g * g; \
+        m[i] = mi; \
+        v[i] = vi; \
+        float p = parameters[i] * decay_factor; \
         parameters[i] = p - step_size * mi / (__builtin_elementwise_sqrt(vi) * inv_bias2_sqrt + eps);
+    if (zeroing == gradients) {
+        // The gradients are consumed: each is cleared as it is read, in the same pass (no second pass of memset).
+        for (size_t i = 0; i < count; i++) { BT_ADAMW_ELEMENT(zeroing[i], zeroing[i] = 0.0f) }
+    } else {
+        for (size_t i = 0; i < count; i++) { BT_ADAMW_ELEMENT(gradients[i], (void)0) }
+        if (zeroing) memset(zeroing, 0, count * sizeof(float));
     }
-    if (zeroing) memset(zeroing, 0, count * sizeof(float));
+#undef BT_ADAMW_ELEMENT
 }
 
 BT_VARIANT_FUNCTION
@@ -125,84 +132,17 @@ void BT_NAME(bt_gelu_bias_backward)(float *dinp, float *dbias, const float *dout
 
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_dropout_forward)(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) {
-    // Sixteen counters at a time in explicit vectors: attention calls this once per short row, in place.
-    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const size_t whole = count - count % BT_LANES;
-    bt_vf x;
-    for (size_t i = 0; i <= whole; i += BT_LANES) {
-        const size_t n = i < whole ? BT_LANES : count - whole;
-        if (n == 0) break;
-        bt_vu h = (lane + (counter_base + (uint32_t)i) + dropout.key0) * 0x9E3779B1u;
-        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
-        h ^= dropout.key1;
-        h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
-        if (n == BT_LANES) BT_LOAD(x, in + i); else bt_load_part(&x, in + i, n, 0.0f);
-        bt_vf kept = x * dropout.scale;
-        bt_vf value = (h >> 8) >= dropout.threshold ? kept : 0.0f;
-        if (n == BT_LANES) BT_STORE(out + i, value); else bt_store_part(out + i, &value, n);
-    }
+    bt_dropout_row(out, in, count, &dropout, counter_base);
 }
 
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_softmax_forward)(float *probs, const float *scores, size_t rows, size_t n) {
-    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const size_t whole = n - n % BT_LANES, rest = n - whole;
-    for (size_t r = 0; r < rows; r++) {
-        const float *s = scores + r * n;
-        float *p = probs + r * n;
-        bt_vf largest = -INFINITY, v, e;
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, s + i);
-            largest = largest >= v ? largest : v;
-        }
-        if (rest) {
-            bt_load_part(&v, s + whole, rest, -INFINITY);
-            largest = largest >= v ? largest : v;
-        }
-        float lanes[BT_LANES];
-        memcpy(lanes, &largest, sizeof lanes);
-        for (int width = BT_LANES / 2; width >= 1; width /= 2)
-            for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
-        const float m = lanes[0];
-        // The exponentials and their sum in one pass; the padding of the last block adds nothing.
-        bt_vf sum = 0.0f, last = 0.0f;
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, s + i);
-            v = v - m;
-            fast_exp_v(&e, &v);
-            BT_STORE(p + i, e);
-            sum += e;
-        }
-        if (rest) {
-            bt_load_part(&v, s + whole, rest, m);
-            v = v - m;
-            fast_exp_v(&last, &v);
-            last = lane < (uint32_t)rest ? last : 0.0f;
-            sum += last;
-        }
-        memcpy(lanes, &sum, sizeof lanes);
-        const float inv = 1.0f / bt_reduce_lanes(lanes);
-        for (size_t i = 0; i < whole; i += BT_LANES) {
-            BT_LOAD(v, p + i);
-            v = v * inv;
-            BT_STORE(p + i, v);
-        }
-        if (rest) {
-            last = last * inv;
-            bt_store_part(p + whole, &last, rest);
-        }
-    }
+    for (size_t r = 0; r < rows; r++) bt_softmax_row(probs + r * n, scores + r * n, n);
 }
 
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_softmax_backward)(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *dp = dprobs + r * n, *p = probs + r * n;
-        float *ds = dscores + r * n;
-        float dot = bt_dot(dp, p, n);
-        BT_ELEMENTWISE
-        for (size_t j = 0; j < n; j++) ds[j] = p[j] * (dp[j] - dot);
-    }
+    for (size_t r = 0; r < rows; r++) bt_softmax_backward_row(dscores + r * n, dprobs + r * n, probs + r * n, n);
 }
 
 BT_VARIANT_FUNCTION
@@ -329,4 +269,215 @@ double BT_NAME(bt_sum_of_squares)(const float *x, size_t count) {
         total += block;
     }
     return total;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attention of one (sequence, head): the scores, softmax, dropout and the product with V in one call, and the
+// mirror. The n × n blocks stay in the caller's scratch (L1/L2-sized for sentences), rows padded to a multiple of
+// sixteen columns. Products accumulate in sixteen-lane vectors with BT_MUL_ADD (fused where the variant has FMA),
+// so their sums are ordered as in a matrix product of the same inputs but rounded per variant.
+
+/// t[d·np + j] = x[j·ld + d] for d < hs, j < n, and 0 for n ≤ j < np: a head's n × hs columns transposed.
+BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t n, size_t np, size_t hs, size_t ld) {
+    // Each row's last vector zeroed first (one store, where a loop over the padding became a call of memset), then
+    // its first n values written over it.
+    const bt_vf zero = 0.0f;
+    for (size_t d = 0; d < hs; d++) BT_STORE(t + d * np + np - BT_LANES, zero);
+    for (size_t j = 0; j < n; j++) {
+        const float *row = x + j * ld;
+        for (size_t d = 0; d < hs; d++) t[d * np + j] = row[d];
+    }
+}
+
+/// s[i·np + j] = alpha · Σ_d a[i·lda + d] · bt[d·np + j] for i < rows, j < np.
+BT_INLINE void BT_NAME(bt_attention_scores)(float *s, const float *a, size_t lda, const float *bt, size_t rows,
+                                             size_t np, size_t depth, float alpha) {
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const float *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        for (size_t j = 0; j < np; j += BT_LANES) {
+            bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
+            for (size_t d = 0; d < depth; d++) {
+                BT_LOAD(b, bt + d * np + j);
+                bt_vf x0 = a0[d], x1 = a1[d], x2 = a2[d], x3 = a3[d];
+                c0 = BT_MUL_ADD(x0, b, c0);
+                c1 = BT_MUL_ADD(x1, b, c1);
+                c2 = BT_MUL_ADD(x2, b, c2);
+                c3 = BT_MUL_ADD(x3, b, c3);
+            }
+            c0 = c0 * alpha; c1 = c1 * alpha; c2 = c2 * alpha; c3 = c3 * alpha;
+            BT_STORE(s + i * np + j, c0);
+            BT_STORE(s + (i + 1) * np + j, c1);
+            BT_STORE(s + (i + 2) * np + j, c2);
+            BT_STORE(s + (i + 3) * np + j, c3);
+        }
+    }
+    for (; i < rows; i++) {
+        const float *a0 = a + i * lda;
+        for (size_t j = 0; j < np; j += BT_LANES) {
+            bt_vf c0 = 0.0f, b;
+            for (size_t d = 0; d < depth; d++) {
+                BT_LOAD(b, bt + d * np + j);
+                bt_vf x0 = a0[d];
+                c0 = BT_MUL_ADD(x0, b, c0);
+            }
+            c0 = c0 * alpha;
+            BT_STORE(s + i * np + j, c0);
+        }
+    }
+}
+
+/// out[i·ldo + d] = alpha · Σ_{j < inner} p(i, j) · x[j·ldx + d] for i < rows, d < width, where p(i, j) is
+/// p[i·np + j], or p[j·np + i] when `transposed`.
+BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const float *p, size_t np, int transposed,
+                                                    const float *x, size_t ldx, size_t rows, size_t inner,
+                                                    size_t width, float alpha) {
+    const size_t row_step = transposed ? 1 : np, inner_step = transposed ? np : 1;
+    for (size_t d0 = 0; d0 < width; d0 += BT_LANES) {
+        const size_t w = width - d0 < BT_LANES ? width - d0 : BT_LANES;
+        size_t i = 0;
+        for (; i + 4 <= rows; i += 4) {
+            bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
+            const float *pi = p + i * row_step;
+            for (size_t j = 0; j < inner; j++) {
+                if (w == BT_LANES) BT_LOAD(b, x + j * ldx + d0); else bt_load_part(&b, x + j * ldx + d0, w, 0.0f);
+                const float *pj = pi + j * inner_step;
+                bt_vf p0 = pj[0], p1 = pj[row_step], p2 = pj[2 * row_step], p3 = pj[3 * row_step];
+                c0 = BT_MUL_ADD(p0, b, c0);
+                c1 = BT_MUL_ADD(p1, b, c1);
+                c2 = BT_MUL_ADD(p2, b, c2);
+                c3 = BT_MUL_ADD(p3, b, c3);
+            }
+            c0 = c0 * alpha; c1 = c1 * alpha; c2 = c2 * alpha; c3 = c3 * alpha;
+            float *o = out + i * ldo + d0;
+            if (w == BT_LANES) {
+                BT_STORE(o, c0); BT_STORE(o + ldo, c1); BT_STORE(o + 2 * ldo, c2); BT_STORE(o + 3 * ldo, c3);
+            } else {
+                bt_store_part(o, &c0, w); bt_store_part(o + ldo, &c1, w);
+                bt_store_part(o + 2 * ldo, &c2, w); bt_store_part(o + 3 * ldo, &c3, w);
+            }
+        }
+        for (; i < rows; i++) {
+            bt_vf c0 = 0.0f, b;
+            const float *pi = p + i * row_step;
+            for (size_t j = 0; j < inner; j++) {
+                if (w == BT_LANES) BT_LOAD(b, x + j * ldx + d0); else bt_load_part(&b, x + j * ldx + d0, w, 0.0f);
+                bt_vf p0 = pi[j * inner_step];
+                c0 = BT_MUL_ADD(p0, b, c0);
+            }
+            c0 = c0 * alpha;
+            if (w == BT_LANES) BT_STORE(out + i * ldo + d0, c0); else bt_store_part(out + i * ldo + d0, &c0, w);
+        }
+    }
+}
+
+/// p = softmax over a padded row's first n of np values (np a multiple of sixteen), with zeros past n: the bits of
+/// bt_softmax_row on the first n, in whole vectors.
+BT_INLINE void BT_NAME(bt_attention_softmax_row)(float *p, size_t n, size_t np) {
+    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    bt_vf largest = -INFINITY, v, e;
+    for (size_t i = 0; i < np; i += BT_LANES) {
+        BT_LOAD(v, p + i);
+        if (i + BT_LANES > n) v = lane < (uint32_t)(n - i) ? v : -INFINITY;
+        largest = largest >= v ? largest : v;
+    }
+    float lanes[BT_LANES];
+    memcpy(lanes, &largest, sizeof lanes);
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
+    const float m = lanes[0];
+    bt_vf sum = 0.0f;
+    for (size_t i = 0; i < np; i += BT_LANES) {
+        BT_LOAD(v, p + i);
+        v = v - m;
+        fast_exp_v(&e, &v);
+        if (i + BT_LANES > n) e = lane < (uint32_t)(n - i) ? e : 0.0f;
+        BT_STORE(p + i, e);
+        sum += e;
+    }
+    memcpy(lanes, &sum, sizeof lanes);
+    const float inv = 1.0f / bt_reduce_lanes(lanes);
+    for (size_t i = 0; i < np; i += BT_LANES) {
+        BT_LOAD(v, p + i);
+        v = v * inv;
+        BT_STORE(p + i, v);
+    }
+}
+
+/// ds = p · (dp - Σ dp · p) over a padded row of np values whose p is zero past n: bt_softmax_backward_row's
+/// bits on the first n. With `kept` (dropout's output for p) not NULL, dp is first dropped where dropout dropped
+/// p: dp · scale where kept is not zero, else 0 (where p is zero the result is zero either way).
+BT_INLINE void BT_NAME(bt_attention_softmax_backward_row)(float *ds, const float *p, const float *kept, float scale,
+                                                           size_t np) {
+    bt_vf acc = 0.0f, dp, pv, kv;
+    for (size_t i = 0; i < np; i += BT_LANES) {
+        BT_LOAD(dp, ds + i);
+        if (kept) {
+            BT_LOAD(kv, kept + i);
+            dp = kv != 0.0f ? dp * scale : 0.0f;
+            BT_STORE(ds + i, dp);
+        }
+        BT_LOAD(pv, p + i);
+        acc += dp * pv;
+    }
+    float lanes[BT_LANES];
+    memcpy(lanes, &acc, sizeof lanes);
+    const float dot = bt_reduce_lanes(lanes);
+    for (size_t i = 0; i < np; i += BT_LANES) {
+        BT_LOAD(dp, ds + i);
+        BT_LOAD(pv, p + i);
+        dp = pv * (dp - dot);
+        BT_STORE(ds + i, dp);
+    }
+}
+
+/// The forward's probabilities after dropout, p = softmax(scale · q kᵀ) with row i's dropout counters from
+/// counter_base + i · counter_row_stride, into `probs` [n, np]; `transposed` takes kᵀ.
+BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *transposed, const float *q, const float *k,
+                                                    size_t n, size_t np, size_t hs, size_t ld, float scale) {
+    BT_NAME(bt_attention_transpose)(transposed, k, n, np, hs, ld);
+    BT_NAME(bt_attention_scores)(probs, q, ld, transposed, n, np, hs, scale);
+    for (size_t i = 0; i < n; i++) BT_NAME(bt_attention_softmax_row)(probs + i * np, n, np);
+}
+
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs,
+                                   size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base,
+                                   uint32_t counter_row_stride, float *scratch) {
+    if (n == 0) return;
+    const size_t np = bt_attention_padded(n);
+    float *probs = scratch, *transposed = scratch + 3 * n * np;
+    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale);
+    if (dropout)
+        for (size_t i = 0; i < n; i++)
+            bt_dropout_row(probs + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
+    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f);
+}
+
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                                    const float *v, size_t n, size_t hs, size_t ld, float scale,
+                                    const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride,
+                                    float *scratch) {
+    if (n == 0) return;
+    const size_t np = bt_attention_padded(n);
+    float *probs = scratch, *kept = scratch + n * np, *dprobs = scratch + 2 * n * np, *transposed = scratch + 3 * n * np;
+    // The forward's probabilities, recomputed, and what dropout kept of them.
+    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale);
+    if (dropout) {
+        for (size_t i = 0; i < n; i++)
+            bt_dropout_row(kept + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
+    } else {
+        kept = probs;
+    }
+    // out = kept · v: dv = keptᵀ · dout, dkept = dout · vᵀ.
+    BT_NAME(bt_attention_weighted_rows)(dv, ld, kept, np, 1, dout, ld, n, n, hs, 1.0f);
+    BT_NAME(bt_attention_transpose)(transposed, v, n, np, hs, ld);
+    BT_NAME(bt_attention_scores)(dprobs, dout, ld, transposed, n, np, hs, 1.0f);
+    for (size_t i = 0; i < n; i++)
+        BT_NAME(bt_attention_softmax_backward_row)(dprobs + i * np, probs + i * np, dropout ? kept + i * np : NULL,
+                                                   dropout ? dropout->scale : 1.0f, np);
+    // scores = scale · q kᵀ: dq = scale · dscores · k, dk = scale · dscoresᵀ · q.
+    BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 0, k, ld, n, n, hs, scale);
+    BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 1, q, ld, n, n, hs, scale);
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 // Self-attention over packed variable-length sequences.
 //
 // Shape legend: T tokens (all sequences end to end), B sequences, C channels, NH heads, hs = C / NH,
@@ -9,23 +11,28 @@
 // (a fraction of the layer's FLOPs) and regenerates the dropout mask from its key, so the memory planned
 // for attention is a per-worker scratch, not the sum of every sequence's squared length.
 
-/// Per-worker n × n work areas for attention, sized once for the longest sequence.
+/// Per-worker work areas for attention (the n × n blocks of one sequence and head, and a head's keys or values
+/// transposed), sized once for the longest sequence and the head size.
 public final class AttentionScratch: @unchecked Sendable {
     public let workers: Int
     public let maxSequenceLength: Int
+    public let headSize: Int
+    private let floatsPerWorker: Int
     private let slab: FloatSlab
 
-    public init(maxSequenceLength: Int, workers: Int) {
+    public init(maxSequenceLength: Int, headSize: Int, workers: Int) {
+        precondition(maxSequenceLength >= 0 && headSize > 0, "attention scratch for sequences of \(maxSequenceLength) "
+                     + "tokens and heads of \(headSize)")
         self.workers = Swift.max(1, workers)
         self.maxSequenceLength = maxSequenceLength
-        slab = FloatSlab(count: self.workers * 3 * maxSequenceLength * maxSequenceLength)
+        self.headSize = headSize
+        floatsPerWorker = bt_attention_scratch_floats(maxSequenceLength, headSize)
+        slab = FloatSlab(count: self.workers * floatsPerWorker)
     }
 
-    /// Block `index` (0, 1 or 2) of `worker`'s area: [maxSequenceLength²].
+    /// `worker`'s area.
     @inline(__always)
-    func block(_ worker: Int, _ index: Int) -> UnsafeMutablePointer<Float> {
-        slab.pointer + (worker * 3 + index) * maxSequenceLength * maxSequenceLength
-    }
+    func area(_ worker: Int) -> UnsafeMutablePointer<Float> { slab.pointer + worker * floatsPerWorker }
 }
 
 /// Attention dropout: probability and the key its mask is drawn from (nil or p = 0 for none).
@@ -43,30 +50,30 @@ public struct AttentionDropout: Sendable {
     }
 }
 
-/// out = dropout(softmax(q kᵀ / √hs)) v per sequence and head.
+/// out = dropout(softmax(q kᵀ / √hs)) v per sequence and head, each (sequence, head) one call of the C kernel
+/// (scores, softmax, dropout and the product with v together).
 /// - out [T, C]; q, k, v [T, C]; offsets [B + 1]
 public func attentionForward(_ out: UnsafeMutablePointer<Float>,
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                              _ offsets: UnsafePointer<Int32>, B: Int, NH: Int, C: Int,
                              dropout: AttentionDropout?, scratch: AttentionScratch) {
     let hs = C / NH, scale = 1 / Float(hs).squareRoot()
+    let masks = headMasks(dropout, NH: NH)
+    checkScratch(scratch, offsets, B: B, hs: hs)
     forEachSequenceHead(B: B, NH: NH, scratch: scratch) { worker, b, h in
         let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
         if n == 0 { return }
-        let qb = q + start * C + h * hs, kb = k + start * C + h * hs, vb = v + start * C + h * hs
-        let probs = scratch.block(worker, 0)                                       // [n, n]
-        BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, alpha: scale, a: qb, lda: C, b: kb, ldb: C,
-                   beta: 0, c: probs, ldc: n, callingThreadOnly: true)
-        softmaxForward(probs, probs, R: n, N: n)
-        if let dropout, dropout.probability > 0 {
-            dropProbabilities(probs, probs, start: start, n: n, h: h, dropout: dropout, scratch: scratch)
+        let at = start * C + h * hs
+        withMask(masks, h: h) { mask in
+            bt_attention_forward(out + at, q + at, k + at, v + at, n, hs, C, scale, mask,
+                                 counterBase(dropout, start: start, scratch: scratch),
+                                 UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker))
         }
-        BLAS.sgemm(.none, .none, m: n, n: hs, k: n, a: probs, lda: n, b: vb, ldb: C,
-                   beta: 0, c: out + start * C + h * hs, ldc: C, callingThreadOnly: true)
     }
 }
 
-/// The mirror of `attentionForward`, with the same dropout key.
+/// The mirror of `attentionForward`, with the same dropout key: recomputes each head's probabilities from q and
+/// k and regenerates the mask.
 /// - dq, dk, dv [T, C] (overwritten); dout [T, C]; q, k, v [T, C]; offsets [B + 1]
 public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>,
                               _ dv: UnsafeMutablePointer<Float>,
@@ -75,51 +82,45 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
                               _ offsets: UnsafePointer<Int32>, B: Int, NH: Int, C: Int,
                               dropout: AttentionDropout?, scratch: AttentionScratch) {
     let hs = C / NH, scale = 1 / Float(hs).squareRoot()
+    let masks = headMasks(dropout, NH: NH)
+    checkScratch(scratch, offsets, B: B, hs: hs)
     forEachSequenceHead(B: B, NH: NH, scratch: scratch) { worker, b, h in
         let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
         if n == 0 { return }
         let at = start * C + h * hs
-        let qb = q + at, kb = k + at, vb = v + at, db = dout + at
-        // Recompute the forward's probabilities.
-        let probs = scratch.block(worker, 0)                                       // [n, n]
-        BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, alpha: scale, a: qb, lda: C, b: kb, ldb: C,
-                   beta: 0, c: probs, ldc: n, callingThreadOnly: true)
-        softmaxForward(probs, probs, R: n, N: n)
-        let dropping = dropout.map { $0.probability > 0 } ?? false
-        var kept = UnsafePointer(probs)                                             // [n, n] after dropout
-        if dropping, let dropout {
-            let dropped = scratch.block(worker, 1)
-            dropProbabilities(dropped, probs, start: start, n: n, h: h, dropout: dropout, scratch: scratch)
-            kept = UnsafePointer(dropped)
+        withMask(masks, h: h) { mask in
+            bt_attention_backward(dq + at, dk + at, dv + at, dout + at, q + at, k + at, v + at, n, hs, C, scale, mask,
+                                  counterBase(dropout, start: start, scratch: scratch),
+                                  UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker))
         }
-        // out = kept · v
-        BLAS.sgemm(.transposed, .none, m: n, n: hs, k: n, a: kept, lda: n, b: db, ldb: C,
-                   beta: 0, c: dv + at, ldc: C, callingThreadOnly: true)
-        let dprobs = scratch.block(worker, 2)                                      // [n, n]
-        BLAS.sgemm(.none, .transposed, m: n, n: n, k: hs, a: db, lda: C, b: vb, ldb: C,
-                   beta: 0, c: dprobs, ldc: n, callingThreadOnly: true)
-        if dropping, let dropout {
-            dropProbabilities(dprobs, dprobs, start: start, n: n, h: h, dropout: dropout, scratch: scratch)
-        }
-        softmaxBackward(dprobs, dprobs, probs, R: n, N: n)
-        // scores = scale · q kᵀ
-        BLAS.sgemm(.none, .none, m: n, n: hs, k: n, alpha: scale, a: dprobs, lda: n, b: kb, ldb: C,
-                   beta: 0, c: dq + at, ldc: C, callingThreadOnly: true)
-        BLAS.sgemm(.transposed, .none, m: n, n: hs, k: n, alpha: scale, a: dprobs, lda: n, b: qb, ldb: C,
-                   beta: 0, c: dk + at, ldc: C, callingThreadOnly: true)
     }
 }
 
-/// The dropout mask of head h's probabilities: row i of the sequence is token start + i, and its
-/// counters are (firstToken + start + i) · maxSequenceLength + j, unique per (token, column) under the
-/// head's key.
+/// Head h's dropout mask: the key derived from the layer's by h. Row i of a sequence starting at token `start` is
+/// token start + i, and its counters are (firstToken + start + i) · maxSequenceLength + j, unique per (token,
+/// column) under the head's key.
+private func headMasks(_ dropout: AttentionDropout?, NH: Int) -> [bt_dropout] {
+    guard let dropout, dropout.probability > 0 else { return [] }
+    return (0 ..< NH).map { DropoutMask(probability: dropout.probability, random: dropout.random.derived(UInt64($0))).kernel }
+}
+
 @inline(__always)
-private func dropProbabilities(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-                               start: Int, n: Int, h: Int, dropout: AttentionDropout, scratch: AttentionScratch) {
-    let random = dropout.random.derived(UInt64(h))
-    for i in 0 ..< n {
-        dropoutRowForward(out + i * n, inp + i * n, count: n, probability: dropout.probability, random: random,
-                          counterBase: UInt32(truncatingIfNeeded: (dropout.firstToken + start + i) * scratch.maxSequenceLength))
+private func counterBase(_ dropout: AttentionDropout?, start: Int, scratch: AttentionScratch) -> UInt32 {
+    UInt32(truncatingIfNeeded: ((dropout?.firstToken ?? 0) + start) * scratch.maxSequenceLength)
+}
+
+@inline(__always)
+private func withMask(_ masks: [bt_dropout], h: Int, _ body: (UnsafePointer<bt_dropout>?) -> Void) {
+    if masks.isEmpty { body(nil); return }
+    masks.withUnsafeBufferPointer { body($0.baseAddress! + h) }
+}
+
+private func checkScratch(_ scratch: AttentionScratch, _ offsets: UnsafePointer<Int32>, B: Int, hs: Int) {
+    precondition(hs <= scratch.headSize, "heads of \(hs) channels, attention scratch planned for \(scratch.headSize)")
+    for b in 0 ..< B {
+        let n = Int(offsets[b + 1]) - Int(offsets[b])
+        precondition(n <= scratch.maxSequenceLength,
+                     "a sequence of \(n) tokens, attention scratch planned for \(scratch.maxSequenceLength)")
     }
 }
 

@@ -125,7 +125,7 @@ public enum ElementwiseVariant: Int, Comparable, Sendable, CustomStringConvertib
 
     /// The variant for a processor's instruction sets, as CKernels detects them (AVX-512 BW, or AVX2).
     static func widest(for cpu: CPUFeatures) -> ElementwiseVariant {
-        cpu.has(.avx512bw) ? .avx512 : cpu.has(.avx2) ? .avx2 : .baseline
+        cpu.has(.avx512bw) ? .avx512 : cpu.has(.avx2) && cpu.has(.fma) ? .avx2 : .baseline
     }
 
     private init(level: Int32) {

@@ -15,7 +15,7 @@ import Testing
         let offsets = lengths.reduce(into: [Int32(0)]) { $0.append($0.last! + Int32($1)) }
         let T = Int(offsets.last!), B = lengths.count
         let (q, k, v) = inputs(T, seed: 20)
-        let scratch = AttentionScratch(maxSequenceLength: 30, workers: 2)
+        let scratch = AttentionScratch(maxSequenceLength: 30, headSize: C / NH, workers: 2)
         var packed = [Float](repeating: 0, count: T * C), reference = packed
         attentionForward(&packed, q, k, v, offsets, B: B, NH: NH, C: C, dropout: nil, scratch: scratch)
         attentionForwardReference(&reference, q, k, v, offsets, B: B, NH: NH, C: C)
@@ -81,7 +81,7 @@ import Testing
         var r = TestRandom(22)
         let dout = r.floats(T * C)
         let dropout = withDropout ? AttentionDropout(probability: 0.25, random: CounterRandom(key: 3)) : nil
-        let scratch = AttentionScratch(maxSequenceLength: maxLength, workers: 2)
+        let scratch = AttentionScratch(maxSequenceLength: maxLength, headSize: C / NH, workers: 2)
         var out = [Float](repeating: 0, count: T * C)
         attentionForward(&out, q, k, v, offsets, B: B, NH: NH, C: C, dropout: dropout, scratch: scratch)
         let lossFromForward = dot(dout.doubles, out.doubles)

@@ -51,7 +51,7 @@ import Testing
         let T = Int(offsets.last!), B = lengths.count
         var r = TestRandom(42)
         let q = r.floats(T * C, scale: 2), k = r.floats(T * C, scale: 2), v = r.floats(T * C)
-        let scratch = AttentionScratch(maxSequenceLength: 16, workers: 2)
+        let scratch = AttentionScratch(maxSequenceLength: 16, headSize: C / NH, workers: 2)
         let dropout = AttentionDropout(probability: 0.25, random: CounterRandom(key: 5))
         var whole = [Float](repeating: 0, count: T * C)
         attentionForward(&whole, q, k, v, offsets, B: B, NH: NH, C: C, dropout: dropout, scratch: scratch)
