@@ -33,7 +33,8 @@ extension Checkpoint {
     /// Saves `model` as a HuggingFace directory (see `save(parameters:layout:config:labels:to:tokenizerSource:)`),
     /// with `labels` or, when nil, the model's `id2label`.
     public static func save(_ model: BertForTokenClassification, labels: [String]? = nil, to directory: URL,
-                            tokenizerSource: URL?, extraFiles: [String: Data] = [:]) throws {
+                            tokenizerSource: URL?, extraFiles: [String: Data] = [:],
+                            writeMore: ((URL) throws -> Void)? = nil) throws {
         let names: [String]
         if let labels {
             names = labels
@@ -44,6 +45,7 @@ extension Checkpoint {
                                              reason: "the model's config names no labels for its \(model.numLabels) outputs; pass the label list")
         }
         try save(parameters: UnsafeBufferPointer(model.parameters), layout: model.layout, config: model.config,
-                 labels: names, to: directory, tokenizerSource: tokenizerSource, extraFiles: extraFiles)
+                 labels: names, to: directory, tokenizerSource: tokenizerSource, extraFiles: extraFiles,
+                 writeMore: writeMore)
     }
 }

@@ -17,9 +17,11 @@ extension Checkpoint {
     /// directory it points at is the one replaced, and the link is kept.
     ///
     /// - Parameter extraFiles: more files (name → content) saved in the same directory, in the same step.
+    /// - Parameter writeMore: writes more files into the staging directory it is given (files too large to
+    ///   hold in memory first), before that directory takes the place of `requested`.
     public static func save(parameters: UnsafeBufferPointer<Float>, layout: ParameterLayout, config: BertConfig,
                             labels: [String], to requested: URL, tokenizerSource: URL?,
-                            extraFiles: [String: Data] = [:]) throws {
+                            extraFiles: [String: Data] = [:], writeMore: ((URL) throws -> Void)? = nil) throws {
         let directory: URL
         do { directory = try OutputFile.resolvingLastLink(requested) } catch {
             throw CheckpointError.saveFailed(path: requested.path, reason: fileErrorReason(error))
@@ -73,6 +75,7 @@ extension Checkpoint {
             for (file, data) in extraFiles.sorted(by: { $0.key < $1.key }) {
                 try OutputFile.write(data, to: staging.appendingPathComponent(file))
             }
+            try writeMore?(staging)
             try replaceDirectory(directory, with: staging)
         } catch {
             try? fileManager.removeItem(at: staging)

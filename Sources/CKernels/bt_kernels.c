@@ -123,6 +123,13 @@ BT_INLINE float bt_reduce_lanes(float *acc) {
     return acc[0];
 }
 
+/// The largest of BT_LANES lanes, in the same fixed tree.
+BT_INLINE float bt_max_lanes(float *lanes) {
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
+    return lanes[0];
+}
+
 // A row's last n mod BT_LANES elements are copied into a padded block, so the tail is one more vector step
 // instead of a scalar loop; the padding changes no lane (zeros to a sum, the mean to a sum of squared deviations).
 #define BT_TAIL(name, x, i, n, pad) \
@@ -263,9 +270,7 @@ BT_INLINE void bt_softmax_row(float *p, const float *s, size_t n) {
     }
     float lanes[BT_LANES];
     memcpy(lanes, &largest, sizeof lanes);
-    for (int width = BT_LANES / 2; width >= 1; width /= 2)
-        for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
-    const float m = lanes[0];
+    const float m = bt_max_lanes(lanes);
     // The exponentials and their sum in one pass; the padding of the last block adds nothing.
     bt_vf sum = 0.0f, last = 0.0f;
     for (size_t i = 0; i < whole; i += BT_LANES) {

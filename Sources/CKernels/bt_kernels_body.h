@@ -383,9 +383,7 @@ BT_INLINE void BT_NAME(bt_attention_softmax_row)(float *p, size_t n, size_t np) 
     }
     float lanes[BT_LANES];
     memcpy(lanes, &largest, sizeof lanes);
-    for (int width = BT_LANES / 2; width >= 1; width /= 2)
-        for (int j = 0; j < width; j++) lanes[j] = lanes[j] >= lanes[j + width] ? lanes[j] : lanes[j + width];
-    const float m = lanes[0];
+    const float m = bt_max_lanes(lanes);
     bt_vf sum = 0.0f;
     for (size_t i = 0; i < np; i += BT_LANES) {
         BT_LOAD(v, p + i);

@@ -551,9 +551,13 @@ public final class Trainer {
     }
 
     private func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        try writeAtomically(try encodedJSON(value), to: url)
+    }
+
+    private func encodedJSON<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeAtomically(try encoder.encode(value), to: url)
+        return try encoder.encode(value)
     }
 
     // MARK: - Run directory and resumable state
@@ -562,6 +566,14 @@ public final class Trainer {
     private func prepareOutput() throws -> TrainerState {
         let fm = FileManager.default
         if resume {
+            // What a kill part-way through a write left behind is mended first, so that the state read below is
+            // the one saved (rank 0 alone writes, so it alone mends; the other ranks read once it has).
+            if isRoot {
+                Checkpoint.finishInterruptedSave(of: path("best"))
+                finishInterruptedStateSave()
+                for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
+            }
+            try communicator.barrier()
             let stateURL = lastStateDirectory().appendingPathComponent("trainer_state.json")
             let data = try? Data(contentsOf: stateURL)
             // A run stopped (a second Ctrl-C) before its first save has its options but no state: it starts
@@ -577,12 +589,6 @@ public final class Trainer {
                                                 fix: "It records how the run was started; without it the run cannot be resumed. Start a new run in another --output.")
             }
             try checkResumable(saved: saved)
-            // What a kill part-way through a write left behind (rank 0 alone writes, so it alone mends).
-            if isRoot {
-                Checkpoint.finishInterruptedSave(of: path("best"))
-                finishInterruptedStateSave()
-                for folder in [output, path("metrics"), path("best")] { OutputFile.removeInterruptedWrites(in: folder.path) }
-            }
             guard let data else { return TrainerState() }
             return try JSONDecoder().decode(TrainerState.self, from: data)
         }
@@ -618,29 +624,28 @@ public final class Trainer {
         }
     }
 
-    /// `last/`, or the previous copy kept while a save was replacing it.
+    /// `last/`, or, in a run saved by an earlier build and killed while its `last/` was replaced, the copy that
+    /// build kept as `last.previous/`.
     private func lastStateDirectory() -> URL {
-        let (last, previous, _) = stateDirectories()
+        let (last, previous) = stateDirectories()
         if FileManager.default.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { return last }
         return previous
     }
 
-    /// `last/`, the copy kept while it is replaced, and the one being written. When `last` is a symbolic
-    /// link, the directory it points at is the one replaced (beside it), and the link stays.
-    private func stateDirectories() -> (last: URL, previous: URL, staging: URL) {
+    /// `last/` and the copy an earlier build kept beside it while replacing it. When `last` is a symbolic link,
+    /// the directory it points at is the one replaced (beside it), and the link stays.
+    private func stateDirectories() -> (last: URL, previous: URL) {
         let last = (try? OutputFile.resolvingLastLink(path("last"))) ?? path("last")
-        let folder = last.deletingLastPathComponent()
-        return (last, folder.appendingPathComponent(last.lastPathComponent + ".previous"),
-                folder.appendingPathComponent(last.lastPathComponent + ".saving"))
+        return (last, last.deletingLastPathComponent().appendingPathComponent(last.lastPathComponent + ".previous"))
     }
 
-    /// A kill inside `saveState` leaves an unfinished `last.saving/`, and `last.previous/` either beside a `last/`
-    /// that already stands (killed before or while it was removed) or instead of it (killed between the two
-    /// moves). Perhaps in the run's final save, after which no later save would mend it: so the resume does.
-    /// `last/` stands whenever it exists (it is only ever made by a rename of a complete staging directory).
+    /// Mends what a kill inside `saveState` left: `Checkpoint.finishInterruptedSave` for `last/` (perhaps the
+    /// run's final save, after which no later save would mend it: so the resume does), and the `last.saving/` and
+    /// `last.previous/` of runs saved by earlier builds, which moved `last/` aside by hand.
     private func finishInterruptedStateSave() {
-        let fm = FileManager.default, (last, previous, staging) = stateDirectories()
-        try? fm.removeItem(at: staging)
+        let fm = FileManager.default, (last, previous) = stateDirectories()
+        Checkpoint.finishInterruptedSave(of: last)
+        try? fm.removeItem(at: last.deletingLastPathComponent().appendingPathComponent(last.lastPathComponent + ".saving"))
         if !fm.fileExists(atPath: last.path), fm.fileExists(atPath: previous.appendingPathComponent("trainer_state.json").path) {
             try? fm.moveItem(at: previous, to: last)
             try? OutputFile.syncDirectory(last.deletingLastPathComponent().path)
@@ -648,33 +653,23 @@ public final class Trainer {
         if fm.fileExists(atPath: last.appendingPathComponent("trainer_state.json").path) { try? fm.removeItem(at: previous) }
     }
 
-    /// Saves weights, optimizer moments and the trainer state as one unit: into a staging directory that
-    /// then takes the place of `last/`, so a kill at any moment leaves a complete state behind.
+    /// Saves weights, optimizer moments and the trainer state as one unit, the way every model directory is
+    /// saved (`Checkpoint.save`): into a staging directory that then takes the place of `last/` in one step, so
+    /// a kill at any moment leaves a complete state behind.
     private func saveState(_ state: TrainerState, elapsed: Double, model: BertForTokenClassification,
                            optimizer: AdamW, labels: LabelSet) throws {
         guard isRoot else { return }
         var state = state
         state.elapsedSeconds = elapsed
-        let fm = FileManager.default
-        let (last, previous, staging) = stateDirectories()
-        try? fm.removeItem(at: staging)
-        try Checkpoint.save(model, labels: labels.labels, to: staging, tokenizerSource: URL(fileURLWithPath: options.model))
-        let moments = [
-            F32Tensor(name: "exp_avg", shape: [optimizer.firstMoment.count], values: Array(optimizer.firstMoment)),
-            F32Tensor(name: "exp_avg_sq", shape: [optimizer.secondMoment.count], values: Array(optimizer.secondMoment)),
-        ]
-        try SafeTensorsWriter.write(moments, metadata: ["step": String(optimizer.stepCount)],
-                                    to: staging.appendingPathComponent("optimizer.safetensors"))
-        try writeJSON(state, to: staging.appendingPathComponent("trainer_state.json"))
-        // At every moment one complete state exists: `last/`, or `last.previous/` while `last/` is replaced.
-        // An old `last.previous/` is removed only when `last/` stands, since it may be the only state left.
-        if fm.fileExists(atPath: last.path) {
-            try? fm.removeItem(at: previous)
-            try fm.moveItem(at: last, to: previous)
+        try Checkpoint.save(model, labels: labels.labels, to: path("last"), tokenizerSource: URL(fileURLWithPath: options.model),
+                            extraFiles: ["trainer_state.json": try encodedJSON(state)]) { staging in
+            let moments = [
+                F32Tensor(name: "exp_avg", shape: [optimizer.firstMoment.count], values: Array(optimizer.firstMoment)),
+                F32Tensor(name: "exp_avg_sq", shape: [optimizer.secondMoment.count], values: Array(optimizer.secondMoment)),
+            ]
+            try SafeTensorsWriter.write(moments, metadata: ["step": String(optimizer.stepCount)],
+                                        to: staging.appendingPathComponent("optimizer.safetensors"))
         }
-        try fm.moveItem(at: staging, to: last)
-        try OutputFile.syncDirectory(last.deletingLastPathComponent().path)
-        try? fm.removeItem(at: previous)
     }
 
     private func restoreOptimizer(_ optimizer: inout AdamW, state: TrainerState, model: BertForTokenClassification) throws {

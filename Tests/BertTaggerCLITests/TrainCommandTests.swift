@@ -241,8 +241,9 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         #expect(finalState["finished"] as? Bool == true && (finalState["step"] as? Int ?? 0) > savedStep)
     }
 
-    /// A kill in the final save, after the new `last/` stood but before `last.previous/` was removed (or while a
-    /// `last.saving/` was written), leaves them in a finished run; resuming it removes them and keeps `last/`.
+    /// A kill in the final save leaves, beside the `last/` that stands, the state being written
+    /// (`.last.partial-UUID/`) or the previous one not yet removed (`.last.old-UUID/`; an earlier build's
+    /// `last.saving/` and `last.previous/`); resuming the finished run removes them and keeps `last/`.
     @Test func resumingAFinishedRunRemovesWhatAKilledSaveLeftBesideLast() throws {
         let files = try TinyCLIFixture.files.get()
         let output = files.root.appendingPathComponent("killed-final-save-\(UUID().uuidString.prefix(8))")
@@ -250,20 +251,25 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         try #require(trained.status == 0, "\(trained.stderr)")
         let fm = FileManager.default, last = output.appendingPathComponent("last")
         let previous = output.appendingPathComponent("last.previous"), saving = output.appendingPathComponent("last.saving")
+        let aside = output.appendingPathComponent(".last.old-\(UUID().uuidString)")
+        let partial = output.appendingPathComponent(".last.partial-\(UUID().uuidString)")
         try fm.copyItem(at: last, to: previous)
-        try fm.createDirectory(at: saving, withIntermediateDirectories: false)
-        try Data("{".utf8).write(to: saving.appendingPathComponent("trainer_state.json"))
+        try fm.copyItem(at: last, to: aside)
+        for unfinished in [saving, partial] {
+            try fm.createDirectory(at: unfinished, withIntermediateDirectories: false)
+            try Data("{".utf8).write(to: unfinished.appendingPathComponent("trainer_state.json"))
+        }
         let state = try Data(contentsOf: last.appendingPathComponent("trainer_state.json"))
 
         let resumed = try runTool(["train", "--resume", output.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(!fm.fileExists(atPath: previous.path) && !fm.fileExists(atPath: saving.path),
+        #expect([previous, saving, aside, partial].allSatisfy { !fm.fileExists(atPath: $0.path) },
                 "\(String(describing: try? fm.contentsOfDirectory(atPath: output.path)))")
         #expect(try Data(contentsOf: last.appendingPathComponent("trainer_state.json")) == state)
     }
 
-    /// Without `last/` (killed between moving it aside and moving the new one in), `last.previous/` is the saved
-    /// state: a resume puts it back as `last/`, also when there is nothing left to train.
+    /// Without `last/` (an earlier build killed between moving it aside and moving the new one in),
+    /// `last.previous/` is the saved state: a resume puts it back as `last/`, also when there is nothing left to train.
     @Test func aKillBetweenTheMovesOfASaveResumesFromThePreviousState() throws {
         let files = try TinyCLIFixture.files.get()
         let output = files.root.appendingPathComponent("killed-between-moves-\(UUID().uuidString.prefix(8))")
