@@ -159,6 +159,9 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 struct bt_dnnl_matmul {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t a, b, c, scratchpad;
+    int transA, transB, runtime_shape;
+    int64_t lda, ldb, ldc;
+    dnnl_data_type_t in;
     size_t scratchpad_size;
     char implementation[64];
 };
@@ -215,13 +218,16 @@ static int describe(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int tran
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, char *message, int capacity) {
+                                      int bf16Inputs, int runtimeShape, char *message, int capacity) {
     if (!lib.loaded) {
         snprintf(message, capacity, "oneDNN is not loaded");
         return NULL;
     }
     bt_dnnl_matmul *mm = calloc(1, sizeof *mm);
     dnnl_data_type_t in = bf16Inputs ? dnnl_bf16 : dnnl_f32;
+    *mm = (bt_dnnl_matmul){.transA = transA, .transB = transB, .runtime_shape = runtimeShape,
+                           .lda = lda, .ldb = ldb, .ldc = ldc, .in = in};
+    if (runtimeShape) m = n = k = DNNL_RUNTIME_DIM_VAL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -261,8 +267,12 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
     if (ops) lib.post_ops_destroy(ops);
     if (attr) lib.attr_destroy(attr);
     if (failed) {
-        snprintf(message, capacity, "oneDNN matmul %lldx%lldx%lld: could not create the %s",
-                 (long long)m, (long long)n, (long long)k, failed);
+        if (runtimeShape)
+            snprintf(message, capacity, "oneDNN matmul of any shape (strides %lld, %lld, %lld): could not create the %s",
+                     (long long)lda, (long long)ldb, (long long)ldc, failed);
+        else
+            snprintf(message, capacity, "oneDNN matmul %lldx%lldx%lld: could not create the %s",
+                     (long long)m, (long long)n, (long long)k, failed);
         free(mm);
         return NULL;
     }
@@ -272,17 +282,27 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
 // Streams are not to be shared between threads; each calling thread keeps one.
 static _Thread_local dnnl_stream_t thread_stream;
 
-int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, const void *a, const void *b, float *c, int threads) {
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
+                       float *c, int threads) {
     if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
         return 1;
+    // A primitive made for any shape runs on memory described with this call's shape.
+    dnnl_memory_desc_t shaped[3];
+    const dnnl_memory_desc_t *da = &mm->a, *db = &mm->b, *dc = &mm->c;
+    if (mm->runtime_shape) {
+        if (describe(&shaped[0], m, k, mm->transA, mm->lda, mm->in) || describe(&shaped[1], k, n, mm->transB, mm->ldb, mm->in)
+            || describe(&shaped[2], m, n, 0, mm->ldc, dnnl_f32))
+            return 1;
+        da = &shaped[0], db = &shaped[1], dc = &shaped[2];
+    }
     use_threads(threads);
     void *scratchpad = NULL;
     if (mm->scratchpad_size > 0 && !(scratchpad = thread_scratchpad(mm->scratchpad_size))) return 1;
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL;
     int status = 1;
-    if (lib.memory_create(&ma, &mm->a, lib.engine, (void *)a) == dnnl_success
-        && lib.memory_create(&mb, &mm->b, lib.engine, (void *)b) == dnnl_success
-        && lib.memory_create(&mc, &mm->c, lib.engine, c) == dnnl_success
+    if (lib.memory_create(&ma, da, lib.engine, (void *)a) == dnnl_success
+        && lib.memory_create(&mb, db, lib.engine, (void *)b) == dnnl_success
+        && lib.memory_create(&mc, dc, lib.engine, c) == dnnl_success
         && (!scratchpad || lib.memory_create(&ms, &mm->scratchpad, lib.engine, scratchpad) == dnnl_success)) {
         dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc},
                                    {DNNL_ARG_SCRATCHPAD, ms}};
@@ -320,11 +340,12 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 }
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k, int64_t lda,
                                       int64_t ldb, int64_t ldc, float alpha, float beta, int bf16Inputs,
-                                      char *message, int capacity) {
+                                      int runtimeShape, char *message, int capacity) {
     snprintf(message, capacity, "built without oneDNN");
     return NULL;
 }
-int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *b, float *c, int threads) {
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
+                       float *c, int threads) {
     return 1;
 }
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul) { return "-"; }

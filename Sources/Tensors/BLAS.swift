@@ -188,7 +188,7 @@ public enum BLAS {
                      m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?,
-                     bf16Kernels: Kernels) {
+                     bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes? = nil) {
         guard precision == .bf16 else {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -200,7 +200,8 @@ public enum BLAS {
         precondition(scratch.kernels == bf16Kernels, "a scratch sized for \(scratch.kernels) used by \(bf16Kernels)")
         if m == 0 || n == 0 { checkSizes(m, n, k); return }
         gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.convert(a, count: countA), lda: lda,
-                 b: scratch.b.convert(b, count: countB), ldb: ldb, beta: beta, c: c, ldc: ldc)
+                 b: scratch.b.convert(b, count: countB), ldb: ldb, beta: beta, c: c, ldc: ldc,
+                 oneDNNShapes: oneDNNShapes ?? defaultOneDNNShapes)
     }
 
     /// A BF16 product of inputs already converted (`BF16Buffer`), accumulated in single precision. Each input
@@ -208,6 +209,28 @@ public enum BLAS {
     public static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                 oneDNNShapes: defaultOneDNNShapes)
+    }
+
+    /// Whether a oneDNN matmul primitive is made for one shape (m, n, k) or for any (oneDNN's runtime dimensions).
+    enum OneDNNShapes: Sendable {
+        /// One primitive per shape: oneDNN 2.6 then picks its brgemm kernels (AMX where present), and each new
+        /// shape costs 1-20 ms to make.
+        case each
+        /// One primitive for every shape of the same strides: oneDNN runs its gemm kernels, made in 0.1 ms.
+        case any
+    }
+
+    /// How BF16 products on oneDNN are made. Packed batches change the row count with nearly every batch, so
+    /// with one primitive per shape a training step made 3.7 new primitives (5% of its time); on the encoder's
+    /// shapes at 640 tokens the gemm kernels of `any` also multiply as fast as brgemm or faster (README, Performance).
+    static let defaultOneDNNShapes = OneDNNShapes.any
+
+    /// `gemmBF16` with the kind of oneDNN primitive named, for the tests and the benchmark that compare them.
+    static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
+                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, oneDNNShapes: OneDNNShapes) {
         checkSizes(m, n, k)
         if m == 0 || n == 0 { return }
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
@@ -218,8 +241,8 @@ public enum BLAS {
         if a.kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
             let matmul = dnnl.matmul(.init(transA: transA == .transposed, transB: transB == .transposed,
                                            m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
-                                           alpha: alpha, beta: beta, bf16: true))
-            dnnl.run(matmul, a: a.storage, b: b.storage, c: c, threads: Parallel.threadCount)
+                                           alpha: alpha, beta: beta, bf16: true, shapes: oneDNNShapes))
+            dnnl.run(matmul, m: m, n: n, k: k, a: a.storage, b: b.storage, c: c, threads: Parallel.threadCount)
             return
         }
         #endif

@@ -57,13 +57,16 @@ public struct GEMMCandidate: Sendable {
                            ldb: ldb, beta: beta, c: c, ldc: ldc, threads: Parallel.threadCount)
             })
             if CPUFeatures.current.hasBF16 {
-                list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) matmul (\(dnnl.isa))", precision: .bf16,
-                                          inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa),
-                                          bf16Kernels: .oneDNN(isa: dnnl.isa)) {
-                    ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
-                    BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                              scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa))
-                })
+                for shapes in [BLAS.OneDNNShapes.any, .each] {
+                    let kind = shapes == .any ? "a primitive for any shape" : "a primitive per shape"
+                    list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) matmul, \(kind) (\(dnnl.isa))", precision: .bf16,
+                                              inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa) && shapes == BLAS.defaultOneDNNShapes,
+                                              bf16Kernels: .oneDNN(isa: dnnl.isa)) {
+                        ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
+                        BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                                  scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa), oneDNNShapes: shapes)
+                    })
+                }
             } else {
                 notes.append("oneDNN BF16: this CPU has no BF16 instructions")
             }

@@ -47,12 +47,24 @@ final class OneDNNLibrary: @unchecked Sendable {
         precondition(status == 0, "oneDNN sgemm failed: m \(m), n \(n), k \(k), lda \(lda), ldb \(ldb), ldc \(ldc)")
     }
 
-    /// A product's shape, strides, scales and input type: what a matmul primitive is made for.
+    /// A product's shape, strides, scales and input type: what a matmul primitive is made for. For a primitive
+    /// of any shape, m, n and k are zero.
     struct MatmulKey: Hashable {
         var transA: Bool, transB: Bool
         var m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int
         var alpha: Float, beta: Float
         var bf16: Bool
+        var shapes: BLAS.OneDNNShapes
+
+        init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
+             bf16: Bool, shapes: BLAS.OneDNNShapes = .each) {
+            let any = shapes == .any
+            self.transA = transA; self.transB = transB
+            self.m = any ? 0 : m; self.n = any ? 0 : n; self.k = any ? 0 : k
+            self.lda = lda; self.ldb = ldb; self.ldc = ldc
+            self.alpha = alpha; self.beta = beta
+            self.bf16 = bf16; self.shapes = shapes
+        }
     }
 
     /// One created primitive; destroyed when neither the cache nor a running product holds it.
@@ -97,7 +109,8 @@ final class OneDNNLibrary: @unchecked Sendable {
             var message = [CChar](repeating: 0, count: 512)
             guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
                                                       Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
-                                                      key.alpha, key.beta, key.bf16 ? 1 : 0, &message, 512) else {
+                                                      key.alpha, key.beta, key.bf16 ? 1 : 0, key.shapes == .any ? 1 : 0,
+                                                      &message, 512) else {
                 preconditionFailure(String(cString: message))
             }
             return Matmul(created)
@@ -110,10 +123,12 @@ final class OneDNNLibrary: @unchecked Sendable {
     /// costs it nothing; it matters where two models run side by side (tests, a server).
     private let executionLock = NSLock()
 
-    func run(_ matmul: Matmul, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, threads: Int) {
+    /// Runs `matmul` on an m × k by k × n product (the shape it was made for, unless it takes any).
+    func run(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
+             c: UnsafeMutablePointer<Float>, threads: Int) {
         executionLock.lock()
         defer { executionLock.unlock() }
-        let status = bt_dnnl_matmul_run(matmul.pointer, a, b, c, Int32(threads))
+        let status = bt_dnnl_matmul_run(matmul.pointer, Int64(m), Int64(n), Int64(k), a, b, c, Int32(threads))
         precondition(status == 0, "oneDNN matmul (\(matmul.implementation)) failed")
     }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A bounded map from a product's shape to what was made for it, least recently used out first.
 ///
 /// oneDNN makes one primitive per shape, and packed batches vary in length, so a long-running process meets
@@ -26,7 +28,9 @@ struct PrimitiveCache<Key: Hashable, Value> {
             statistics.hits += 1
             return found.value
         }
+        let start = DispatchTime.now().uptimeNanoseconds
         let made = try make()
+        statistics.makingSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             entries[oldest] = nil
             statistics.evictions += 1
@@ -47,11 +51,13 @@ public struct PrimitiveCacheStatistics: Sendable, Equatable, CustomStringConvert
     public var misses = 0
     /// Primitives dropped to make room.
     public var evictions = 0
+    /// Time spent making primitives.
+    public var makingSeconds = 0.0
 
     public var hitRate: Double { hits + misses == 0 ? 1 : Double(hits) / Double(hits + misses) }
 
     public var description: String {
         "\(hits + misses) products, \(misses) primitives made (hit rate \(String(format: "%.1f", hitRate * 100))%), "
-            + "\(evictions) dropped"
+            + "\(evictions) dropped, \(String(format: "%.0f", makingSeconds * 1000)) ms making them"
     }
 }

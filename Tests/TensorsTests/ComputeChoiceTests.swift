@@ -140,7 +140,9 @@ import Testing
         #expect(get(2) == "v2")                  // made again, drops 3
         #expect(!cache.contains(3))
         #expect(made == [1, 2, 3, 4, 2])
-        #expect(cache.statistics == PrimitiveCacheStatistics(hits: 1, misses: 5, evictions: 2))
+        let statistics = cache.statistics
+        #expect(statistics.hits == 1 && statistics.misses == 5 && statistics.evictions == 2)
+        #expect(statistics.makingSeconds >= 0)
         #expect(abs(cache.statistics.hitRate - 1.0 / 6.0) < 1e-12)
     }
 
@@ -167,7 +169,8 @@ import Testing
         var c = [Float](repeating: 0, count: maxRows * n), expected = c
         for rows in Array(1 ... maxRows) + [1, 2, 3] {
             let am = a16.convert(a, count: rows * k)
-            BLAS.gemmBF16(.none, .transposed, m: rows, n: n, k: k, a: am, lda: k, b: bm, ldb: k, beta: 0, c: &c, ldc: n)
+            BLAS.gemmBF16(.none, .transposed, m: rows, n: n, k: k, a: am, lda: k, b: bm, ldb: k, beta: 0, c: &c, ldc: n,
+                          oneDNNShapes: .each)
             #expect(dnnl.cachedPrimitives <= capacity)
             if rows <= 3 || rows == maxRows {
                 for i in 0 ..< rows {
@@ -185,5 +188,49 @@ import Testing
         let after = dnnl.cacheStatistics
         #expect(after.evictions - before.evictions >= maxRows - capacity, "\(before) -> \(after)")
     }
+
+    /// BF16 products made for any shape (the default): one primitive serves every row count and depth of the same
+    /// strides, in each transpose the encoder uses, with results those of a primitive made for the shape (within
+    /// the float rounding of a different summation order: 1e-5 relative to the sum of |terms|) and of a Double reference.
+    @Test(.enabled(if: oneDNNRunsBF16)) func aPrimitiveOfAnyShapeServesEveryRowCountAndMultipliesRight() throws {
+        let dnnl = try OneDNNLibrary.shared.get()
+        #expect(BLAS.defaultOneDNNShapes == .any)
+        let n = 24, lda = 40, ldb = 40
+        var r = TestRandom(9)
+        let a = r.floats(300 * lda, scale: 1), b = r.floats(300 * ldb, scale: 1)
+        let a16 = BF16Buffer(capacity: a.count), b16 = BF16Buffer(capacity: b.count)
+        let am = a16.convert(a, count: a.count), bm = b16.convert(b, count: b.count)
+        let shapes: [(BLAS.Transpose, BLAS.Transpose, m: Int, k: Int)] = [
+            (.none, .transposed, 1, 40), (.none, .transposed, 37, 40), (.none, .transposed, 300, 33),
+            (.none, .none, 5, 40), (.none, .none, 211, 17), (.transposed, .none, 40, 1), (.transposed, .none, 40, 299)]
+        let before = dnnl.cacheStatistics
+        for (ta, tb, m, k) in shapes {
+            // op(a) is m × k with leading dimension lda (a stored k × lda when transposed, so m ≤ lda); op(b) is k × n.
+            func aValue(_ i: Int, _ p: Int) -> Double { Double(am.value(at: ta == .none ? i * lda + p : p * lda + i)) }
+            func bValue(_ p: Int, _ j: Int) -> Double { Double(bm.value(at: tb == .none ? p * ldb + j : j * ldb + p)) }
+            var any = [Float](repeating: 0.5, count: m * n), each = any
+            BLAS.gemmBF16(ta, tb, m: m, n: n, k: k, a: am, lda: lda, b: bm, ldb: ldb, beta: 1, c: &any, ldc: n,
+                          oneDNNShapes: .any)
+            BLAS.gemmBF16(ta, tb, m: m, n: n, k: k, a: am, lda: lda, b: bm, ldb: ldb, beta: 1, c: &each, ldc: n,
+                          oneDNNShapes: .each)
+            for i in 0 ..< m {
+                for j in 0 ..< n {
+                    var sum = 0.5, magnitude = 0.5
+                    for p in 0 ..< k { sum += aValue(i, p) * bValue(p, j); magnitude += abs(aValue(i, p) * bValue(p, j)) }
+                    let tolerance = 1e-5 * magnitude
+                    #expect(abs(Double(any[i * n + j]) - sum) <= tolerance, "\(ta) \(tb) m \(m) k \(k) [\(i), \(j)]")
+                    #expect(abs(Double(any[i * n + j]) - Double(each[i * n + j])) <= tolerance, "\(ta) \(tb) m \(m) k \(k) [\(i), \(j)]")
+                }
+            }
+        }
+        // Three strides-and-transposes combinations: three primitives for any shape, one per shape for the others.
+        let made = dnnl.cacheStatistics.misses - before.misses
+        #expect(made <= 3 + shapes.count, "\(before) -> \(dnnl.cacheStatistics)")
+    }
+}
+
+private var oneDNNRunsBF16: Bool {
+    if case .success = OneDNNLibrary.shared, case .oneDNN = BLAS.bf16Kernels { return true }
+    return false
 }
 #endif

@@ -17,15 +17,18 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
                   const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
                   int threads);
 
-/// A matrix product of fixed shape and strides, created once and run many times:
+/// A matrix product of fixed strides, created once and run many times:
 /// c[m,n] = alpha · op(a) · op(b) + beta · c, row-major, inputs BF16 (bfloat16 bits) or F32, output F32.
+/// With `runtimeShape` the primitive takes any m, n and k at each run (oneDNN's runtime dimensions); without it,
+/// it is made for the m, n and k given here, and every run must pass those.
 typedef struct bt_dnnl_matmul bt_dnnl_matmul;
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, char *message, int capacity);
+                                      int bf16Inputs, int runtimeShape, char *message, int capacity);
 /// 0 on success.
-int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, const void *a, const void *b, float *c, int threads);
+int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
+                       float *c, int threads);
 /// The implementation oneDNN chose ("brg:avx512_core_amx_bf16", ...).
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul);
 void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul);
