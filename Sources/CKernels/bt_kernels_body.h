@@ -285,6 +285,10 @@ BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t 
     for (size_t d = 0; d < hs; d++) BT_STORE(t + d * np + np - BT_LANES, zero);
     for (size_t j = 0; j < n; j++) {
         const float *row = x + j * ld;
+        // Scalar stores: vectorised, this loop becomes scatter instructions, slow on the cores that have them.
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
         for (size_t d = 0; d < hs; d++) t[d * np + j] = row[d];
     }
 }
