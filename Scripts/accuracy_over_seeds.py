@@ -5,7 +5,7 @@
                                             [--threads 2] [--trainer-precision fp32|bf16] [--table-only]
 
 Groups (--only takes a comma-separated subset; default: all, in this order):
-  default   `bert-tagger train --seed S` with its defaults (the README's main command)
+  default   `bert-tagger train --seed S` with its defaults (the README's main command: 32 sentences a batch)
   trainer   transformers' Trainer, the usual fine-tuning script: first sub-word labelled (-100 elsewhere),
             DataCollatorForTokenClassification, 32 random sentences a batch, lr 1e-4, linear schedule with 10%
             warmup, weight decay 0.01, clipping at 1.0, 3 epochs, fp32 (--trainer-precision), the last
@@ -16,8 +16,8 @@ Groups (--only takes a comma-separated subset; default: all, in this order):
 Ablations, each a difference between the two loops tested by runs (printed in a second table against the
 default runs of the same seeds; not run unless named in --only):
   argmax    the default runs' best models re-decoded with `--decoding argmax` (the Trainer's decoding), no training
-  sentences `bert-tagger train` with the Trainer's batches: 32 sentences each (`--batch-sentences 32
-            --batch-tokens 4096`) instead of a 640-token budget
+  tokens    `bert-tagger train` with batches bounded by a 640-token budget alone (`--batch-sentences 0
+            --batch-tokens 640`, the default before 32-sentence batches) instead of the Trainer's 32 sentences
   fp32      `bert-tagger train --precision fp32` (the Trainer's number format) instead of auto (BF16 with AMX)
 
 Every run goes to its own folder under --runs (git-ignored) and leaves result.json there; a run whose
@@ -43,9 +43,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAGGER = os.path.join(ROOT, ".build", "release", "bert-tagger")
 GROUPS = ("default", "trainer", "recipe", "pos", "chunk")
 ABLATIONS = {"argmax": None,
-             "sentences": ["--batch-sentences", "32", "--batch-tokens", "4096"],
+             "tokens": ["--batch-sentences", "0", "--batch-tokens", "640"],
              "fp32": ["--precision", "fp32"]}
-RECIPE = ["--context", "32", "--batch-sentences", "32", "--batch-tokens", "4096", "--lr", "2e-4"]
+RECIPE = ["--context", "32", "--lr", "2e-4"]
 COLUMNS = {"pos": 1, "chunk": 2}
 
 

@@ -176,14 +176,15 @@ public final class Trainer {
                                         communicator: communicator, maxGradNorm: Float(options.maxGradNorm),
                                         reduction: options.allreduce ?? .standard)
         let trainTokens = trainSet.windowLengths.reduce(0, +)
+        let batchBound = (options.batchSentences.map { "≤\($0) sentences and " } ?? "") + "≤\(options.batchTokens) tokens"
         say("\(counted(trainSet.windows.count, "training sequence")), \(counted(trainTokens, "token")); "
-            + "\(counted(batchesPerEpoch[0], "batch")) of ≤\(options.batchTokens) tokens"
+            + "\(counted(batchesPerEpoch[0], "batch")) of \(batchBound)"
             + (options.groupByLength ? " grouped by length" : "")
             + " → \(counted(stepsPerEpoch[0], "step")) per epoch, \(totalSteps) in all (\(schedule.warmupSteps) warmup); metric: dev \(metric.rawValue)")
 
         if communicator.size > 1 {
             say("data-parallel over \(communicator.size) ranks (Open MPI), \(threads) thread\(threads == 1 ? "" : "s") each: "
-                + "each step's batch of ≤\(options.batchTokens) tokens is split between them; gradients summed "
+                + "each step's batch of \(batchBound) is split between them; gradients summed "
                 + (trainingStep.reduction == .overlap ? "layer by layer during backward" : "after backward")
                 + (options.allreduce == .overlap && trainingStep.reduction != .overlap
                    ? " (--allreduce overlap needs MPI_THREAD_SERIALIZED, which this MPI library does not grant)" : ""))

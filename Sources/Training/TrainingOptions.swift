@@ -15,10 +15,11 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     public var epochs: Int = 3
     public var learningRate: Double = 1e-4
-    /// Real tokens (sub-words with [CLS]/[SEP], no padding) per optimizer micro-batch.
-    public var batchTokens: Int = 640
-    /// At most this many sentences (windows) per micro-batch, when set.
-    public var batchSentences: Int?
+    /// At most this many real tokens (sub-words with [CLS]/[SEP], no padding) per optimizer micro-batch.
+    public var batchTokens: Int = 4096
+    /// At most this many sentences (windows) per micro-batch, when set. 32 sentences a batch, as transformers'
+    /// Trainer takes them, narrowed the spread of test F1 over seeds against 640-token batches (README, Accuracy).
+    public var batchSentences: Int? = 32
     public var gradientAccumulation: Int = 1
     /// Fill each batch with sequences of about one length instead of a random sample of the corpus.
     public var groupByLength: Bool = false
@@ -139,7 +140,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if batchTokens > Self.maxBatchTokens {
             throw bad("--batch-tokens must be at most \(Self.maxBatchTokens) (activations are planned for a full batch), not \(batchTokens)")
         }
-        if let batchSentences, batchSentences <= 0 { throw bad("--batch-sentences must be positive, not \(batchSentences)") }
+        if let batchSentences, batchSentences <= 0 { throw bad("--batch-sentences must be positive, not \(batchSentences); 0 leaves only --batch-tokens to bound a batch") }
         if gradientAccumulation <= 0 { throw bad("--gradient-accumulation must be positive, not \(gradientAccumulation)") }
         if !(warmup >= 0) || !warmup.isFinite {
             throw bad("--warmup must be a fraction of the steps in [0, 1) or a whole number of steps, not \(warmup)")

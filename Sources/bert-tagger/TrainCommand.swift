@@ -38,8 +38,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Passes over the training data.") var epochs = 3
     @Option(parsing: .unconditional, help: "Peak learning rate.") var lr = 1e-4
-    @Option(help: "Real tokens (sub-words with [CLS]/[SEP], no padding) per batch; 640 is about 32 CoNLL-2003 sentences.") var batchTokens = 640
-    @Option(help: "At most this many sentences per batch.") var batchSentences: Int?
+    @Option(help: "At most this many real tokens (sub-words with [CLS]/[SEP], no padding) per batch; 32 CoNLL-2003 sentences are 640 on average.") var batchTokens = 4096
+    @Option(help: "At most this many sentences per batch (0: only --batch-tokens bounds a batch).") var batchSentences = 32
     @Option(help: "Batches whose gradients add up to one optimizer step.") var gradientAccumulation = 1
     @Flag(help: "Fill each batch with sentences of about one length instead of a random sample of the corpus.")
     var groupByLength = false
@@ -124,7 +124,7 @@ struct TrainCommand: ParsableCommand {
         options.epochs = epochs
         options.learningRate = lr
         options.batchTokens = batchTokens
-        options.batchSentences = batchSentences
+        options.batchSentences = batchSentences == 0 ? nil : batchSentences
         options.gradientAccumulation = gradientAccumulation
         options.groupByLength = groupByLength
         options.warmup = warmup

@@ -193,6 +193,21 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("reports/test.json").path))
     }
 
+    /// By default a batch holds 32 sentences (transformers' Trainer's batches) under a 4,096-token ceiling:
+    /// the 40 training sentences make 2 batches; `--batch-sentences 0` leaves the token budget alone to bound them.
+    @Test(arguments: [([String](), "2 batches of ≤32 sentences and ≤4096 tokens"),
+                      (["--batch-sentences", "0"], "1 batch of ≤4096 tokens"),
+                      (["--batch-sentences", "8", "--batch-tokens", "96"], "of ≤8 sentences and ≤96 tokens")])
+    func batchesHold32SentencesByDefault(extra: [String], expected: String) throws {
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("default-batches-\(UUID().uuidString.prefix(8))")
+        let result = try runTool(["train", "--model", files.model.path, "--train", files.train.path, "--dev", files.dev.path,
+                                  "--output", output.path, "--epochs", "1", "--threads", "1"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("40 training sequences"), "\(result.stderr)")
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+    }
+
     @Test func theDevPredictionsOfARunScoreWithEvaluate() throws {
         let (output, result) = try TinyCLIFixture.trainedRun.get()
         try #require(result.status == 0, "\(result.stderr)")

@@ -72,6 +72,7 @@ struct TinyTaggingTask {
         options.epochs = epochs
         options.learningRate = learningRate
         options.batchTokens = batchTokens
+        options.batchSentences = nil                // batches bounded by tokens alone, as the tests count them
         options.threads = 1
         options.precision = .fp32
         options.logEvery = 1
