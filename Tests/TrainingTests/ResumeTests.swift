@@ -136,10 +136,9 @@ import Testing
         #expect(column(try metricsRows(resumed, "steps"), "loss") == column(try metricsRows(reference, "steps"), "loss"))
     }
 
-    @Test func aKillBetweenTheTwoRenamesOfASaveResumesFromTheStateSetAside() throws {
-        // Where the file system cannot exchange two directories in one step, a save moves last/ aside to
-        // .last.old-UUID/ before the staged state (.last.partial-UUID/) takes its place: a kill between the two
-        // renames leaves no last/. The resume puts the set-aside state back and removes the unfinished one.
+    /// A run stopped after step 5 whose run folder `damage` then changes as a killed save would have left it:
+    /// resumed, it continues from step 5 and ends with the weights of an uninterrupted run; `check` then looks at the folder.
+    private func resumeAfterAKilledSave(damage: (URL) throws -> Void, check: (URL) throws -> Void) throws {
         let task = try TinyTaggingTask()
         defer { task.remove() }
         let reference = task.runDirectory("reference"), resumed = task.runDirectory("resumed")
@@ -148,38 +147,38 @@ import Testing
         try TinyTaggingTask.run(task.options(output: resumed), interruption: interruption) { step in
             if step == 5 { interruption.request() }
         }
-        let fm = FileManager.default
-        try fm.moveItem(at: resumed.appendingPathComponent("last"),
-                        to: resumed.appendingPathComponent(".last.old-\(UUID().uuidString)"))
-        let unfinished = resumed.appendingPathComponent(".last.partial-\(UUID().uuidString)")
-        try fm.createDirectory(at: unfinished, withIntermediateDirectories: false)
-        try Data("{".utf8).write(to: unfinished.appendingPathComponent("trainer_state.json"))
+        try damage(resumed)
         let finished = try TinyTaggingTask.run(task.options(output: resumed), resume: true)
         #expect(finished.messages.contains { $0.hasPrefix("resuming at epoch 1, step 5") }, "\(finished.messages)")
         #expect(try differingTensors(reference.appendingPathComponent("last/model.safetensors"),
                                      resumed.appendingPathComponent("last/model.safetensors")).isEmpty)
-        let left = try fm.contentsOfDirectory(atPath: resumed.path).filter { $0.hasPrefix(".last.") }
-        #expect(left.isEmpty, "\(left)")
+        try check(resumed)
+    }
+
+    @Test func aKillBetweenTheTwoRenamesOfASaveResumesFromTheStateSetAside() throws {
+        // Where the file system cannot exchange two directories in one step, a save moves last/ aside to
+        // .last.old-UUID/ before the staged state (.last.partial-UUID/) takes its place: a kill between the two
+        // renames leaves no last/. The resume puts the set-aside state back and removes the unfinished one.
+        let fm = FileManager.default
+        try resumeAfterAKilledSave(damage: { run in
+            try fm.moveItem(at: run.appendingPathComponent("last"), to: run.appendingPathComponent(".last.old-\(UUID().uuidString)"))
+            let unfinished = run.appendingPathComponent(".last.partial-\(UUID().uuidString)")
+            try fm.createDirectory(at: unfinished, withIntermediateDirectories: false)
+            try Data("{".utf8).write(to: unfinished.appendingPathComponent("trainer_state.json"))
+        }, check: { run in
+            let left = try fm.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".last.") }
+            #expect(left.isEmpty, "\(left)")
+        })
     }
 
     @Test func aRunKilledWhileAnEarlierBuildReplacedLastResumesFromItsPreviousCopy() throws {
         // Earlier builds moved last/ aside to last.previous/ before the new state took its place: a kill between
         // the two moves left only last.previous/.
-        let task = try TinyTaggingTask()
-        defer { task.remove() }
-        let reference = task.runDirectory("reference"), resumed = task.runDirectory("resumed")
-        try TinyTaggingTask.run(task.options(output: reference))
-        let interruption = Interruption()
-        try TinyTaggingTask.run(task.options(output: resumed), interruption: interruption) { step in
-            if step == 5 { interruption.request() }
-        }
-        try FileManager.default.moveItem(at: resumed.appendingPathComponent("last"),
-                                         to: resumed.appendingPathComponent("last.previous"))
-        let finished = try TinyTaggingTask.run(task.options(output: resumed), resume: true)
-        #expect(finished.messages.contains { $0.hasPrefix("resuming at epoch 1, step 5") }, "\(finished.messages)")
-        #expect(try differingTensors(reference.appendingPathComponent("last/model.safetensors"),
-                                     resumed.appendingPathComponent("last/model.safetensors")).isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: resumed.appendingPathComponent("last.previous").path))
+        try resumeAfterAKilledSave(damage: { run in
+            try FileManager.default.moveItem(at: run.appendingPathComponent("last"), to: run.appendingPathComponent("last.previous"))
+        }, check: { run in
+            #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("last.previous").path))
+        })
     }
 
     @Test func aStateSavedEveryFewStepsResumesAfterTheLastSave() throws {
