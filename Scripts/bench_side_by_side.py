@@ -3,7 +3,7 @@
 
     python3 Scripts/bench_side_by_side.py [--steps 40] [--threads 2] [--tagger-model DIR] [--skip-peers]
 
-1. Training: `bert-tagger-bench train-step` (real CoNLL-2003 optimizer steps, 640-token random batches) in fp32
+1. Training: `bert-tagger-bench train-step` (real CoNLL-2003 optimizer steps, 32 random sentences a batch) in fp32
    and bf16, then `Scripts/bench_peers.py train-steps` (the Trainer, 32 sentences a batch, fp32 and bf16=True)
    over the same number of steps; tokens per second of each and their ratios.
 2. Tagging (with --tagger-model, a trained token-classification directory such as runs/NAME/best):

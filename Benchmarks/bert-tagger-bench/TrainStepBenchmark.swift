@@ -24,8 +24,11 @@ struct TrainStepBenchmark: ParsableCommand {
     @Option(help: "Pretrained encoder directory (config.json, vocab/tokenizer, model.safetensors).")
     var model = "models/all-MiniLM-L6-v2"
 
-    @Option(help: "Token budget per batch, as `train --batch-tokens`.")
-    var batchTokens = 640
+    @Option(help: "At most this many real tokens per batch, as `train --batch-tokens`.")
+    var batchTokens = 4096
+
+    @Option(help: "At most this many sentences per batch, as `train --batch-sentences` (0: only --batch-tokens bounds a batch).")
+    var batchSentences = 32
 
     @Option(help: "Timed optimizer steps: the first ones of a shuffled epoch, after the warm-up steps.")
     var steps = 40
@@ -52,6 +55,7 @@ struct TrainStepBenchmark: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard batchTokens > 2 else { throw ValidationError("--batch-tokens must exceed 2") }
+        guard batchSentences >= 0 else { throw ValidationError("--batch-sentences must be 0 (no limit) or positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -78,13 +82,15 @@ struct TrainStepBenchmark: ParsableCommand {
         print("matrix products in \(engine.precision)")
         let windowing = try Windowing(maxLength: min(engine.config.maxPositionEmbeddings, batchTokens))
         let data = try classifier.dataset(trainCorpus, labelled: true, windowing: windowing)
-        let plan = try data.plan(try BatchPlanner(maxTokens: batchTokens), order: .shuffled(seed: seed, epoch: 0))
+        let plan = try data.plan(try BatchPlanner(maxTokens: batchTokens, maxSequences: batchSentences == 0 ? nil : batchSentences),
+                                 order: .shuffled(seed: seed, epoch: 0))
+        let bound = (batchSentences == 0 ? "" : "≤\(batchSentences) sentences and ") + "≤\(batchTokens) tokens"
         guard plan.count >= warmup + steps else {
             throw ValidationError("an epoch has \(plan.count) batches: ask for at most \(plan.count - warmup) --steps")
         }
         let step = try TrainingStep(model: engine, optimizer: AdamW(layout: engine.layout, learningRate: 5e-5, weightDecay: 0.01),
                                     communicator: world, maxGradNorm: maxGradNorm, reduction: allreduce)
-        print("train-step benchmark: \(model) on \(trainURL.path), \(plan.count) batches of ≤\(batchTokens) tokens an epoch, "
+        print("train-step benchmark: \(model) on \(trainURL.path), \(plan.count) batches of \(bound) an epoch, "
               + (world.size > 1 ? "\(world.size) ranks × " : "")
               + "\(Parallel.threadCount) threads; \(warmup) warm-up + \(steps) timed steps")
 
