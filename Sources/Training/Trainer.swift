@@ -155,9 +155,6 @@ public final class Trainer {
         let testSet = try testCorpus.map { try classifier.dataset($0, labelled: true, windowing: windowing) }
 
         let planner = try BatchPlanner(maxTokens: options.batchTokens, maxSequences: options.batchSentences)
-        let evalPlanner = try BatchPlanner(maxTokens: modelMaxTokens)
-        // Each rank evaluates its own run of dev sentences.
-        let devShard = try EvaluationShard(devSet, communicator: communicator, planner: evalPlanner)
         // Every epoch's batches, planned up front: random batches hold slightly different numbers of
         // sequences from epoch to epoch, and the schedule needs the total. (seed, epoch) always gives the
         // same plan, so a resumed run plans what the stopped one did.
@@ -165,6 +162,15 @@ public final class Trainer {
             try trainSet.plan(planner, order: options.groupByLength ? .lengthGrouped(seed: options.seed, epoch: epoch)
                                                                      : .shuffled(seed: options.seed, epoch: epoch))
         }
+        // Dev and test are scored in batches no larger than the largest training batch (or their longest
+        // sequence): the activations they fill are then those training fills anyway, not the whole
+        // --batch-tokens plan (4,096 tokens of activations are about 600 MB for MiniLM).
+        let trainLengths = trainSet.windowLengths
+        let largestBatch = plans.joined().map { $0.reduce(0) { $0 + trainLengths[$1] } }.max() ?? 0
+        let longestEvaluated = ([devSet] + (testSet.map { [$0] } ?? [])).compactMap { $0.windowLengths.max() }.max() ?? 0
+        let evalPlanner = try BatchPlanner(maxTokens: min(modelMaxTokens, max(largestBatch, longestEvaluated, 1)))
+        // Each rank evaluates its own run of dev sentences.
+        let devShard = try EvaluationShard(devSet, communicator: communicator, planner: evalPlanner)
         let batchesPerEpoch = plans.map(\.count)
         let stepsPerEpoch = batchesPerEpoch.map { ($0 + options.gradientAccumulation - 1) / options.gradientAccumulation }
         let totalSteps = stepsPerEpoch.reduce(0, +)
@@ -175,7 +181,7 @@ public final class Trainer {
                                                          weightDecay: Float(options.weightDecay)),
                                         communicator: communicator, maxGradNorm: Float(options.maxGradNorm),
                                         reduction: options.allreduce ?? .standard)
-        let trainTokens = trainSet.windowLengths.reduce(0, +)
+        let trainTokens = trainLengths.reduce(0, +)
         let batchBound = (options.batchSentences.map { "≤\($0) sentences and " } ?? "") + "≤\(options.batchTokens) tokens"
         say("\(counted(trainSet.windows.count, "training sequence")), \(counted(trainTokens, "token")); "
             + "\(counted(batchesPerEpoch[0], "batch")) of \(batchBound)"
