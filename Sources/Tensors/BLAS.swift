@@ -188,7 +188,7 @@ public enum BLAS {
                      m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?,
-                     bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes? = nil) {
+                     bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes = defaultOneDNNShapes) {
         guard precision == .bf16 else {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -201,7 +201,7 @@ public enum BLAS {
         if m == 0 || n == 0 { checkSizes(m, n, k); return }
         gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.convert(a, count: countA), lda: lda,
                  b: scratch.b.convert(b, count: countB), ldb: ldb, beta: beta, c: c, ldc: ldc,
-                 oneDNNShapes: oneDNNShapes ?? defaultOneDNNShapes)
+                 oneDNNShapes: oneDNNShapes)
     }
 
     /// A BF16 product of inputs already converted (`BF16Buffer`), accumulated in single precision. Each input
