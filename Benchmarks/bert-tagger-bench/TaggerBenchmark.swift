@@ -31,6 +31,9 @@ struct TaggerBenchmark: ParsableCommand {
     @Option(help: "Number format of the encoder's matrix products: auto, fp32 or bf16.")
     var precision: PrecisionChoice = .auto
 
+    @Option(help: "Most tokens in one forward pass (the Tagger's and predict's --batch-tokens).")
+    var batchTokens = 4096
+
     @Flag(help: "Time only the figures Scripts/bench_tagging.py sets beside its peers: the Tagger pre-split and on raw text (first + viterbi), and the latency.")
     var headline = false
 
@@ -39,7 +42,6 @@ struct TaggerBenchmark: ParsableCommand {
         let corpus = try CoNLLReader(tokenColumn: 0, labelColumn: nil).read(contentsOf: URL(fileURLWithPath: data))
         let texts = corpus.sentences.map { $0.words.joined(separator: " ") }
         let directory = URL(fileURLWithPath: model)
-        let batchTokens = 4096
         func tagger(_ decoding: Decoding, _ aggregation: Aggregation = .first) throws -> Tagger {
             try Tagger(directory: directory, settings: TaggingSettings(decoding: decoding, aggregation: aggregation),
                        precision: precision, batchTokens: batchTokens, concurrency: 1)
@@ -49,7 +51,7 @@ struct TaggerBenchmark: ParsableCommand {
                                              precision: precision.resolved, purpose: .inference)
         let windowing = try Windowing(maxLength: classifier.maxLength)
         print("tagger benchmark: \(model), \(corpus.sentences.count) sentences (\(corpus.wordCount) words) of \(data), "
-              + "\(Parallel.threadCount) threads, \(viterbi.precision)")
+              + "\(Parallel.threadCount) threads, \(viterbi.precision), batches of at most \(batchTokens) tokens")
 
         let allCases: [(String, () throws -> Void)] = [
             ("evaluation path, pre-split (first, argmax)", {

@@ -159,7 +159,10 @@ public final class BertForTokenClassification {
         if precision == .bf16 {
             let perLayer = LayerBF16Weights.count(C: C, F: F)
             let buffer = BF16Buffer(capacity: config.numHiddenLayers * perLayer)
-            bf16Weights = (0 ..< config.numHiddenLayers).map { LayerBF16Weights(buffer, offset: $0 * perLayer, C: C, F: F) }
+            // Inference packs the forward's weights once for oneDNN's blocks of rows; training changes them every step.
+            bf16Weights = (0 ..< config.numHiddenLayers).map {
+                LayerBF16Weights(buffer, offset: $0 * perLayer, C: C, F: F, packed: purpose == .inference)
+            }
         } else {
             bf16Weights = []
         }
@@ -333,21 +336,23 @@ public final class BertForTokenClassification {
             let x16 = gemmScratch?.a.convert(x, count: T * C)          // Q, K, V convert nothing of their own
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.query))
+                          converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.key))
+                          converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.value))
+                          converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value))
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
-                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.output))
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(weight: w16?.output, packedWeight: w16?.packed?.output))
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
-                          precision: precision, scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
+                          precision: precision, scratch: gemmScratch,
+                          converted: ConvertedInputs(weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
             var act16: BF16Matrix?
@@ -361,7 +366,7 @@ public final class BertForTokenClassification {
             }
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput))
+                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
@@ -388,6 +393,7 @@ public final class BertForTokenClassification {
             w16.output.convert(from: w.outputWeight)
             w16.intermediate.convert(from: w.intermediateWeight)
             w16.ffOutput.convert(from: w.ffOutputWeight)
+            w16.pack()
         }
         bf16WeightsStale = false
     }
@@ -500,15 +506,38 @@ private struct LayerBF16Weights {
     let intermediate: BF16Matrix                    // [F, C]
     let ffOutput: BF16Matrix                        // [C, F]
 
+    /// The same weights packed for the forward's products (nil: not packed, or oneDNN does not run them).
+    let packed: (query: PackedWeights, key: PackedWeights, value: PackedWeights, output: PackedWeights,
+                 intermediate: PackedWeights, ffOutput: PackedWeights)?
+
     static func count(C: Int, F: Int) -> Int { 4 * C * C + 2 * C * F }
 
-    init(_ buffer: BF16Buffer, offset: Int, C: Int, F: Int) {
+    init(_ buffer: BF16Buffer, offset: Int, C: Int, F: Int, packed pack: Bool) {
         query = buffer.matrix(offset: offset, count: C * C)
         key = buffer.matrix(offset: offset + C * C, count: C * C)
         value = buffer.matrix(offset: offset + 2 * C * C, count: C * C)
         output = buffer.matrix(offset: offset + 3 * C * C, count: C * C)
         intermediate = buffer.matrix(offset: offset + 4 * C * C, count: C * F)
         ffOutput = buffer.matrix(offset: offset + 4 * C * C + C * F, count: C * F)
+        // The intermediate projection's bias is added with the activation (beta 0); the others' first (beta 1).
+        if pack, let query = PackedWeights(n: C, k: C, beta: 1), let key = PackedWeights(n: C, k: C, beta: 1),
+           let value = PackedWeights(n: C, k: C, beta: 1), let output = PackedWeights(n: C, k: C, beta: 1),
+           let intermediate = PackedWeights(n: F, k: C, beta: 0), let ffOutput = PackedWeights(n: C, k: F, beta: 1) {
+            packed = (query, key, value, output, intermediate, ffOutput)
+        } else {
+            packed = nil
+        }
+    }
+
+    /// Packs the converted weights for the forward's products, when they are kept packed.
+    func pack() {
+        guard let packed else { return }
+        packed.query.pack(query)
+        packed.key.pack(key)
+        packed.value.pack(value)
+        packed.output.pack(output)
+        packed.intermediate.pack(intermediate)
+        packed.ffOutput.pack(ffOutput)
     }
 }
 

@@ -19,6 +19,10 @@ static struct {
     dnnl_status_t (*stream_create)(dnnl_stream_t *, dnnl_engine_t, unsigned);
     dnnl_status_t (*md_init_by_strides)(dnnl_memory_desc_t *, int, const dnnl_dims_t, dnnl_data_type_t,
                                         const dnnl_dims_t);
+    dnnl_status_t (*md_init_by_tag)(dnnl_memory_desc_t *, int, const dnnl_dims_t, dnnl_data_type_t,
+                                    dnnl_format_tag_t);
+    dnnl_status_t (*reorder_pd_create)(dnnl_primitive_desc_t *, const dnnl_memory_desc_t *, dnnl_engine_t,
+                                       const dnnl_memory_desc_t *, dnnl_engine_t, const_dnnl_primitive_attr_t);
     dnnl_status_t (*matmul_desc_init)(dnnl_matmul_desc_t *, const dnnl_memory_desc_t *, const dnnl_memory_desc_t *,
                                       const dnnl_memory_desc_t *, const dnnl_memory_desc_t *);
     dnnl_status_t (*attr_create)(dnnl_primitive_attr_t *);
@@ -69,6 +73,8 @@ int bt_dnnl_load(char *message, int capacity) {
     RESOLVE(engine_create, "dnnl_engine_create");
     RESOLVE(stream_create, "dnnl_stream_create");
     RESOLVE(md_init_by_strides, "dnnl_memory_desc_init_by_strides");
+    RESOLVE(md_init_by_tag, "dnnl_memory_desc_init_by_tag");
+    RESOLVE(reorder_pd_create, "dnnl_reorder_primitive_desc_create");
     RESOLVE(matmul_desc_init, "dnnl_matmul_desc_init");
     RESOLVE(attr_create, "dnnl_primitive_attr_create");
     RESOLVE(attr_destroy, "dnnl_primitive_attr_destroy");
@@ -156,10 +162,18 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
         != dnnl_success;
 }
 
+// Streams are not to be shared between threads; each calling thread keeps one.
+static _Thread_local dnnl_stream_t thread_stream;
+
 struct bt_dnnl_matmul {
     dnnl_primitive_t primitive;
     dnnl_memory_desc_t a, b, c, scratchpad;
-    int transA, transB, runtime_shape;
+    // With packed weights: b is the layout the primitive chose, plain_b the row-major one packing reads, and
+    // pack the reorder between them, made at the first packing.
+    dnnl_memory_desc_t plain_b;
+    dnnl_primitive_t pack;
+    pthread_mutex_t pack_lock;
+    int transA, transB, runtime_shape, packed_weights;
     int64_t lda, ldb, ldc;
     dnnl_data_type_t in;
     size_t scratchpad_size;
@@ -218,23 +232,31 @@ static int describe(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int tran
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, int runtimeShape, char *message, int capacity) {
+                                      int bf16Inputs, int runtimeShape, int packedWeights, char *message, int capacity) {
     if (!lib.loaded) {
         snprintf(message, capacity, "oneDNN is not loaded");
+        return NULL;
+    }
+    if (runtimeShape && packedWeights) {
+        snprintf(message, capacity, "oneDNN matmul: packed weights need a primitive of one shape");
         return NULL;
     }
     bt_dnnl_matmul *mm = calloc(1, sizeof *mm);
     dnnl_data_type_t in = bf16Inputs ? dnnl_bf16 : dnnl_f32;
     *mm = (bt_dnnl_matmul){.transA = transA, .transB = transB, .runtime_shape = runtimeShape,
-                           .lda = lda, .ldb = ldb, .ldc = ldc, .in = in};
+                           .packed_weights = packedWeights, .lda = lda, .ldb = ldb, .ldc = ldc, .in = in};
+    pthread_mutex_init(&mm->pack_lock, NULL);
     if (runtimeShape) m = n = k = DNNL_RUNTIME_DIM_VAL;
+    dnnl_dims_t weight_dims = {k, n};
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_matmul_desc_t desc;
     const char *failed = NULL;
-    if (describe(&mm->a, m, k, transA, lda, in) || describe(&mm->b, k, n, transB, ldb, in)
-        || describe(&mm->c, m, n, 0, ldc, dnnl_f32)) {
+    if (describe(&mm->a, m, k, transA, lda, in) || describe(&mm->plain_b, k, n, transB, ldb, in)
+        || describe(&mm->c, m, n, 0, ldc, dnnl_f32)
+        || (packedWeights ? lib.md_init_by_tag(&mm->b, 2, weight_dims, in, dnnl_format_tag_any) != dnnl_success
+                          : (mm->b = mm->plain_b, 0))) {
         failed = "memory descriptors";
     } else if (lib.matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c) != dnnl_success) {
         failed = "matmul descriptor";
@@ -259,6 +281,7 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
             mm->scratchpad = *scratchpad;
             mm->scratchpad_size = lib.md_get_size(scratchpad);
         }
+        if (packedWeights) mm->b = *lib.pd_query_md(pd, dnnl_query_weights_md, 0);
         const char *impl = NULL;
         lib.pd_query(pd, dnnl_query_impl_info_str, 0, &impl);
         snprintf(mm->implementation, sizeof mm->implementation, "%s", impl ? impl : "?");
@@ -273,14 +296,42 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
         else
             snprintf(message, capacity, "oneDNN matmul %lldx%lldx%lld: could not create the %s",
                      (long long)m, (long long)n, (long long)k, failed);
+        pthread_mutex_destroy(&mm->pack_lock);
         free(mm);
         return NULL;
     }
     return mm;
 }
 
-// Streams are not to be shared between threads; each calling thread keeps one.
-static _Thread_local dnnl_stream_t thread_stream;
+size_t bt_dnnl_matmul_packed_weight_bytes(const bt_dnnl_matmul *mm) {
+    return mm->packed_weights ? lib.md_get_size(&mm->b) : 0;
+}
+
+int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *mm, const void *weights, void *packed, int threads) {
+    if (!mm->packed_weights) return 1;
+    if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
+        return 1;
+    pthread_mutex_lock(&mm->pack_lock);
+    if (!mm->pack) {
+        dnnl_primitive_desc_t pd = NULL;
+        if (lib.reorder_pd_create(&pd, &mm->plain_b, lib.engine, &mm->b, lib.engine, NULL) == dnnl_success)
+            lib.primitive_create(&mm->pack, pd);
+        if (pd) lib.pd_destroy(pd);
+    }
+    pthread_mutex_unlock(&mm->pack_lock);
+    if (!mm->pack) return 1;
+    use_threads(threads);
+    dnnl_memory_t from = NULL, to = NULL;
+    int status = 1;
+    if (lib.memory_create(&from, &mm->plain_b, lib.engine, (void *)weights) == dnnl_success
+        && lib.memory_create(&to, &mm->b, lib.engine, packed) == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        status = lib.primitive_execute(mm->pack, thread_stream, 2, args) != dnnl_success;
+    }
+    if (from) lib.memory_destroy(from);
+    if (to) lib.memory_destroy(to);
+    return status;
+}
 
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
                        float *c, int threads) {
@@ -320,6 +371,8 @@ const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *mm) { return mm-
 void bt_dnnl_matmul_destroy(bt_dnnl_matmul *mm) {
     if (!mm) return;
     lib.primitive_destroy(mm->primitive);
+    if (mm->pack) lib.primitive_destroy(mm->pack);
+    pthread_mutex_destroy(&mm->pack_lock);
     free(mm);
 }
 
@@ -340,10 +393,12 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 }
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k, int64_t lda,
                                       int64_t ldb, int64_t ldc, float alpha, float beta, int bf16Inputs,
-                                      int runtimeShape, char *message, int capacity) {
+                                      int runtimeShape, int packedWeights, char *message, int capacity) {
     snprintf(message, capacity, "built without oneDNN");
     return NULL;
 }
+size_t bt_dnnl_matmul_packed_weight_bytes(const bt_dnnl_matmul *matmul) { return 0; }
+int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *matmul, const void *weights, void *packed, int threads) { return 1; }
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
                        float *c, int threads) {
     return 1;

@@ -7,10 +7,13 @@
 public struct ConvertedInputs: Sendable {
     public var input: BF16Matrix?
     public var weight: BF16Matrix?
+    /// The weight packed for the forward product (it then needs no `weight`).
+    public var packedWeight: PackedWeights?
 
-    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil) {
+    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, packedWeight: PackedWeights? = nil) {
         self.input = input
         self.weight = weight
+        self.packedWeight = packedWeight
     }
 }
 
@@ -28,6 +31,12 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
         return
     }
     let inp16 = converted.input ?? bf16Scratch(scratch).a.convert(inp, count: T * IC)
+    if let packed = converted.packedWeight {
+        precondition(packed.n == OC && packed.k == IC && packed.beta == beta,
+                     "a weight packed for \(packed.n) × \(packed.k), beta \(packed.beta), used for \(OC) × \(IC), beta \(beta)")
+        BLAS.gemmBF16(m: T, a: inp16, packed: packed, c: out)
+        return
+    }
     let weight16 = converted.weight ?? bf16Scratch(scratch).b.convert(weight, count: OC * IC)
     BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC,
                   beta: beta, c: out, ldc: OC)

@@ -55,15 +55,18 @@ final class OneDNNLibrary: @unchecked Sendable {
         var alpha: Float, beta: Float
         var bf16: Bool
         var shapes: BLAS.OneDNNShapes
+        /// b in the layout the primitive chooses (`pack`), not row-major; one shape only.
+        var packedWeights: Bool
 
         init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
-             bf16: Bool, shapes: BLAS.OneDNNShapes = .each) {
+             bf16: Bool, shapes: BLAS.OneDNNShapes = .each, packedWeights: Bool = false) {
             let any = shapes == .any
+            precondition(!(any && packedWeights), "packed weights need a primitive of one shape")
             self.transA = transA; self.transB = transB
             self.m = any ? 0 : m; self.n = any ? 0 : n; self.k = any ? 0 : k
             self.lda = lda; self.ldb = ldb; self.ldc = ldc
             self.alpha = alpha; self.beta = beta
-            self.bf16 = bf16; self.shapes = shapes
+            self.bf16 = bf16; self.shapes = shapes; self.packedWeights = packedWeights
         }
     }
 
@@ -73,6 +76,8 @@ final class OneDNNLibrary: @unchecked Sendable {
         init(_ pointer: OpaquePointer) { self.pointer = pointer }
         deinit { bt_dnnl_matmul_destroy(pointer) }
         var implementation: String { String(cString: bt_dnnl_matmul_implementation(pointer)) }
+        /// The bytes of b in the layout of a primitive made with packed weights.
+        var packedWeightBytes: Int { bt_dnnl_matmul_packed_weight_bytes(pointer) }
     }
 
     private let lock = NSLock()
@@ -110,6 +115,7 @@ final class OneDNNLibrary: @unchecked Sendable {
             guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
                                                       Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
                                                       key.alpha, key.beta, key.bf16 ? 1 : 0, key.shapes == .any ? 1 : 0,
+                                                      key.packedWeights ? 1 : 0,
                                                       &message, 512) else {
                 preconditionFailure(String(cString: message))
             }
@@ -122,6 +128,14 @@ final class OneDNNLibrary: @unchecked Sendable {
     /// and give wrong results: executions take turns. The engine runs its products from one thread, so this
     /// costs it nothing; it matters where two models run side by side (tests, a server).
     private let executionLock = NSLock()
+
+    /// Writes `weights` (b, row-major as the key describes it) into `packed` in the layout `matmul` reads.
+    func pack(_ matmul: Matmul, weights: UnsafeRawPointer, into packed: UnsafeMutableRawPointer, threads: Int) {
+        executionLock.lock()
+        defer { executionLock.unlock() }
+        let status = bt_dnnl_matmul_pack_weights(matmul.pointer, weights, packed, Int32(threads))
+        precondition(status == 0, "oneDNN could not pack the weights of \(matmul.implementation)")
+    }
 
     /// Runs `matmul` on an m × k by k × n product (the shape it was made for, unless it takes any).
     func run(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,

@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    /// In BF16 an inference model keeps its projection weights packed for blocks of rows where oneDNN runs the
+    /// products: at 600 tokens (two blocks and a rest) its logits are those of the training model's forward on the
+    /// row-major weights, and after the parameters change (packed again) those of the new parameters.
+    @Test func packedBF16WeightsGiveTheLogitsOfTheRowMajorWeights() throws {
+        let config = Self.config(.gelu), tokens = 600
+        let training = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5, precision: .bf16)
+        let inference = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
+                                                   precision: .bf16, purpose: .inference)
+        let ids = (0 ..< tokens).map { Int32(($0 * 7 + 3) % 40) }
+        let positions = (0 ..< tokens).map { Int32($0 % 20) }
+        let offsets = (0 ... tokens / 20).map { Int32($0 * 20) }
+        for seed: UInt64 in [5, 6] {
+            let trained = perturbedModel(config, maxTokens: 16, seed: seed)
+            _ = training.parameters.update(fromContentsOf: trained.parameters)
+            _ = inference.parameters.update(fromContentsOf: trained.parameters)
+            for model in [training, inference] {
+                try model.forward(inputIDs: ids, positionIDs: positions, sequenceOffsets: offsets, labels: nil, training: false)
+            }
+            let differing = zip(training.logits, inference.logits).filter { $0.0.bitPattern != $0.1.bitPattern }
+            #expect(inference.logits.count == tokens * 5 && training.logits.count == inference.logits.count)
+            #expect(differing.count == 0, "parameters \(seed): \(differing.count) logits differ, first \(differing.first.map { "\($0)" } ?? "")")
+        }
+    }
+
     /// For the default encoder at `predict`'s default budget of 4,096 tokens, the inference plan holds under a
     /// twentieth of what the training plan does (activations and gradients; the parameters are the same for both):
     /// about 37 MiB against 750.

@@ -1,0 +1,50 @@
+#if !canImport(Accelerate)
+import CDNNL
+#endif
+
+/// A projection's weight [n, k] (a PyTorch Linear weight) for the BF16 products `out = inp · weightᵀ` whose rows
+/// are tokens, kept in the layout oneDNN's primitive for a block of `BLAS.rowBlock` rows reads (its AMX tiles),
+/// so that no product lays the weight out again. For weights that stay put over many products (inference):
+/// `pack` again after every change.
+public final class PackedWeights: @unchecked Sendable {
+    /// The weight's rows (the product's output columns) and columns (its depth).
+    public let n: Int, k: Int
+    /// 0 writes the product, 1 adds it to what the output holds (a bias put there first).
+    public let beta: Float
+    #if !canImport(Accelerate)
+    let matmul: OneDNNLibrary.Matmul
+    private let dnnl: OneDNNLibrary
+    #endif
+    let storage: UnsafeMutableRawPointer
+    /// The weight as packed last, row-major: the rows left over after the whole blocks are multiplied by it.
+    private(set) var plain: BF16Matrix?
+
+    /// Nil where BF16 products do not run on oneDNN (or without oneDNN's packing, as with Accelerate).
+    public init?(n: Int, k: Int, beta: Float, kernels: BLAS.Kernels = BLAS.bf16Kernels) {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        guard kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared, n > 0, k > 0 else { return nil }
+        self.n = n
+        self.k = k
+        self.beta = beta
+        self.dnnl = dnnl
+        matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
+                                   alpha: 1, beta: beta, bf16: true, shapes: .each, packedWeights: true))
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul.packedWeightBytes, 64), alignment: 64)
+        #endif
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Lays `weight` (n × k values converted for oneDNN) out for the products; it must stay unchanged until the
+    /// next `pack`, since the rows left over after the blocks read it as it is.
+    public func pack(_ weight: BF16Matrix) {
+        precondition(weight.count == n * k, "a packed weight of \(n) × \(k) given \(weight.count) values")
+        precondition(weight.kernels.isOneDNN, "a packed weight given values converted for \(weight.kernels)")
+        #if !canImport(Accelerate)
+        dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount)
+        #endif
+        plain = weight
+    }
+}
