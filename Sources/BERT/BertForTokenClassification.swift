@@ -519,10 +519,10 @@ private struct LayerBF16Weights {
         output = buffer.matrix(offset: offset + 3 * C * C, count: C * C)
         intermediate = buffer.matrix(offset: offset + 4 * C * C, count: C * F)
         ffOutput = buffer.matrix(offset: offset + 4 * C * C + C * F, count: C * F)
-        // The intermediate projection's bias is added with the activation (beta 0); the others' first (beta 1).
-        if pack, let query = PackedWeights(n: C, k: C, beta: 1), let key = PackedWeights(n: C, k: C, beta: 1),
-           let value = PackedWeights(n: C, k: C, beta: 1), let output = PackedWeights(n: C, k: C, beta: 1),
-           let intermediate = PackedWeights(n: F, k: C, beta: 0), let ffOutput = PackedWeights(n: C, k: F, beta: 1) {
+        // The intermediate projection's bias is added with the activation; the others' with their products.
+        if pack, let query = PackedWeights(n: C, k: C, bias: true), let key = PackedWeights(n: C, k: C, bias: true),
+           let value = PackedWeights(n: C, k: C, bias: true), let output = PackedWeights(n: C, k: C, bias: true),
+           let intermediate = PackedWeights(n: F, k: C, bias: false), let ffOutput = PackedWeights(n: C, k: F, bias: true) {
             packed = (query, key, value, output, intermediate, ffOutput)
         } else {
             packed = nil

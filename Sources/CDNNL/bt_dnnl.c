@@ -167,13 +167,13 @@ static _Thread_local dnnl_stream_t thread_stream;
 
 struct bt_dnnl_matmul {
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t a, b, c, scratchpad;
+    dnnl_memory_desc_t a, b, c, bias, scratchpad;
     // With packed weights: b is the layout the primitive chose, plain_b the row-major one packing reads, and
     // pack the reorder between them, made at the first packing.
     dnnl_memory_desc_t plain_b;
     dnnl_primitive_t pack;
     pthread_mutex_t pack_lock;
-    int transA, transB, runtime_shape, packed_weights;
+    int transA, transB, runtime_shape, packed_weights, with_bias;
     int64_t lda, ldb, ldc;
     dnnl_data_type_t in;
     size_t scratchpad_size;
@@ -232,7 +232,8 @@ static int describe(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int tran
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, int runtimeShape, int packedWeights, char *message, int capacity) {
+                                      int bf16Inputs, int runtimeShape, int packedWeights, int withBias,
+                                      char *message, int capacity) {
     if (!lib.loaded) {
         snprintf(message, capacity, "oneDNN is not loaded");
         return NULL;
@@ -244,7 +245,8 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
     bt_dnnl_matmul *mm = calloc(1, sizeof *mm);
     dnnl_data_type_t in = bf16Inputs ? dnnl_bf16 : dnnl_f32;
     *mm = (bt_dnnl_matmul){.transA = transA, .transB = transB, .runtime_shape = runtimeShape,
-                           .packed_weights = packedWeights, .lda = lda, .ldb = ldb, .ldc = ldc, .in = in};
+                           .packed_weights = packedWeights, .with_bias = withBias, .lda = lda, .ldb = ldb,
+                           .ldc = ldc, .in = in};
     pthread_mutex_init(&mm->pack_lock, NULL);
     if (runtimeShape) m = n = k = DNNL_RUNTIME_DIM_VAL;
     dnnl_dims_t weight_dims = {k, n};
@@ -255,10 +257,11 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
     const char *failed = NULL;
     if (describe(&mm->a, m, k, transA, lda, in) || describe(&mm->plain_b, k, n, transB, ldb, in)
         || describe(&mm->c, m, n, 0, ldc, dnnl_f32)
+        || (withBias && describe(&mm->bias, 1, n, 0, n, dnnl_f32))
         || (packedWeights ? lib.md_init_by_tag(&mm->b, 2, weight_dims, in, dnnl_format_tag_any) != dnnl_success
                           : (mm->b = mm->plain_b, 0))) {
         failed = "memory descriptors";
-    } else if (lib.matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c) != dnnl_success) {
+    } else if (lib.matmul_desc_init(&desc, &mm->a, &mm->b, withBias ? &mm->bias : NULL, &mm->c) != dnnl_success) {
         failed = "matmul descriptor";
     } else if (lib.attr_create(&attr) != dnnl_success) {
         failed = "attributes";
@@ -334,35 +337,40 @@ int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *mm, const void *weights, void *p
 }
 
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
-                       float *c, int threads) {
+                       const float *bias, float *c, int threads) {
+    if ((bias != NULL) != (mm->with_bias != 0)) return 1;
     if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
         return 1;
     // A primitive made for any shape runs on memory described with this call's shape.
-    dnnl_memory_desc_t shaped[3];
-    const dnnl_memory_desc_t *da = &mm->a, *db = &mm->b, *dc = &mm->c;
+    dnnl_memory_desc_t shaped[4];
+    const dnnl_memory_desc_t *da = &mm->a, *db = &mm->b, *dc = &mm->c, *dbias = &mm->bias;
     if (mm->runtime_shape) {
         if (describe(&shaped[0], m, k, mm->transA, mm->lda, mm->in) || describe(&shaped[1], k, n, mm->transB, mm->ldb, mm->in)
-            || describe(&shaped[2], m, n, 0, mm->ldc, dnnl_f32))
+            || describe(&shaped[2], m, n, 0, mm->ldc, dnnl_f32) || describe(&shaped[3], 1, n, 0, n, dnnl_f32))
             return 1;
-        da = &shaped[0], db = &shaped[1], dc = &shaped[2];
+        da = &shaped[0], db = &shaped[1], dc = &shaped[2], dbias = &shaped[3];
     }
     use_threads(threads);
     void *scratchpad = NULL;
     if (mm->scratchpad_size > 0 && !(scratchpad = thread_scratchpad(mm->scratchpad_size))) return 1;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL;
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL, mbias = NULL;
     int status = 1;
     if (lib.memory_create(&ma, da, lib.engine, (void *)a) == dnnl_success
         && lib.memory_create(&mb, db, lib.engine, (void *)b) == dnnl_success
         && lib.memory_create(&mc, dc, lib.engine, c) == dnnl_success
-        && (!scratchpad || lib.memory_create(&ms, &mm->scratchpad, lib.engine, scratchpad) == dnnl_success)) {
-        dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc},
-                                   {DNNL_ARG_SCRATCHPAD, ms}};
-        status = lib.primitive_execute(mm->primitive, thread_stream, scratchpad ? 4 : 3, args) != dnnl_success;
+        && (!scratchpad || lib.memory_create(&ms, &mm->scratchpad, lib.engine, scratchpad) == dnnl_success)
+        && (!bias || lib.memory_create(&mbias, dbias, lib.engine, (void *)bias) == dnnl_success)) {
+        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
+        int count = 3;
+        if (scratchpad) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, ms};
+        if (bias) args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mbias};
+        status = lib.primitive_execute(mm->primitive, thread_stream, count, args) != dnnl_success;
     }
     if (ma) lib.memory_destroy(ma);
     if (mb) lib.memory_destroy(mb);
     if (mc) lib.memory_destroy(mc);
     if (ms) lib.memory_destroy(ms);
+    if (mbias) lib.memory_destroy(mbias);
     return status;
 }
 
@@ -393,14 +401,14 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 }
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k, int64_t lda,
                                       int64_t ldb, int64_t ldc, float alpha, float beta, int bf16Inputs,
-                                      int runtimeShape, int packedWeights, char *message, int capacity) {
+                                      int runtimeShape, int packedWeights, int withBias, char *message, int capacity) {
     snprintf(message, capacity, "built without oneDNN");
     return NULL;
 }
 size_t bt_dnnl_matmul_packed_weight_bytes(const bt_dnnl_matmul *matmul) { return 0; }
 int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *matmul, const void *weights, void *packed, int threads) { return 1; }
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
-                       float *c, int threads) {
+                       const float *bias, float *c, int threads) {
     return 1;
 }
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul) { return "-"; }

@@ -213,29 +213,32 @@ public enum BLAS {
                  oneDNNShapes: defaultOneDNNShapes)
     }
 
-    /// c[m, n] = a[m, k] · weightᵀ (+ c when the weight's beta is 1), a in BF16 with leading dimension k, c with
-    /// leading dimension n: whole blocks of `rowBlock` rows through the primitive that reads the packed weight,
-    /// the rows left over through the primitive for any shape on the weight as it was packed.
-    public static func gemmBF16(m: Int, a: BF16Matrix, packed: PackedWeights, c: UnsafeMutablePointer<Float>) {
+    /// c[m, n] = a[m, k] · weightᵀ (+ bias in every row, given exactly when the weight was made for one), a in
+    /// BF16 with leading dimension k, c with leading dimension n: whole blocks of `rowBlock` rows through the
+    /// primitive that reads the packed weight, the rows left over through the primitive for any shape on the
+    /// weight as it was packed.
+    public static func gemmBF16(m: Int, a: BF16Matrix, packed: PackedWeights, bias: UnsafePointer<Float>?,
+                                c: UnsafeMutablePointer<Float>) {
         let n = packed.n, k = packed.k
         checkSizes(m, n, k)
         if m == 0 { return }
         guard let plain = packed.plain else { preconditionFailure("a product with packed weights that were never packed") }
         precondition(m * k <= a.count, "a BF16 product of \(m) × \(k) inputs given a matrix of \(a.count)")
         precondition(a.kernels.isOneDNN, "BF16 inputs converted for \(a.kernels) multiplied by packed weights")
+        precondition((bias != nil) == packed.bias, "a weight packed \(packed.bias ? "with" : "without") a bias given \(bias == nil ? "none" : "one")")
         #if !canImport(Accelerate)
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("packed weights without oneDNN") }
         var done = 0
         while m - done >= rowBlock {
             dnnl.run(packed.matmul, m: rowBlock, n: n, k: k, a: a.storage + done * k * 2, b: packed.storage,
-                     c: c + done * n, threads: Parallel.threadCount)
+                     bias: bias, c: c + done * n, threads: Parallel.threadCount)
             done += rowBlock
         }
         if done < m {
             let rest = dnnl.matmul(.init(transA: false, transB: true, m: m - done, n: n, k: k, lda: k, ldb: k, ldc: n,
-                                         alpha: 1, beta: packed.beta, bf16: true, shapes: .any))
-            dnnl.run(rest, m: m - done, n: n, k: k, a: a.storage + done * k * 2, b: plain.storage, c: c + done * n,
-                     threads: Parallel.threadCount)
+                                         alpha: 1, beta: 0, bf16: true, shapes: .any, bias: packed.bias))
+            dnnl.run(rest, m: m - done, n: n, k: k, a: a.storage + done * k * 2, b: plain.storage, bias: bias,
+                     c: c + done * n, threads: Parallel.threadCount)
         }
         #endif
     }
@@ -247,25 +250,31 @@ public enum BLAS {
         case each
         /// One primitive for every shape of the same strides: oneDNN runs its gemm kernels, made in 0.1 ms.
         case any
-        /// Products whose rows are tokens (A not transposed) run in blocks of `rowBlock` rows through one
-        /// primitive of that shape (brgemm), the rows left over through the primitive for any shape; products
-        /// whose rows are not tokens (A transposed: the weight gradients) through the primitive for any shape.
-        case rowBlocks
     }
 
-    /// The rows of one block of `OneDNNShapes.rowBlocks`.
+    /// The rows of one block of a product with packed weights (`PackedWeights`).
     static let rowBlock = 256
 
     /// How BF16 products on oneDNN are made. Packed batches change the row count with nearly every batch, so
-    /// with one primitive per shape a training step made 3.7 new primitives (5% of its time); blocks of a fixed
-    /// row count keep brgemm's AMX kernels (faster than the gemm kernels of `any` on the products whose rows are
-    /// tokens) with a handful of primitives made once (README, Performance).
-    static let defaultOneDNNShapes = OneDNNShapes.rowBlocks
+    /// with one primitive per shape a training step made 3.7 new primitives (5% of its time); on the encoder's
+    /// shapes at 640 tokens the gemm kernels of `any` also multiply as fast as brgemm or faster, and training
+    /// steps in blocks of 256 rows on brgemm measured no faster (README, Performance).
+    static let defaultOneDNNShapes = OneDNNShapes.any
+
+    /// c = op(a) · op(b) + bias in every row (n values), written over c: on oneDNN the bias is added within the
+    /// product, elsewhere put in c first and the product added to it.
+    public static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+                                a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int, bias: UnsafePointer<Float>,
+                                c: UnsafeMutablePointer<Float>, ldc: Int) {
+        gemmBF16(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 0, bias: bias, c: c, ldc: ldc,
+                 oneDNNShapes: defaultOneDNNShapes)
+    }
 
     /// `gemmBF16` with the kind of oneDNN primitive named, for the tests and the benchmark that compare them.
     static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
                          a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
-                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, oneDNNShapes: OneDNNShapes) {
+                         beta: Float, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         oneDNNShapes: OneDNNShapes) {
         checkSizes(m, n, k)
         if m == 0 || n == 0 { return }
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
@@ -276,27 +285,21 @@ public enum BLAS {
         if a.kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
             func key(rows: Int, _ shapes: OneDNNShapes) -> OneDNNLibrary.MatmulKey {
                 .init(transA: transA == .transposed, transB: transB == .transposed, m: rows, n: n, k: k,
-                      lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true, shapes: shapes)
+                      lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true, shapes: shapes,
+                      bias: bias != nil)
             }
-            var done = 0
-            if oneDNNShapes == .rowBlocks, transA == .none, m >= rowBlock {
-                // Whole blocks of rows through one primitive of that shape; the rows left over, if any, below.
-                let block = dnnl.matmul(key(rows: rowBlock, .each))
-                while m - done >= rowBlock {
-                    dnnl.run(block, m: rowBlock, n: n, k: k, a: a.storage + done * lda * 2, b: b.storage,
-                             c: c + done * ldc, threads: Parallel.threadCount)
-                    done += rowBlock
-                }
-                if done == m { return }
-            }
-            let rest = oneDNNShapes == .each ? OneDNNShapes.each : .any
-            let matmul = dnnl.matmul(key(rows: m - done, rest))
-            dnnl.run(matmul, m: m - done, n: n, k: k, a: a.storage + done * lda * 2, b: b.storage, c: c + done * ldc,
-                     threads: Parallel.threadCount)
+            let matmul = dnnl.matmul(key(rows: m, oneDNNShapes))
+            dnnl.run(matmul, m: m, n: n, k: k, a: a.storage, b: b.storage, bias: bias, c: c, threads: Parallel.threadCount)
             return
         }
         #endif
         precondition(!a.kernels.isOneDNN, "BF16 inputs converted for oneDNN, which is not loaded")
+        var beta = beta
+        if let bias {
+            precondition(beta == 0 && ldc == n, "a bias row goes with beta 0 and a dense output")
+            biasBroadcast(c, bias, T: m, N: n)
+            beta = 1
+        }
         sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a.storage.assumingMemoryBound(to: Float.self), lda: lda,
               b: b.storage.assumingMemoryBound(to: Float.self), ldb: ldb, beta: beta, c: c, ldc: ldc)
     }

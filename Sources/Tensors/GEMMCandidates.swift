@@ -57,12 +57,8 @@ public struct GEMMCandidate: Sendable {
                            ldb: ldb, beta: beta, c: c, ldc: ldc, threads: Parallel.threadCount)
             })
             if CPUFeatures.current.hasBF16 {
-                for shapes in [BLAS.OneDNNShapes.any, .rowBlocks, .each] {
-                    let kind = switch shapes {
-                    case .any: "a primitive for any shape"
-                    case .rowBlocks: "blocks of \(BLAS.rowBlock) rows"
-                    case .each: "a primitive per shape"
-                    }
+                for shapes in [BLAS.OneDNNShapes.any, .each] {
+                    let kind = shapes == .any ? "a primitive for any shape" : "a primitive per shape"
                     list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) matmul, \(kind) (\(dnnl.isa))", precision: .bf16,
                                               inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa) && shapes == BLAS.defaultOneDNNShapes,
                                               bf16Kernels: .oneDNN(isa: dnnl.isa)) {

@@ -57,16 +57,18 @@ final class OneDNNLibrary: @unchecked Sendable {
         var shapes: BLAS.OneDNNShapes
         /// b in the layout the primitive chooses (`pack`), not row-major; one shape only.
         var packedWeights: Bool
+        /// Each run adds a bias row to the product.
+        var bias: Bool
 
         init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
-             bf16: Bool, shapes: BLAS.OneDNNShapes = .each, packedWeights: Bool = false) {
+             bf16: Bool, shapes: BLAS.OneDNNShapes = .each, packedWeights: Bool = false, bias: Bool = false) {
             let any = shapes == .any
             precondition(!(any && packedWeights), "packed weights need a primitive of one shape")
             self.transA = transA; self.transB = transB
             self.m = any ? 0 : m; self.n = any ? 0 : n; self.k = any ? 0 : k
             self.lda = lda; self.ldb = ldb; self.ldc = ldc
             self.alpha = alpha; self.beta = beta
-            self.bf16 = bf16; self.shapes = shapes; self.packedWeights = packedWeights
+            self.bf16 = bf16; self.shapes = shapes; self.packedWeights = packedWeights; self.bias = bias
         }
     }
 
@@ -115,7 +117,7 @@ final class OneDNNLibrary: @unchecked Sendable {
             guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
                                                       Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
                                                       key.alpha, key.beta, key.bf16 ? 1 : 0, key.shapes == .any ? 1 : 0,
-                                                      key.packedWeights ? 1 : 0,
+                                                      key.packedWeights ? 1 : 0, key.bias ? 1 : 0,
                                                       &message, 512) else {
                 preconditionFailure(String(cString: message))
             }
@@ -139,10 +141,10 @@ final class OneDNNLibrary: @unchecked Sendable {
 
     /// Runs `matmul` on an m × k by k × n product (the shape it was made for, unless it takes any).
     func run(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
-             c: UnsafeMutablePointer<Float>, threads: Int) {
+             bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, threads: Int) {
         executionLock.lock()
         defer { executionLock.unlock() }
-        let status = bt_dnnl_matmul_run(matmul.pointer, Int64(m), Int64(n), Int64(k), a, b, c, Int32(threads))
+        let status = bt_dnnl_matmul_run(matmul.pointer, Int64(m), Int64(n), Int64(k), a, b, bias, c, Int32(threads))
         precondition(status == 0, "oneDNN matmul (\(matmul.implementation)) failed")
     }
 }

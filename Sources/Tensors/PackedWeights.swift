@@ -9,8 +9,8 @@ import CDNNL
 public final class PackedWeights: @unchecked Sendable {
     /// The weight's rows (the product's output columns) and columns (its depth).
     public let n: Int, k: Int
-    /// 0 writes the product, 1 adds it to what the output holds (a bias put there first).
-    public let beta: Float
+    /// Whether each product adds a bias row (given with the product), written with it in one pass.
+    public let bias: Bool
     #if !canImport(Accelerate)
     let matmul: OneDNNLibrary.Matmul
     private let dnnl: OneDNNLibrary
@@ -20,17 +20,17 @@ public final class PackedWeights: @unchecked Sendable {
     private(set) var plain: BF16Matrix?
 
     /// Nil where BF16 products do not run on oneDNN (or without oneDNN's packing, as with Accelerate).
-    public init?(n: Int, k: Int, beta: Float, kernels: BLAS.Kernels = BLAS.bf16Kernels) {
+    public init?(n: Int, k: Int, bias: Bool, kernels: BLAS.Kernels = BLAS.bf16Kernels) {
         #if canImport(Accelerate)
         return nil
         #else
         guard kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared, n > 0, k > 0 else { return nil }
         self.n = n
         self.k = k
-        self.beta = beta
+        self.bias = bias
         self.dnnl = dnnl
         matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
-                                   alpha: 1, beta: beta, bf16: true, shapes: .each, packedWeights: true))
+                                   alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul.packedWeightBytes, 64), alignment: 64)
         #endif
     }

@@ -189,81 +189,83 @@ import Testing
         #expect(after.evictions - before.evictions >= maxRows - capacity, "\(before) -> \(after)")
     }
 
-    /// BF16 products in blocks of rows (the default) and made for any shape: one primitive for any shape serves
-    /// every row count and depth of the same strides, one per block shape serves every product of that depth, in
-    /// each transpose the encoder uses, with results those of a primitive made for the shape (within the float
-    /// rounding of a different summation order: 1e-5 relative to the sum of |terms|) and of a Double reference.
-    @Test(.enabled(if: oneDNNRunsBF16)) func blocksOfRowsAndAPrimitiveOfAnyShapeMultiplyRight() throws {
+    /// BF16 products made for any shape (the default): one primitive serves every row count and depth of the same
+    /// strides, in each transpose the encoder uses, with or without a bias row added in the product, with results
+    /// those of a Double reference and of a primitive made for the shape (within the float rounding of a
+    /// different summation order: 1e-5 relative to the sum of |terms|).
+    @Test(.enabled(if: oneDNNRunsBF16)) func aPrimitiveOfAnyShapeServesEveryRowCountAndMultipliesRight() throws {
         let dnnl = try OneDNNLibrary.shared.get()
-        #expect(BLAS.defaultOneDNNShapes == .rowBlocks)
-        let n = 24, lda = 40, ldb = 40, block = BLAS.rowBlock
+        #expect(BLAS.defaultOneDNNShapes == .any)
+        let n = 24, lda = 40, ldb = 40
         var r = TestRandom(9)
-        let a = r.floats((2 * block + 100) * lda, scale: 1), b = r.floats(300 * ldb, scale: 1)
+        let a = r.floats(300 * lda, scale: 1), b = r.floats(300 * ldb, scale: 1), bias = r.floats(n, scale: 1)
         let a16 = BF16Buffer(capacity: a.count), b16 = BF16Buffer(capacity: b.count)
         let am = a16.convert(a, count: a.count), bm = b16.convert(b, count: b.count)
         let shapes: [(BLAS.Transpose, BLAS.Transpose, m: Int, k: Int)] = [
             (.none, .transposed, 1, 40), (.none, .transposed, 37, 40), (.none, .transposed, 300, 33),
-            (.none, .transposed, block, 40), (.none, .transposed, 2 * block + 100, 40),
-            (.none, .none, 5, 40), (.none, .none, 211, 17), (.none, .none, 2 * block, 17), (.none, .none, block + 1, 33),
-            (.transposed, .none, 40, 1), (.transposed, .none, 40, 299)]
+            (.none, .none, 5, 40), (.none, .none, 211, 17), (.transposed, .none, 40, 1), (.transposed, .none, 40, 299)]
         let before = dnnl.cacheStatistics
         for (ta, tb, m, k) in shapes {
             // op(a) is m × k with leading dimension lda (a stored k × lda when transposed, so m ≤ lda); op(b) is k × n.
             func aValue(_ i: Int, _ p: Int) -> Double { Double(am.value(at: ta == .none ? i * lda + p : p * lda + i)) }
             func bValue(_ p: Int, _ j: Int) -> Double { Double(bm.value(at: tb == .none ? p * ldb + j : j * ldb + p)) }
-            let kinds: [BLAS.OneDNNShapes] = [.rowBlocks, .any, .each]
-            let results = kinds.map { shapes in
-                var out = [Float](repeating: 0.5, count: m * n)
-                BLAS.gemmBF16(ta, tb, m: m, n: n, k: k, a: am, lda: lda, b: bm, ldb: ldb, beta: 1, c: &out, ldc: n,
-                              oneDNNShapes: shapes)
-                return out
-            }
-            for i in 0 ..< m {
-                for j in 0 ..< n {
-                    var sum = 0.5, magnitude = 0.5
-                    for p in 0 ..< k { sum += aValue(i, p) * bValue(p, j); magnitude += abs(aValue(i, p) * bValue(p, j)) }
-                    let tolerance = 1e-5 * magnitude
-                    for (shapes, result) in zip(kinds, results) {
-                        #expect(abs(Double(result[i * n + j]) - sum) <= tolerance, "\(shapes) \(ta) \(tb) m \(m) k \(k) [\(i), \(j)]")
+            for withBias in [false, true] {
+                var any = [Float](repeating: 0.5, count: m * n), each = any
+                bias.withUnsafeBufferPointer { row in
+                    let beta: Float = withBias ? 0 : 1, b = withBias ? row.baseAddress : nil
+                    BLAS.gemmBF16(ta, tb, m: m, n: n, k: k, a: am, lda: lda, b: bm, ldb: ldb, beta: beta, bias: b,
+                                  c: &any, ldc: n, oneDNNShapes: .any)
+                    BLAS.gemmBF16(ta, tb, m: m, n: n, k: k, a: am, lda: lda, b: bm, ldb: ldb, beta: beta, bias: b,
+                                  c: &each, ldc: n, oneDNNShapes: .each)
+                }
+                for i in 0 ..< m {
+                    for j in 0 ..< n {
+                        var sum = withBias ? Double(bias[j]) : 0.5, magnitude = abs(sum)
+                        for p in 0 ..< k { sum += aValue(i, p) * bValue(p, j); magnitude += abs(aValue(i, p) * bValue(p, j)) }
+                        let tolerance = 1e-5 * magnitude, at = "\(ta) \(tb) m \(m) k \(k) bias \(withBias) [\(i), \(j)]"
+                        #expect(abs(Double(any[i * n + j]) - sum) <= tolerance, "\(at)")
+                        #expect(abs(Double(any[i * n + j]) - Double(each[i * n + j])) <= tolerance, "\(at)")
                     }
                 }
             }
         }
-        // Three strides-and-transposes combinations: three primitives for any shape; one per shape for the others;
-        // one per depth and transpose for the blocks (m ≥ block, A not transposed).
-        let blockShapes = Set(shapes.filter { $0.0 == .none && $0.m >= block }.map { "\($0.1) \($0.k)" }).count
+        // Three strides-and-transposes combinations, with and without a bias: six primitives for any shape, one per
+        // shape and bias for the others.
         let made = dnnl.cacheStatistics.misses - before.misses
-        #expect(made <= 3 + shapes.count + blockShapes, "\(before) -> \(dnnl.cacheStatistics)")
+        #expect(made <= 6 + 2 * shapes.count, "\(before) -> \(dnnl.cacheStatistics)")
     }
 
     /// A weight packed for blocks of rows multiplies like the row-major weight (within 1e-5 of Σ|terms| of a Double
     /// reference) for row counts below, at and across the block (the rows left over going through the primitive
-    /// for any shape), writing (beta 0) or adding (beta 1), and a second `pack` replaces what the first laid out.
+    /// for any shape), with and without a bias added in the product, and a second `pack` replaces what the first
+    /// laid out.
     @Test(.enabled(if: oneDNNRunsBF16)) func packedWeightsMultiplyLikeTheRowMajorWeight() throws {
         let n = 24, k = 40, block = BLAS.rowBlock, maxRows = 2 * block + 100
         var r = TestRandom(12)
-        let a = r.floats(maxRows * k, scale: 1)
+        let a = r.floats(maxRows * k, scale: 1), bias = r.floats(n, scale: 1)
         let a16 = BF16Buffer(capacity: a.count), w16 = BF16Buffer(capacity: 2 * n * k)
         let am = a16.convert(a, count: a.count)
         let first = w16.matrix(offset: 0, count: n * k), second = w16.matrix(offset: n * k, count: n * k)
         first.convert(from: r.floats(n * k, scale: 1))
         second.convert(from: r.floats(n * k, scale: 1))
-        for beta: Float in [0, 1] {
-            let packed = try #require(PackedWeights(n: n, k: k, beta: beta))
+        for withBias in [false, true] {
+            let packed = try #require(PackedWeights(n: n, k: k, bias: withBias))
             for weight in [first, second] {
                 packed.pack(weight)
                 for m in [1, 37, block, block + 1, maxRows] {
-                    var c = [Float](repeating: 0.5, count: m * n)
-                    BLAS.gemmBF16(m: m, a: am, packed: packed, c: &c)
+                    var c = [Float](repeating: .nan, count: m * n)
+                    bias.withUnsafeBufferPointer {
+                        BLAS.gemmBF16(m: m, a: am, packed: packed, bias: withBias ? $0.baseAddress : nil, c: &c)
+                    }
                     for i in 0 ..< m {
                         for j in 0 ..< n {
-                            var sum = beta == 1 ? 0.5 : 0, magnitude = 0.5
+                            var sum = withBias ? Double(bias[j]) : 0, magnitude = abs(sum)
                             for p in 0 ..< k {
                                 let term = Double(am.value(at: i * k + p)) * Double(weight.value(at: j * k + p))
                                 sum += term
                                 magnitude += abs(term)
                             }
-                            #expect(abs(Double(c[i * n + j]) - sum) <= 1e-5 * magnitude, "beta \(beta) m \(m) [\(i), \(j)]")
+                            #expect(abs(Double(c[i * n + j]) - sum) <= 1e-5 * magnitude, "bias \(withBias) m \(m) [\(i), \(j)]")
                         }
                     }
                 }

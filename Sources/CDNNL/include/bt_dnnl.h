@@ -22,20 +22,22 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
 /// c[m,n] = alpha · op(a) · op(b) + beta · c, row-major, inputs BF16 (bfloat16 bits) or F32, output F32.
 /// With `runtimeShape` the primitive takes any m, n and k at each run (oneDNN's runtime dimensions); without it,
 /// it is made for the m, n and k given here, and every run must pass those. With `packedWeights` (one shape only)
-/// b is passed to each run in the layout the primitive chose, written once by bt_dnnl_matmul_pack_weights.
+/// b is passed to each run in the layout the primitive chose, written once by bt_dnnl_matmul_pack_weights. With
+/// `withBias` each run adds a bias row of n values to every row of the product (before beta · c).
 typedef struct bt_dnnl_matmul bt_dnnl_matmul;
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, int runtimeShape, int packedWeights, char *message, int capacity);
+                                      int bf16Inputs, int runtimeShape, int packedWeights, int withBias,
+                                      char *message, int capacity);
 /// The bytes of b in the layout a primitive made with `packedWeights` chose (0 for the others).
 size_t bt_dnnl_matmul_packed_weight_bytes(const bt_dnnl_matmul *matmul);
 /// Writes `weights`, b as the primitive was described (op(b) with its ldb), into `packed` (64-byte aligned, of
 /// bt_dnnl_matmul_packed_weight_bytes). 0 on success.
 int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *matmul, const void *weights, void *packed, int threads);
-/// 0 on success.
+/// `bias` is given exactly when the primitive was made with one. 0 on success.
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
-                       float *c, int threads);
+                       const float *bias, float *c, int threads);
 /// The implementation oneDNN chose ("brg:avx512_core_amx_bf16", ...).
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul);
 void bt_dnnl_matmul_destroy(bt_dnnl_matmul *matmul);
