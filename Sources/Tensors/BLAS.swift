@@ -283,12 +283,9 @@ public enum BLAS {
         precondition(a.kernels == b.kernels, "BF16 inputs converted for \(a.kernels) and \(b.kernels)")
         #if !canImport(Accelerate)
         if a.kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
-            func key(rows: Int, _ shapes: OneDNNShapes) -> OneDNNLibrary.MatmulKey {
-                .init(transA: transA == .transposed, transB: transB == .transposed, m: rows, n: n, k: k,
-                      lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true, shapes: shapes,
-                      bias: bias != nil)
-            }
-            let matmul = dnnl.matmul(key(rows: m, oneDNNShapes))
+            let matmul = dnnl.matmul(.init(transA: transA == .transposed, transB: transB == .transposed,
+                                           m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
+                                           bf16: true, shapes: oneDNNShapes, bias: bias != nil))
             dnnl.run(matmul, m: m, n: n, k: k, a: a.storage, b: b.storage, bias: bias, c: c, threads: Parallel.threadCount)
             return
         }
