@@ -274,6 +274,14 @@ import Testing
     }
 }
 
+/// Weights are packed only for oneDNN's products: where BF16 products are emulated (no AMX, or no BF16
+/// instructions), and for single precision, there is nothing to pack for and a model keeps its row-major weights.
+@Test func weightsArePackedOnlyWhereOneDNNRunsTheBF16Products() {
+    #expect(PackedWeights(n: 4, k: 4, bias: true, kernels: .emulatedBF16(reason: "the CPU has no BF16 instructions")) == nil)
+    #expect(PackedWeights(n: 4, k: 4, bias: false, kernels: .openBLAS) == nil)
+    #expect((PackedWeights(n: 4, k: 4, bias: false) != nil) == oneDNNRunsBF16)
+}
+
 private var oneDNNRunsBF16: Bool {
     if case .success = OneDNNLibrary.shared, case .oneDNN = BLAS.bf16Kernels { return true }
     return false
