@@ -346,6 +346,17 @@ BT_INLINE void bt_layernorm_row(float *out, float *mean, float *rstd, const floa
 /// A row of n attention scores padded to whole sixteen-lane vectors.
 BT_INLINE size_t bt_attention_padded(size_t n) { return (n + BT_LANES - 1) / BT_LANES * BT_LANES; }
 
+/// Rows this far ahead of the one being read are asked for early. A head's slice of a row of q, k or v is a few
+/// cache lines one row of the [T, C] activations apart (1,536 bytes for the default encoder), a stride the
+/// hardware prefetchers miss across pages, so attention otherwise waits on memory at every row.
+#define BT_ROWS_AHEAD 4
+
+/// Asks for the cache lines of `count` floats from `p`.
+BT_INLINE void bt_prefetch_floats(const float *p, size_t count) {
+    for (size_t i = 0; i < count; i += 16) __builtin_prefetch(p + i);
+    __builtin_prefetch(p + count - 1);
+}
+
 #define BT_NAME(name) name##_avx512
 #define BT_MUL_ADD BT_FUSED_MUL_ADD
 BT_TARGET_AVX512

@@ -285,6 +285,7 @@ BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t 
     for (size_t d = 0; d < hs; d++) BT_STORE(t + d * np + np - BT_LANES, zero);
     for (size_t j = 0; j < n; j++) {
         const float *row = x + j * ld;
+        if (j + BT_ROWS_AHEAD < n) bt_prefetch_floats(row + BT_ROWS_AHEAD * ld, hs);
         // Scalar stores: vectorised, this loop becomes scatter instructions, slow on the cores that have them.
 #if defined(__clang__)
 #pragma clang loop vectorize(disable)
@@ -299,6 +300,7 @@ BT_INLINE void BT_NAME(bt_attention_scores)(float *s, const float *a, size_t lda
     size_t i = 0;
     for (; i + 4 <= rows; i += 4) {
         const float *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        for (size_t r = i + 4; r < i + 8 && r < rows; r++) bt_prefetch_floats(a + r * lda, depth);
         for (size_t j = 0; j < np; j += BT_LANES) {
             bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
             for (size_t d = 0; d < depth; d++) {
@@ -344,6 +346,7 @@ BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const
             bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
             const float *pi = p + i * row_step;
             for (size_t j = 0; j < inner; j++) {
+                if (i == 0 && j + BT_ROWS_AHEAD < inner) __builtin_prefetch(x + (j + BT_ROWS_AHEAD) * ldx + d0);
                 if (w == BT_LANES) BT_LOAD(b, x + j * ldx + d0); else bt_load_part(&b, x + j * ldx + d0, w, 0.0f);
                 const float *pj = pi + j * inner_step;
                 bt_vf p0 = pj[0], p1 = pj[row_step], p2 = pj[2 * row_step], p3 = pj[3 * row_step];
