@@ -278,14 +278,15 @@ double BT_NAME(bt_sum_of_squares)(const float *x, size_t count) {
 // so their sums are ordered as in a matrix product of the same inputs but rounded per variant.
 
 /// t[d·np + j] = x[j·ld + d] for d < hs, j < n, and 0 for n ≤ j < np: a head's n × hs columns transposed.
-BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t n, size_t np, size_t hs, size_t ld) {
+BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t n, size_t np, size_t hs, size_t ld,
+                                                int prefetch) {
     // Each row's last vector zeroed first (one store, where a loop over the padding became a call of memset), then
     // its first n values written over it.
     const bt_vf zero = 0.0f;
     for (size_t d = 0; d < hs; d++) BT_STORE(t + d * np + np - BT_LANES, zero);
     for (size_t j = 0; j < n; j++) {
         const float *row = x + j * ld;
-        if (j + BT_ROWS_AHEAD < n) bt_prefetch_floats(row + BT_ROWS_AHEAD * ld, hs);
+        if (prefetch && j + BT_ROWS_AHEAD < n) bt_prefetch_floats(row + BT_ROWS_AHEAD * ld, hs);
         // Scalar stores: vectorised, this loop becomes scatter instructions, slow on the cores that have them.
 #if defined(__clang__)
 #pragma clang loop vectorize(disable)
@@ -296,11 +297,12 @@ BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t 
 
 /// s[i·np + j] = alpha · Σ_d a[i·lda + d] · bt[d·np + j] for i < rows, j < np.
 BT_INLINE void BT_NAME(bt_attention_scores)(float *s, const float *a, size_t lda, const float *bt, size_t rows,
-                                             size_t np, size_t depth, float alpha) {
+                                             size_t np, size_t depth, float alpha, int prefetch) {
     size_t i = 0;
     for (; i + 4 <= rows; i += 4) {
         const float *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-        for (size_t r = i + 4; r < i + 8 && r < rows; r++) bt_prefetch_floats(a + r * lda, depth);
+        if (prefetch)
+            for (size_t r = i + 4; r < i + 8 && r < rows; r++) bt_prefetch_floats(a + r * lda, depth);
         for (size_t j = 0; j < np; j += BT_LANES) {
             bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
             for (size_t d = 0; d < depth; d++) {
@@ -337,7 +339,7 @@ BT_INLINE void BT_NAME(bt_attention_scores)(float *s, const float *a, size_t lda
 /// p[i·np + j], or p[j·np + i] when `transposed`.
 BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const float *p, size_t np, int transposed,
                                                     const float *x, size_t ldx, size_t rows, size_t inner,
-                                                    size_t width, float alpha) {
+                                                    size_t width, float alpha, int prefetch) {
     const size_t row_step = transposed ? 1 : np, inner_step = transposed ? np : 1;
     for (size_t d0 = 0; d0 < width; d0 += BT_LANES) {
         const size_t w = width - d0 < BT_LANES ? width - d0 : BT_LANES;
@@ -346,7 +348,7 @@ BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const
             bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
             const float *pi = p + i * row_step;
             for (size_t j = 0; j < inner; j++) {
-                if (i == 0 && j + BT_ROWS_AHEAD < inner) __builtin_prefetch(x + (j + BT_ROWS_AHEAD) * ldx + d0);
+                if (prefetch && i == 0 && j + BT_ROWS_AHEAD < inner) __builtin_prefetch(x + (j + BT_ROWS_AHEAD) * ldx + d0);
                 if (w == BT_LANES) BT_LOAD(b, x + j * ldx + d0); else bt_load_part(&b, x + j * ldx + d0, w, 0.0f);
                 const float *pj = pi + j * inner_step;
                 bt_vf p0 = pj[0], p1 = pj[row_step], p2 = pj[2 * row_step], p3 = pj[3 * row_step];
@@ -439,9 +441,9 @@ BT_INLINE void BT_NAME(bt_attention_softmax_backward_row)(float *ds, const float
 /// The forward's probabilities after dropout, p = softmax(scale · q kᵀ) with row i's dropout counters from
 /// counter_base + i · counter_row_stride, into `probs` [n, np]; `transposed` takes kᵀ.
 BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *transposed, const float *q, const float *k,
-                                                    size_t n, size_t np, size_t hs, size_t ld, float scale) {
-    BT_NAME(bt_attention_transpose)(transposed, k, n, np, hs, ld);
-    BT_NAME(bt_attention_scores)(probs, q, ld, transposed, n, np, hs, scale);
+                                                    size_t n, size_t np, size_t hs, size_t ld, float scale, int prefetch) {
+    BT_NAME(bt_attention_transpose)(transposed, k, n, np, hs, ld, prefetch);
+    BT_NAME(bt_attention_scores)(probs, q, ld, transposed, n, np, hs, scale, prefetch);
     for (size_t i = 0; i < n; i++) BT_NAME(bt_attention_softmax_row)(probs + i * np, n, np);
 }
 
@@ -452,11 +454,11 @@ void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, c
     if (n == 0) return;
     const size_t np = bt_attention_padded(n);
     float *probs = scratch, *transposed = scratch + 3 * n * np;
-    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale);
+    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale, 1);
     if (dropout)
         for (size_t i = 0; i < n; i++)
             bt_dropout_row(probs + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
-    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f);
+    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f, 1);
 }
 
 BT_VARIANT_FUNCTION
@@ -468,7 +470,7 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
     const size_t np = bt_attention_padded(n);
     float *probs = scratch, *kept = scratch + n * np, *dprobs = scratch + 2 * n * np, *transposed = scratch + 3 * n * np;
     // The forward's probabilities, recomputed, and what dropout kept of them.
-    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale);
+    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale, 0);
     if (dropout) {
         for (size_t i = 0; i < n; i++)
             bt_dropout_row(kept + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
@@ -476,13 +478,13 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
         kept = probs;
     }
     // out = kept · v: dv = keptᵀ · dout, dkept = dout · vᵀ.
-    BT_NAME(bt_attention_weighted_rows)(dv, ld, kept, np, 1, dout, ld, n, n, hs, 1.0f);
-    BT_NAME(bt_attention_transpose)(transposed, v, n, np, hs, ld);
-    BT_NAME(bt_attention_scores)(dprobs, dout, ld, transposed, n, np, hs, 1.0f);
+    BT_NAME(bt_attention_weighted_rows)(dv, ld, kept, np, 1, dout, ld, n, n, hs, 1.0f, 0);
+    BT_NAME(bt_attention_transpose)(transposed, v, n, np, hs, ld, 0);
+    BT_NAME(bt_attention_scores)(dprobs, dout, ld, transposed, n, np, hs, 1.0f, 0);
     for (size_t i = 0; i < n; i++)
         BT_NAME(bt_attention_softmax_backward_row)(dprobs + i * np, probs + i * np, dropout ? kept + i * np : NULL,
                                                    dropout ? dropout->scale : 1.0f, np);
     // scores = scale · q kᵀ: dq = scale · dscores · k, dk = scale · dscoresᵀ · q.
-    BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 0, k, ld, n, n, hs, scale);
-    BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 1, q, ld, n, n, hs, scale);
+    BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 0, k, ld, n, n, hs, scale, 0);
+    BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 1, q, ld, n, n, hs, scale, 0);
 }
