@@ -205,12 +205,13 @@ public enum BLAS {
     }
 
     /// A BF16 product of inputs already converted (`BF16Buffer`), accumulated in single precision. Each input
-    /// holds a whole row-major matrix: its stored rows times its leading dimension.
+    /// holds a whole row-major matrix: its stored rows times its leading dimension. A `bias` (n values, with beta
+    /// 0 and a dense c) is added to every row: on oneDNN within the product, elsewhere put in c first.
     public static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
-                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                 oneDNNShapes: defaultOneDNNShapes)
+                                beta: Float, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, bias: bias,
+                 c: c, ldc: ldc, oneDNNShapes: defaultOneDNNShapes)
     }
 
     /// c[m, n] = a[m, k] · weightᵀ (+ bias in every row, given exactly when the weight was made for one), a in
@@ -260,15 +261,6 @@ public enum BLAS {
     /// shapes at 640 tokens the gemm kernels of `any` also multiply as fast as brgemm or faster, and training
     /// steps in blocks of 256 rows on brgemm measured no faster (README, Performance).
     static let defaultOneDNNShapes = OneDNNShapes.any
-
-    /// c = op(a) · op(b) + bias in every row (n values), written over c: on oneDNN the bias is added within the
-    /// product, elsewhere put in c first and the product added to it.
-    public static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                                a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int, bias: UnsafePointer<Float>,
-                                c: UnsafeMutablePointer<Float>, ldc: Int) {
-        gemmBF16(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: 0, bias: bias, c: c, ldc: ldc,
-                 oneDNNShapes: defaultOneDNNShapes)
-    }
 
     /// `gemmBF16` with the kind of oneDNN primitive named, for the tests and the benchmark that compare them.
     static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,

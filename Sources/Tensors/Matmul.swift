@@ -23,13 +23,6 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           T: Int, IC: Int, OC: Int, precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
                           converted: ConvertedInputs = ConvertedInputs()) {
-    if precision == .bf16, let packed = converted.packedWeight {
-        precondition(packed.n == OC && packed.k == IC && packed.bias == (bias != nil),
-                     "a weight packed for \(packed.n) × \(packed.k) \(packed.bias ? "with" : "without") a bias, used for \(OC) × \(IC) \(bias == nil ? "without" : "with") one")
-        let inp16 = converted.input ?? bf16Scratch(scratch).a.convert(inp, count: T * IC)
-        BLAS.gemmBF16(m: T, a: inp16, packed: packed, bias: bias, c: out)
-        return
-    }
     guard precision == .bf16 else {
         if let bias { biasBroadcast(out, bias, T: T, N: OC) }
         BLAS.sgemm(.none, .transposed, m: T, n: OC, k: IC, a: inp, lda: IC, b: weight, ldb: IC,
@@ -37,14 +30,14 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
         return
     }
     let inp16 = converted.input ?? bf16Scratch(scratch).a.convert(inp, count: T * IC)
-    let weight16 = converted.weight ?? bf16Scratch(scratch).b.convert(weight, count: OC * IC)
-    if let bias {
-        BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC, bias: bias,
-                      c: out, ldc: OC)
-    } else {
-        BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC,
-                      beta: 0, c: out, ldc: OC)
+    if let packed = converted.packedWeight {
+        precondition(packed.n == OC && packed.k == IC, "a weight packed as \(packed.n) × \(packed.k) used as \(OC) × \(IC)")
+        BLAS.gemmBF16(m: T, a: inp16, packed: packed, bias: bias, c: out)
+        return
     }
+    let weight16 = converted.weight ?? bf16Scratch(scratch).b.convert(weight, count: OC * IC)
+    BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC,
+                  beta: 0, bias: bias, c: out, ldc: OC)
 }
 
 /// The mirror of `matmulForward`: dinp = dout · weight (or += when `accumulateInput`),
