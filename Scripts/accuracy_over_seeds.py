@@ -251,6 +251,31 @@ def summary(values):
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+def print_spreads(ours, trainer):
+    """The default run's spread over seeds against the Trainer's, on dev and test: the ratio of the two sample
+    standard deviations, its 90% interval and the one-sided p of an F test that ours is the wider (normal scores
+    assumed), so that "no wider" is judged with the uncertainty of a few seeds' spread."""
+    if len(ours) < 3 or len(trainer) < 3:
+        return
+    try:
+        from scipy.stats import f as f_distribution
+    except ImportError:
+        print("\n(spreads: scipy is not installed, so the F test of the spreads is left out)")
+        return
+    print("\n| spread over seeds: bert-tagger (defaults) against the Trainer | runs | sd ours / sd Trainer | "
+          "90% interval of the ratio | p (ours wider, F test) |")
+    print("|---|---|---|---|---|")
+    for split in ("dev", "test"):
+        a = [r[f"{split}_f1"] for _, r in ours]
+        b = [r[f"{split}_f1"] for _, r in trainer]
+        ratio = statistics.stdev(a) / statistics.stdev(b)
+        da, db = len(a) - 1, len(b) - 1
+        low = ratio / math.sqrt(f_distribution.ppf(0.95, da, db))
+        high = ratio / math.sqrt(f_distribution.ppf(0.05, da, db))
+        p = f_distribution.sf(ratio ** 2, da, db)
+        print(f"| {split} F1 | {len(a)} against {len(b)} | {ratio:.2f} | {low:.2f} – {high:.2f} | {p:.2f} |")
+
+
 def print_table(args):
     rows = {}
     for group, side, seed, name in plan(args):
@@ -277,6 +302,7 @@ def print_table(args):
         minutes = statistics.mean(r["seconds"] for _, r in done) / 60
         print(f"| {title} ({'F1' if metric == 'f1' else 'token accuracy'}) | {seeds} | {summary(dev)} | "
               f"{summary(test)} | {per_seed} | {minutes:.0f} |")
+    print_spreads(rows.get(("ner", "bert-tagger"), []), rows.get(("ner", "trainer"), []))
     ablations = [(g, rows[(g, "bert-tagger")]) for g in ABLATIONS if (g, "bert-tagger") in rows]
     if ablations:
         defaults = {s: r for s, r in rows.get(("ner", "bert-tagger"), [])}
