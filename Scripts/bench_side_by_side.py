@@ -98,10 +98,10 @@ def main():
     if not args.skip_peers:
         # Without BF16 instructions PyTorch emulates bf16=True at a few percent of its fp32 speed (21 against 456
         # tokens/s under the avx2 cap), so under such a cap the Trainer's best is its fp32 and bf16 is not run.
-        peer_precisions = ("fp32",) if args.cap in ("avx2", "avx512_core") else ("fp32", "bf16")
+        peer_precision = "fp32" if args.cap in ("avx2", "avx512_core") else "both"
+        peer_precisions = ("fp32",) if peer_precision == "fp32" else ("fp32", "bf16")
         out = run([sys.executable, "Scripts/bench_peers.py", "train-steps", "--steps", str(args.steps),
-                   "--threads", str(args.threads), "--precision", "both" if len(peer_precisions) == 2 else "fp32"],
-                  env=peers_env)
+                   "--threads", str(args.threads), "--precision", peer_precision], env=peers_env)
         print("\n".join(line for line in out.splitlines() if line.startswith(("cpu:", "versions:"))))
         for precision in peer_precisions:
             peer = first(rf"trainer {precision}: [\d.]+ s/step, ([\d.]+) tokens/s", out, f"trainer {precision}")
