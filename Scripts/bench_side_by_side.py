@@ -68,6 +68,16 @@ def capped_environments(cap):
     return ours, peers
 
 
+def has_bf16_instructions():
+    """Whether this processor has BF16 instructions (AVX512-BF16 or AMX), as /proc/cpuinfo lists them."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return True
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="timed optimizer steps on each side")
@@ -88,6 +98,8 @@ def main():
                                            ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")))
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     rows = []
+    # Whether PyTorch would emulate bf16 here (no BF16 instructions, or capped below them).
+    peer_bf16_emulated = args.cap in ("avx2", "avx512_core") or not has_bf16_instructions()
 
     ours = {}
     for precision in ("fp32", "bf16"):
@@ -97,8 +109,9 @@ def main():
         rows.append((f"bert-tagger train step, {precision}", ours[precision], "tokens/s"))
     if not args.skip_peers:
         # Without BF16 instructions PyTorch emulates bf16=True at a few percent of its fp32 speed (21 against 456
-        # tokens/s under the avx2 cap), so under such a cap the Trainer's best is its fp32 and bf16 is not run.
-        peer_precision = "fp32" if args.cap in ("avx2", "avx512_core") else "both"
+        # tokens/s under the avx2 cap), so on such a processor, or under such a cap, the Trainer's best is its fp32
+        # and bf16 is not run.
+        peer_precision = "fp32" if peer_bf16_emulated else "both"
         peer_precisions = ("fp32",) if peer_precision == "fp32" else ("fp32", "bf16")
         out = run([sys.executable, "Scripts/bench_peers.py", "train-steps", "--steps", str(args.steps),
                    "--threads", str(args.threads), "--precision", peer_precision], env=peers_env)
@@ -125,9 +138,10 @@ def main():
                 tagged[precision] = sentences / seconds
                 rows.append((f"bert-tagger predict CoNLL-2003 test, {precision}", tagged[precision], "sentences/s"))
         if not args.skip_peers:
+            engines = ("torch-fp32", "ort-fp32") if peer_bf16_emulated else ("torch-fp32", "torch-bf16", "ort-fp32")
             out = run([sys.executable, "Scripts/bench_peers.py", "tag", "--model", args.tagger_model,
-                       "--threads", str(args.threads)], env=peers_env)
-            for name in ("torch-fp32", "torch-bf16", "ort-fp32"):
+                       "--threads", str(args.threads), "--engines", ",".join(engines)], env=peers_env)
+            for name in engines:
                 peer = first(rf"tag {name}: ([\d.]+) sentences/s", out, name)
                 rows.append((f"{name} tagging CoNLL-2003 test", peer, "sentences/s"))
             ort = next(r[1] for r in rows if r[0].startswith("ort-fp32"))

@@ -90,6 +90,13 @@ public enum ComputeLibraries {
         #if !canImport(Accelerate)
         if case .success(let library) = OpenBLASLibrary.shared {
             lines.append("  library: \(library.path) (\(library.config))")
+            switch library.threadWait {
+            case .fromTool(let exponent):
+                lines.append("  idle workers: sleep after 2^\(exponent) cycles without work "
+                             + "(\(OpenBLASThreadWait.environmentVariable)=\(exponent), set by the tool)")
+            case .byHand(let value):
+                lines.append("  idle workers: \(OpenBLASThreadWait.environmentVariable)=\(value) set by hand")
+            }
         }
         #endif
         lines.append("BF16 products: \(bf16Description)")

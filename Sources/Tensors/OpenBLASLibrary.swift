@@ -25,6 +25,7 @@ final class OpenBLASLibrary: @unchecked Sendable {
     let config: String
     let core: String
     let choice: OpenBLASKernels.Choice
+    let threadWait: OpenBLASThreadWait.Choice
 
     /// "0.3.21", the second word of `openblas_get_config`.
     var version: String { config.split(separator: " ").dropFirst().first.map(String.init) ?? "?" }
@@ -51,6 +52,9 @@ final class OpenBLASLibrary: @unchecked Sendable {
         // programs it starts see what the user set, not this choice.
         if case .fromCPU(let core) = choice { setenv(OpenBLASKernels.environmentVariable, core, 1) }
         defer { if case .fromCPU = choice { unsetenv(OpenBLASKernels.environmentVariable) } }
+        let threadWait = OpenBLASThreadWait.choice(environment: environment)
+        if case .fromTool(let exponent) = threadWait { setenv(OpenBLASThreadWait.environmentVariable, String(exponent), 1) }
+        defer { if case .fromTool = threadWait { unsetenv(OpenBLASThreadWait.environmentVariable) } }
         var handle: UnsafeMutableRawPointer?
         var failures: [String] = []
         var loadedName = ""
@@ -79,6 +83,7 @@ final class OpenBLASLibrary: @unchecked Sendable {
         config = getConfig().map { String(cString: $0) } ?? ""
         core = getCore().map { String(cString: $0) } ?? ""
         self.choice = choice
+        self.threadWait = threadWait
     }
 }
 #endif

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Tensors
 
@@ -91,6 +92,15 @@ enum Processors {
                 == .fromCPU("COOPERLAKE"))
     }
 
+    @Test func idleOpenBLASWorkersSleepSoonUnlessTheWaitIsSetByHand() {
+        #expect(OpenBLASThreadWait.choice(environment: [:]) == .fromTool(16))
+        #expect(OpenBLASThreadWait.choice(environment: [:]).value == "16")
+        #expect(OpenBLASThreadWait.choice(environment: ["OPENBLAS_THREAD_TIMEOUT": "28"]) == .byHand("28"))
+        #expect(OpenBLASThreadWait.choice(environment: ["OPENBLAS_THREAD_TIMEOUT": ""]) == .fromTool(16))
+        // The tool's value is inside the range OpenBLAS accepts (it clamps to 4...30).
+        #expect((4...30).contains(OpenBLASThreadWait.exponent))
+    }
+
     /// (processor, core OpenBLAS reports, verdict): the Prescott fallback on a model OpenBLAS does not know is
     /// the case this table exists for.
     static let verdicts: [(CPUFeatures, String, OpenBLASKernels.Verdict)] = [
@@ -127,6 +137,14 @@ enum Processors {
             #expect(OpenBLASKernels.vectorLevel(ofCore: library.core) != nil,
                     "OPENBLAS_CORETYPE=\(core), OpenBLAS runs \(library.core)")
         }
+    }
+
+    /// The settings the tool makes for OpenBLAS's load are taken back afterwards: programs the tool starts see
+    /// the environment the user gave it.
+    @Test func theSettingsMadeForOpenBLASAreNotLeftInTheEnvironment() throws {
+        let library = try OpenBLASLibrary.shared.get()
+        if case .fromTool = library.threadWait { #expect(getenv(OpenBLASThreadWait.environmentVariable) == nil) }
+        if case .fromCPU = library.choice { #expect(getenv(OpenBLASKernels.environmentVariable) == nil) }
     }
     #endif
 }
