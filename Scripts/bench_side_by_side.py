@@ -10,6 +10,8 @@
 2. Tagging (with --tagger-model, a trained token-classification directory such as runs/NAME/best):
    `bert-tagger predict` on CoNLL-2003 test in fp32 and bf16, then `Scripts/bench_peers.py tag` (PyTorch eager
    and ONNX Runtime on the same weights); sentences per second and ratios.
+Where `bert-tagger info` reports no BF16 hardware (the processor's or the cap's), PyTorch would emulate bf16 at a
+few percent of its fp32 speed, so the peers run in fp32 only.
 
 With --cap, every side runs as on a lesser processor of this machine's make: bert-tagger under
 BERT_TAGGER_MAX_CPU_ISA, PyTorch under ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS and ONEDNN_MAX_CPU_ISA (its
@@ -68,16 +70,6 @@ def capped_environments(cap):
     return ours, peers
 
 
-def has_bf16_instructions():
-    """Whether this processor has BF16 instructions (AVX512-BF16 or AMX), as /proc/cpuinfo lists them."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
-        return True
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="timed optimizer steps on each side")
@@ -92,14 +84,18 @@ def main():
         if not os.path.exists(binary):
             sys.exit(f"{binary} is missing: run `bash Scripts/setup.sh` first")
 
-    print(run([TAGGER, "info"], env=ours_env).strip())
+    info = run([TAGGER, "info"], env=ours_env).strip()
+    print(info)
     if args.cap:
         print("peers capped: " + ", ".join(f"{k}={peers_env[k]}" for k in
                                            ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")))
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     rows = []
-    # Whether PyTorch would emulate bf16 here (no BF16 instructions, or capped below them).
-    peer_bf16_emulated = args.cap in ("avx2", "avx512_core") or not has_bf16_instructions()
+    # PyTorch emulates bf16 where the processor, as `info` sees it (under the cap, if any), has no BF16 instructions.
+    hardware = re.search(r"BF16 hardware: (.+)", info)
+    if not hardware:
+        sys.exit(f"could not find the BF16 hardware in `bert-tagger info`:\n{info}")
+    peer_bf16_emulated = hardware.group(1).strip() == "none"
 
     ours = {}
     for precision in ("fp32", "bf16"):
@@ -111,10 +107,10 @@ def main():
         # Without BF16 instructions PyTorch emulates bf16=True at a few percent of its fp32 speed (21 against 456
         # tokens/s under the avx2 cap), so on such a processor, or under such a cap, the Trainer's best is its fp32
         # and bf16 is not run.
-        peer_precision = "fp32" if peer_bf16_emulated else "both"
-        peer_precisions = ("fp32",) if peer_precision == "fp32" else ("fp32", "bf16")
+        peer_precisions = ("fp32",) if peer_bf16_emulated else ("fp32", "bf16")
         out = run([sys.executable, "Scripts/bench_peers.py", "train-steps", "--steps", str(args.steps),
-                   "--threads", str(args.threads), "--precision", peer_precision], env=peers_env)
+                   "--threads", str(args.threads), "--precision", "both" if len(peer_precisions) == 2 else "fp32"],
+                  env=peers_env)
         print("\n".join(line for line in out.splitlines() if line.startswith(("cpu:", "versions:"))))
         for precision in peer_precisions:
             peer = first(rf"trainer {precision}: [\d.]+ s/step, ([\d.]+) tokens/s", out, f"trainer {precision}")

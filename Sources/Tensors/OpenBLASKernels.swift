@@ -47,9 +47,7 @@ public enum OpenBLASKernels {
     /// The decision taken before OpenBLAS loads: respect a core set by hand (an empty value counts as unset),
     /// otherwise name the one the processor supports.
     public static func choice(for cpu: CPUFeatures, environment: [String: String]) -> Choice {
-        if let set = environment[environmentVariable], !set.trimmingCharacters(in: .whitespaces).isEmpty {
-            return .byHand(set)
-        }
+        if let set = valueSetByHand(environmentVariable, in: environment) { return .byHand(set) }
         return .fromCPU(core(for: cpu))
     }
 
@@ -92,21 +90,17 @@ public enum OpenBLASThreadWait {
         case byHand(String)
         /// Set by the tool to `exponent`.
         case fromTool(Int)
-
-        /// The value OpenBLAS reads.
-        public var value: String {
-            switch self {
-            case .byHand(let value): return value
-            case .fromTool(let exponent): return String(exponent)
-            }
-        }
     }
 
     /// Respects a value set by hand (an empty one counts as unset), otherwise the tool's.
     public static func choice(environment: [String: String]) -> Choice {
-        if let set = environment[environmentVariable], !set.trimmingCharacters(in: .whitespaces).isEmpty {
-            return .byHand(set)
-        }
+        if let set = valueSetByHand(environmentVariable, in: environment) { return .byHand(set) }
         return .fromTool(exponent)
     }
+}
+
+/// The value of an OpenBLAS variable the user set, or nil when it is unset or blank (which counts as unset).
+private func valueSetByHand(_ variable: String, in environment: [String: String]) -> String? {
+    guard let value = environment[variable], !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+    return value
 }

@@ -48,13 +48,14 @@ final class OpenBLASLibrary: @unchecked Sendable {
 
     private init(cpu: CPUFeatures, environment: [String: String]) throws(KernelLibraryError) {
         let choice = OpenBLASKernels.choice(for: cpu, environment: environment)
-        // OpenBLAS reads the variable while it loads; the process's environment is put back afterwards, so
-        // programs it starts see what the user set, not this choice.
-        if case .fromCPU(let core) = choice { setenv(OpenBLASKernels.environmentVariable, core, 1) }
-        defer { if case .fromCPU = choice { unsetenv(OpenBLASKernels.environmentVariable) } }
         let threadWait = OpenBLASThreadWait.choice(environment: environment)
-        if case .fromTool(let exponent) = threadWait { setenv(OpenBLASThreadWait.environmentVariable, String(exponent), 1) }
-        defer { if case .fromTool = threadWait { unsetenv(OpenBLASThreadWait.environmentVariable) } }
+        // OpenBLAS reads these variables while it loads; the process's environment is put back afterwards, so
+        // programs it starts see what the user set, not the tool's choices.
+        var settings: [String: String] = [:]
+        if case .fromCPU(let core) = choice { settings[OpenBLASKernels.environmentVariable] = core }
+        if case .fromTool(let exponent) = threadWait { settings[OpenBLASThreadWait.environmentVariable] = String(exponent) }
+        for (variable, value) in settings { setenv(variable, value, 1) }
+        defer { for variable in settings.keys { unsetenv(variable) } }
         var handle: UnsafeMutableRawPointer?
         var failures: [String] = []
         var loadedName = ""

@@ -94,7 +94,6 @@ enum Processors {
 
     @Test func idleOpenBLASWorkersSleepSoonUnlessTheWaitIsSetByHand() {
         #expect(OpenBLASThreadWait.choice(environment: [:]) == .fromTool(16))
-        #expect(OpenBLASThreadWait.choice(environment: [:]).value == "16")
         #expect(OpenBLASThreadWait.choice(environment: ["OPENBLAS_THREAD_TIMEOUT": "28"]) == .byHand("28"))
         #expect(OpenBLASThreadWait.choice(environment: ["OPENBLAS_THREAD_TIMEOUT": ""]) == .fromTool(16))
         // The tool's value is inside the range OpenBLAS accepts (it clamps to 4...30).
