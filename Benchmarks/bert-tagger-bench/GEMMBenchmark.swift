@@ -22,11 +22,15 @@ struct GEMMBenchmark: ParsableCommand {
     @Option(help: "Seconds of timed calls per shape and library (after a first, separately timed call).")
     var seconds = 0.3
 
+    @Option(parsing: .upToNextOption, help: "Row counts for inference's forward products (a sentence to a batch).")
+    var inferenceRows: [Int] = [1, 6, 20, 64, 256, 640, 4096]
+
     @Option(help: "Path to MKL's libmkl_rt (PyPI's mkl wheel puts it in <python prefix>/lib) to compare it too.")
     var mkl: String?
 
     func validate() throws {
         guard tokens.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--tokens must be positive") }
+        guard inferenceRows.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--inference-rows must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -92,6 +96,8 @@ struct GEMMBenchmark: ParsableCommand {
                 .joined(separator: "; "))
         }
 
+        inferenceProducts(C: C, F: F, rng: &rng)
+
         // Attention's per-head products: small, strided inside [n, C] matrices, one sequence and head at a time.
         print("\nattention products per head (hs \(hs)), as attention makes them: one per worker, on the calling thread")
         let q = FloatSlab(count: 512 * C), k = FloatSlab(count: 512 * C), probs = FloatSlab(count: 512 * 512)
@@ -107,6 +113,51 @@ struct GEMMBenchmark: ParsableCommand {
                            c: q.pointer, ldc: C, callingThreadOnly: true)
             }
             print(String(format: "  n %3d: q·kᵀ %.0f GFLOP/s, probs·v %.0f GFLOP/s", n, flops / scores / 1e9, flops / context / 1e9))
+        }
+    }
+}
+
+extension GEMMBenchmark {
+    /// Inference's forward products, out = inp · weightᵀ + bias with the weight fixed: the single-precision library
+    /// as training calls it (the bias put in first) against the packed kernel on the weight laid out once, from
+    /// one sentence's rows to a batch's.
+    func inferenceProducts(C: Int, F: Int, rng: inout SplitMix64) {
+        print("\ninference forward products (out = inp · Wᵀ + bias, W fixed), GFLOP/s: \(ComputeLibraries.fp32Description)"
+              + " against the packed kernel; * marks what inference uses (\(ComputeLibraries.fp32InferenceDescription))")
+        let probe = PackedFP32Weights(n: 16, k: 16, products: .packed)
+        guard probe != nil else {
+            print("  not compared: the packed kernel needs AVX2 and FMA")
+            return
+        }
+        let packedInUse = BLAS.fp32InferenceProducts == .packed
+        let maxRows = inferenceRows.max() ?? 1
+        let input = FloatSlab(count: maxRows * F), output = FloatSlab(count: maxRows * F)
+        for i in 0 ..< input.count { input.buffer[i] = rng.nextUniform() - 0.5 }
+        print("rows".padding(toLength: 8, withPad: " ", startingAt: 0)
+              + [(C, C), (C, F), (F, C)].map { "\($0.0)→\($0.1): library, packed".padding(toLength: 34, withPad: " ", startingAt: 0) }
+                .joined())
+        var line: [Int: String] = [:]
+        for (IC, OC) in [(C, C), (C, F), (F, C)] {
+            let weight = FloatSlab(count: OC * IC), bias = FloatSlab(count: OC)
+            for i in 0 ..< weight.count { weight.buffer[i] = rng.nextUniform() - 0.5 }
+            for i in 0 ..< OC { bias.buffer[i] = rng.nextUniform() - 0.5 }
+            let packed = PackedFP32Weights(n: OC, k: IC, products: .packed)!
+            packed.pack(weight.pointer)
+            for rows in inferenceRows {
+                let flops = 2 * Double(rows * OC * IC)
+                let library = medianSeconds(atLeast: seconds) {
+                    matmulForward(output.pointer, input.pointer, weight.pointer, bias.pointer, T: rows, IC: IC, OC: OC)
+                }
+                let ours = medianSeconds(atLeast: seconds) {
+                    BLAS.sgemm(m: rows, a: input.pointer, packed: packed, bias: bias.pointer, c: output.pointer)
+                }
+                let cell = String(format: "%@%.0f, %@%.0f (%.2f×)", packedInUse ? "" : "*", flops / library / 1e9,
+                                  packedInUse ? "*" : "", flops / ours / 1e9, library / ours)
+                line[rows, default: ""] += cell.padding(toLength: 34, withPad: " ", startingAt: 0)
+            }
+        }
+        for rows in inferenceRows {
+            print(String(rows).padding(toLength: 8, withPad: " ", startingAt: 0) + line[rows]!)
         }
     }
 }

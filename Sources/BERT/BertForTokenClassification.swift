@@ -37,8 +37,15 @@ public final class BertForTokenClassification {
     /// In BF16, the encoder's projection weights as the products take them, converted once per change of the
     /// parameters instead of at every product.
     private let bf16Weights: [LayerBF16Weights]         // L entries; empty in single precision
-    /// Whether `bf16Weights` may differ from the parameters: set by anything that can write them.
-    private var bf16WeightsStale = true
+    /// In single-precision inference where the packed kernel runs (`BLAS.fp32InferenceProducts`), the encoder's
+    /// projection weights laid out for it, packed once per change of the parameters; empty otherwise.
+    private let packedFP32Weights: [LayerPackedFP32Weights]
+    /// The classifier's weight laid out for the packed kernel in inference (it multiplies in single precision in
+    /// either precision); nil otherwise.
+    private let packedClassifier: PackedFP32Weights?
+    /// Whether `bf16Weights` or `packedFP32Weights` may differ from the parameters: set by anything that can write
+    /// them.
+    private var productWeightsStale = true
     private let activation: GELUForm
     private let maxSequenceLength: Int
 
@@ -79,7 +86,7 @@ public final class BertForTokenClassification {
     /// (BF16 models convert their weights again before the next product), so write through a buffer obtained
     /// after the last forward, not one kept from before it.
     public var parameters: UnsafeMutableBufferPointer<Float> {
-        bf16WeightsStale = true
+        productWeightsStale = true
         return parameterSlab.buffer
     }
     /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
@@ -120,8 +127,10 @@ public final class BertForTokenClassification {
     /// The designated initialiser; `initializingParameters` false leaves every parameter 0, for a caller that
     /// writes them all next (a checkpoint's load, which then initialises only what the file lacks; a copy of
     /// another model's parameters), saving the normal draws of every parameter (about a second for 22 M).
+    /// `fp32InferenceProducts` says how an inference model in single precision multiplies by its weights.
     public init(config: BertConfig, numLabels: Int, maxTokens: Int, seed: UInt64, precision: GEMMPrecision,
-                purpose: ModelPurpose, initializingParameters: Bool) {
+                purpose: ModelPurpose, initializingParameters: Bool,
+                fp32InferenceProducts: BLAS.FP32InferenceProducts = BLAS.fp32InferenceProducts) {
         precondition(numLabels > 0, "a token classifier needs at least one label")
         precondition(maxTokens > 0, "maxTokens must be positive")
         precondition(config.hiddenSize % config.numAttentionHeads == 0,
@@ -166,6 +175,12 @@ public final class BertForTokenClassification {
         } else {
             bf16Weights = []
         }
+        packedFP32Weights = precision == .fp32 && purpose == .inference
+            ? (0 ..< config.numHiddenLayers).compactMap { _ in
+                LayerPackedFP32Weights(C: C, F: F, products: fp32InferenceProducts)
+            } : []
+        packedClassifier = purpose == .inference
+            ? PackedFP32Weights(n: numLabels, k: C, products: fp32InferenceProducts) : nil
         switch config.hiddenAct {
         case .gelu: activation = .erf
         case .geluNew, .geluPyTorchTanh: activation = .tanh
@@ -195,7 +210,7 @@ public final class BertForTokenClassification {
     /// Each tensor draws from its own stream keyed by (seed, name), so re-initialising one tensor (say,
     /// the classifier of a loaded encoder) gives the same values as a full initialisation would.
     public func initializeParameters(seed: UInt64, only names: Set<String>? = nil) {
-        bf16WeightsStale = true
+        productWeightsStale = true
         let std = Float(config.initializerRange)
         for entry in layout.entries where names?.contains(entry.name) ?? true {
             let p = parameterSlab.pointer + entry.offset
@@ -329,30 +344,36 @@ public final class BertForTokenClassification {
         }
         // Training forwards convert the weights every time (once per optimizer step, or per micro-batch): a
         // trainer's update never goes unseen. Other forwards convert only after the parameters may have changed.
-        if precision == .bf16 && (lastTraining || bf16WeightsStale) { convertBF16Weights() }
+        if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
+            let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
             let x16 = gemmScratch?.a.convert(x, count: T * C)          // Q, K, V convert nothing of their own
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query))
+                          converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query,
+                                                     packedFP32Weight: p32?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key))
+                          converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key,
+                                                     packedFP32Weight: p32?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value))
+                          converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
+                                                     packedFP32Weight: p32?.value))
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(weight: w16?.output, packedWeight: w16?.packed?.output))
+                          converted: ConvertedInputs(weight: w16?.output, packedWeight: w16?.packed?.output,
+                                                     packedFP32Weight: p32?.output))
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate))
+                          converted: ConvertedInputs(weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
+                                                     packedFP32Weight: p32?.intermediate))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
             var act16: BF16Matrix?
@@ -366,7 +387,8 @@ public final class BertForTokenClassification {
             }
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput))
+                          converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
+                                                     packedFP32Weight: p32?.ffOutput))
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
             x = UnsafePointer(a.y2)
@@ -377,11 +399,20 @@ public final class BertForTokenClassification {
                            random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
         }
         matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
-                      T: T, IC: C, OC: NL)
+                      T: T, IC: C, OC: NL, converted: ConvertedInputs(packedFP32Weight: packedClassifier))
         guard lastHadLabels else { return nil }
         let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
         labelledTokens = count
         return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// Brings the weights as the products take them up to the parameters: converted for BF16, laid out for the
+    /// packed single-precision kernel.
+    private func prepareProductWeights() {
+        if precision == .bf16 { convertBF16Weights() }
+        for (w, packed) in zip(weights.layers, packedFP32Weights) { packed.pack(w) }
+        packedClassifier?.pack(weights.classifierWeight)
+        productWeightsStale = false
     }
 
     /// Converts every encoder layer's projection weights for BF16 products.
@@ -395,7 +426,6 @@ public final class BertForTokenClassification {
             w16.ffOutput.convert(from: w.ffOutputWeight)
             w16.pack()
         }
-        bf16WeightsStale = false
     }
 
     /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
@@ -538,6 +568,35 @@ private struct LayerBF16Weights {
         packed.output.pack(output)
         packed.intermediate.pack(intermediate)
         packed.ffOutput.pack(ffOutput)
+    }
+}
+
+/// One encoder layer's projection weights laid out for the packed single-precision kernel (inference).
+private struct LayerPackedFP32Weights {
+    let query, key, value, output: PackedFP32Weights     // [C, C]
+    let intermediate: PackedFP32Weights                  // [F, C]
+    let ffOutput: PackedFP32Weights                      // [C, F]
+
+    /// Nil where inference's single-precision products do not run on the packed kernel.
+    init?(C: Int, F: Int, products: BLAS.FP32InferenceProducts) {
+        guard let query = PackedFP32Weights(n: C, k: C, products: products),
+              let key = PackedFP32Weights(n: C, k: C, products: products),
+              let value = PackedFP32Weights(n: C, k: C, products: products),
+              let output = PackedFP32Weights(n: C, k: C, products: products),
+              let intermediate = PackedFP32Weights(n: F, k: C, products: products),
+              let ffOutput = PackedFP32Weights(n: C, k: F, products: products)
+        else { return nil }
+        (self.query, self.key, self.value, self.output) = (query, key, value, output)
+        (self.intermediate, self.ffOutput) = (intermediate, ffOutput)
+    }
+
+    func pack(_ w: LayerViews) {
+        query.pack(w.queryWeight)
+        key.pack(w.keyWeight)
+        value.pack(w.valueWeight)
+        output.pack(w.outputWeight)
+        intermediate.pack(w.intermediateWeight)
+        ffOutput.pack(w.ffOutputWeight)
     }
 }
 

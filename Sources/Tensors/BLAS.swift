@@ -4,6 +4,7 @@
 #if canImport(Accelerate)
 import Accelerate
 #endif
+import CKernels
 import Foundation
 
 /// The number format of a matrix product's inputs. Accumulation and outputs are single precision either way.
@@ -332,6 +333,78 @@ public enum BLAS {
     public static let fp32Variable = "BERT_TAGGER_FP32_GEMM"
 
     private static let fp32OnOneDNN = fp32Kernels.isOneDNN
+
+    /// How inference forwards in single precision multiply by their weights, which stay put from one forward to
+    /// the next: `packed`, the tool's kernel on weights laid out once at load (`PackedFP32Weights`), or `library`,
+    /// the same calls as training (`fp32Kernels`).
+    public enum FP32InferenceProducts: String, CaseIterable, Sendable {
+        case packed, library
+    }
+
+    /// Who runs inference's single-precision products: the packed kernel where the processor runs it (AVX2 and FMA)
+    /// and OpenBLAS runs the other single-precision products, where it measured 1.3-5× faster than OpenBLAS on a
+    /// few dozen rows and level on thousands (README, Performance); the library elsewhere.
+    /// `BERT_TAGGER_FP32_INFERENCE=packed|library` overrides it.
+    public static let fp32InferenceProducts: FP32InferenceProducts = {
+        let asked = try? fp32InferenceOverride(ProcessInfo.processInfo.environment)
+        return fp32InferenceChoice(packedKernelRuns: bt_packed_sgemm_available() != 0, fp32Kernels: fp32Kernels,
+                                   asked: asked ?? nil)
+    }()
+
+    /// The decision behind `fp32InferenceProducts`: packed where the kernel runs and, unless asked for by hand,
+    /// where the single-precision library is OpenBLAS (oneDNN's products on AVX-512 were not measured against it).
+    public static func fp32InferenceChoice(packedKernelRuns: Bool, fp32Kernels: Kernels,
+                                           asked: FP32InferenceProducts?) -> FP32InferenceProducts {
+        guard packedKernelRuns else { return .library }
+        if let asked { return asked }
+        return fp32Kernels == .openBLAS ? .packed : .library
+    }
+
+    /// What `BERT_TAGGER_FP32_INFERENCE` asks for: nil when unset or empty, an error naming the value otherwise.
+    public static func fp32InferenceOverride(_ environment: [String: String]) throws(KernelLibraryError)
+        -> FP32InferenceProducts? {
+        guard let value = environment[fp32InferenceVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
+        else { return nil }
+        guard let products = FP32InferenceProducts(rawValue: value.lowercased()) else {
+            throw KernelLibraryError(description: "\(fp32InferenceVariable)=\(value) names no way to run inference's "
+                                     + "single-precision products: use "
+                                     + FP32InferenceProducts.allCases.map(\.rawValue).joined(separator: " or ")
+                                     + ", or unset it")
+        }
+        return products
+    }
+
+    /// The variable that chooses inference's single-precision products by hand.
+    public static let fp32InferenceVariable = "BERT_TAGGER_FP32_INFERENCE"
+
+    /// c[m, n] = a[m, k] · weightᵀ + bias (in every row; nil: none), a and c dense, on the packed kernel. Row tiles
+    /// are split over the threads on long inputs, the weight's panels on short ones (a sentence), so that both
+    /// cores work on one sentence; products too small to be worth waking a thread run on the caller's.
+    public static func sgemm(m: Int, a: UnsafePointer<Float>, packed: PackedFP32Weights, bias: UnsafePointer<Float>?,
+                             c: UnsafeMutablePointer<Float>) {
+        let n = packed.n, k = packed.k
+        checkSizes(m, n, k)
+        if m == 0 { return }
+        let panels = (n + Int(BT_PACKED_PANEL) - 1) / Int(BT_PACKED_PANEL)
+        let storage = UnsafePointer(packed.storage)
+        // About 200 thousand multiply-adds (a few microseconds) per thread at least.
+        let minimumWork = 200_000
+        if m >= packedRowSplit {
+            let tiles = (m + packedTileRows - 1) / packedTileRows
+            Parallel.forEachChunk(tiles, grain: max(1, minimumWork / (packedTileRows * n * k))) { range in
+                bt_packed_sgemm(c, n, a, k, storage, bias, n, k, range.lowerBound * packedTileRows,
+                                min(m, range.upperBound * packedTileRows), 0, panels)
+            }
+        } else {
+            let perPanel = m * Int(BT_PACKED_PANEL) * k
+            Parallel.forEachChunk(panels, grain: max(1, minimumWork / perPanel)) { range in
+                bt_packed_sgemm(c, n, a, k, storage, bias, n, k, 0, m, range.lowerBound, range.upperBound)
+            }
+        }
+    }
+
+    /// The rows of the packed kernel's tile, and the row count from which threads split rows rather than panels.
+    static let packedTileRows = 6, packedRowSplit = 256
 
     /// Who runs BF16 products: oneDNN where the processor has AMX, else the emulation.
     public static let bf16Kernels: Kernels = {

@@ -10,6 +10,7 @@ public enum ComputeLibraries {
         let environment = ProcessInfo.processInfo.environment
         _ = try InstructionSetCap.fromEnvironment(environment)
         _ = try BLAS.fp32Override(environment)
+        _ = try BLAS.fp32InferenceOverride(environment)
         #if !canImport(Accelerate)
         _ = try OpenBLASLibrary.shared.get()
         #endif
@@ -22,6 +23,17 @@ public enum ComputeLibraries {
             return "oneDNN \((try? OneDNNLibrary.shared.get().version) ?? "?") (JIT kernels up to \(isa))"
         }
         return blasDescription
+    }
+
+    /// How inference's single-precision products run: "the tool's AVX2 kernel on weights packed once at load" or
+    /// "as training's", with who chose it.
+    public static var fp32InferenceDescription: String {
+        let products = BLAS.fp32InferenceProducts
+        let text = products == .packed ? "the tool's AVX2 kernel on weights packed once at load" : "as training's"
+        let asked = (try? BLAS.fp32InferenceOverride(ProcessInfo.processInfo.environment)) ?? nil
+        if let asked, asked == products { return text + " (\(BLAS.fp32InferenceVariable)=\(asked.rawValue) set by hand)" }
+        if products == .library && bt_packed_sgemm_available() == 0 { return text + " (the packed kernel needs AVX2 and FMA)" }
+        return text
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".
@@ -70,7 +82,7 @@ public enum ComputeLibraries {
     public static var summary: String {
         let cpu = CPUFeatures.current
         return "CPU \(cpu.identity) [\(cpu.summary)\(capDescription.map { "; " + $0 } ?? "")]; "
-            + "fp32 products: \(fp32Description); "
+            + "fp32 products: \(fp32Description); fp32 inference: \(fp32InferenceDescription); "
             + "bf16 products: \(bf16Description); \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 
@@ -85,6 +97,7 @@ public enum ComputeLibraries {
                 + (cpu.hasAMX ? "AMX and AVX512-BF16" : cpu.hasBF16 ? "AVX512-BF16" : "none"),
             "  cores: \(ProcessInfoCores.active)",
             "fp32 products: \(fp32Description)",
+            "  in inference: \(fp32InferenceDescription)",
             "OpenBLAS: \(blasDescription)",
         ]
         #if !canImport(Accelerate)

@@ -1,19 +1,23 @@
 // Shape legend: T tokens (rows), IC input channels, OC output channels. Weights are PyTorch Linear
 // weights [OC, IC], used through BLAS transposes.
 
-/// A projection's BF16 inputs that the caller converted beforehand (`BF16Buffer`): the weight, kept from one
-/// optimizer step to the next, and the input, when several projections read it. Whatever is nil is converted at
-/// the call, through the scratch.
+/// A projection's inputs that the caller prepared beforehand. In BF16 (`BF16Buffer`): the weight, kept from one
+/// optimizer step to the next, and the input, when several projections read it; whatever is nil is converted at
+/// the call, through the scratch. In single precision, the weight laid out for the packed kernel.
 public struct ConvertedInputs: Sendable {
     public var input: BF16Matrix?
     public var weight: BF16Matrix?
-    /// The weight packed for the forward product (it then needs no `weight`).
+    /// The weight packed for the forward product in BF16 (it then needs no `weight`).
     public var packedWeight: PackedWeights?
+    /// The weight packed for the forward product in single precision (used instead of the weight's pointer).
+    public var packedFP32Weight: PackedFP32Weights?
 
-    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, packedWeight: PackedWeights? = nil) {
+    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, packedWeight: PackedWeights? = nil,
+                packedFP32Weight: PackedFP32Weights? = nil) {
         self.input = input
         self.weight = weight
         self.packedWeight = packedWeight
+        self.packedFP32Weight = packedFP32Weight
     }
 }
 
@@ -24,6 +28,11 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           T: Int, IC: Int, OC: Int, precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
                           converted: ConvertedInputs = ConvertedInputs()) {
     guard precision == .bf16 else {
+        if let packed = converted.packedFP32Weight {
+            precondition(packed.n == OC && packed.k == IC, "a weight packed as \(packed.n) × \(packed.k) used as \(OC) × \(IC)")
+            BLAS.sgemm(m: T, a: inp, packed: packed, bias: bias, c: out)
+            return
+        }
         if let bias { biasBroadcast(out, bias, T: T, N: OC) }
         BLAS.sgemm(.none, .transposed, m: T, n: OC, k: IC, a: inp, lda: IC, b: weight, ldb: IC,
                    beta: bias == nil ? 0 : 1, c: out, ldc: OC)

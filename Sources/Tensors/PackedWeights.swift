@@ -1,3 +1,4 @@
+import CKernels
 #if !canImport(Accelerate)
 import CDNNL
 #endif
@@ -46,5 +47,34 @@ public final class PackedWeights: @unchecked Sendable {
         dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount)
         #endif
         plain = weight
+    }
+}
+
+/// A projection's weight [n, k] (a PyTorch Linear weight) laid out once for single-precision products
+/// `out = inp · weightᵀ + bias` on the tool's own kernel (CKernels' bt_packed_sgemm: panels of sixteen output
+/// columns, tiles of six rows in AVX2 registers). A BLAS library lays the weight out again in every call, which
+/// for a sentence of a few dozen tokens costs about as much as the product itself. For weights that stay put
+/// (inference): `pack` again after every change.
+public final class PackedFP32Weights: @unchecked Sendable {
+    /// The weight's rows (the product's output columns) and columns (its depth).
+    public let n: Int, k: Int
+    let storage: UnsafeMutablePointer<Float>
+
+    /// Nil unless `products` is `.packed` (by default, where inference runs its single-precision products on the
+    /// packed kernel: `BLAS.fp32InferenceProducts`) and the processor runs the kernel.
+    public init?(n: Int, k: Int, products: BLAS.FP32InferenceProducts = BLAS.fp32InferenceProducts) {
+        guard products == .packed, bt_packed_sgemm_available() != 0, n > 0, k > 0 else { return nil }
+        self.n = n
+        self.k = k
+        let count = bt_packed_sgemm_floats(n, k)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Lays `weight` (n × k values, row-major) out for the products; the weight itself is not kept.
+    public func pack(_ weight: UnsafePointer<Float>) {
+        bt_packed_sgemm_pack(storage, weight, n, k)
     }
 }

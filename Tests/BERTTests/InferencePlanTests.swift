@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensors
 import Testing
@@ -20,14 +21,16 @@ import Testing
 
     /// Logits, loss and last hidden state of both purposes agree bit for bit, batch after batch (a full batch,
     /// then the tiny one, then a single sequence), in single precision and BF16, for both GELU forms (the
-    /// inference plan runs GELU in place).
+    /// inference plan runs GELU in place), when both multiply through the same library (the packed kernel of
+    /// single-precision inference has its own test below).
     @Test(arguments: [GEMMPrecision.fp32, .bf16], [Activation.gelu, .geluNew])
     func inferenceForwardIsBitIdenticalToTrainingForwardWithoutDropout(precision: GEMMPrecision, act: Activation) throws {
         let config = Self.config(act)
         let trained = perturbedModel(config, maxTokens: 16, seed: 5)
         let training = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 5, precision: precision)
         let inference = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 5,
-                                                   precision: precision, purpose: .inference)
+                                                   precision: precision, purpose: .inference,
+                                                   initializingParameters: true, fp32InferenceProducts: .library)
         _ = training.parameters.update(fromContentsOf: trained.parameters)
         _ = inference.parameters.update(fromContentsOf: trained.parameters)
         #expect(training.purpose == .training && inference.purpose == .inference)
@@ -59,14 +62,48 @@ import Testing
         }
     }
 
+    /// In single precision where the packed kernel runs, an inference model multiplies on weights laid out once:
+    /// its logits and loss are the Double reference's within 1e-4 and 1e-5 (the training forward's tolerances),
+    /// also after the parameters change (laid out again), and each sequence gets the same bits alone as in the
+    /// batch (every output of the packed products is the bias plus its terms in order, whatever the batch).
+    @Test(.enabled(if: bt_packed_sgemm_available() != 0, "the processor gives no AVX2 and FMA"),
+          arguments: [Activation.gelu, .geluNew])
+    func packedSinglePrecisionInferenceMatchesTheDoubleReferenceAndIsTheSameAloneAsInABatch(act: Activation) throws {
+        let config = tinyConfig(act), batch = TinyBatch(), reference = ReferenceModel(config: config, numLabels: 5)
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 1, precision: .fp32,
+                                               purpose: .inference, initializingParameters: false,
+                                               fp32InferenceProducts: .packed)
+        for seed: UInt64 in [1, 2] {
+            _ = model.parameters.update(fromContentsOf: perturbedModel(config, seed: seed).parameters)
+            let loss = try #require(try model.forward(inputIDs: batch.ids, positionIDs: batch.positions,
+                                                      sequenceOffsets: batch.offsets, labels: batch.labels, training: false))
+            let expected = reference.run(model.parameters.map(Double.init), ids: batch.ids, positions: batch.positions,
+                                         offsets: batch.offsets, labels: batch.labels)
+            let worst = zip(Array(model.logits), expected.logits.flatMap { $0 }).map { abs(Double($0) - $1) }.max()!
+            #expect(worst < 1e-4, "parameters \(seed): largest logit difference \(worst)")
+            #expect(abs(Double(loss) - expected.loss) < 1e-5, "parameters \(seed): loss \(loss), reference \(expected.loss)")
+            let inBatch = Array(model.logits)
+            for b in 0 ..< batch.offsets.count - 1 {
+                let range = Int(batch.offsets[b]) ..< Int(batch.offsets[b + 1])
+                try model.forward(inputIDs: Array(batch.ids[range]), positionIDs: Array(batch.positions[range]),
+                                  sequenceOffsets: [0, Int32(range.count)], labels: nil, training: false)
+                let alone = Array(model.logits), together = inBatch[range.lowerBound * 5 ..< range.upperBound * 5]
+                #expect(zip(alone, together).allSatisfy { $0.bitPattern == $1.bitPattern },
+                        "parameters \(seed), sequence \(b): logits alone \(alone), in the batch \(Array(together))")
+            }
+        }
+    }
+
     /// In BF16 an inference model keeps its projection weights packed for blocks of rows where oneDNN runs the
     /// products: at 600 tokens (two blocks and a rest) its logits are those of the training model's forward on the
-    /// row-major weights, and after the parameters change (packed again) those of the new parameters.
+    /// row-major weights, and after the parameters change (packed again) those of the new parameters. (The
+    /// classifier, single precision in either, multiplies through the library in both here.)
     @Test func packedBF16WeightsGiveTheLogitsOfTheRowMajorWeights() throws {
         let config = Self.config(.gelu), tokens = 600
         let training = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5, precision: .bf16)
         let inference = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
-                                                   precision: .bf16, purpose: .inference)
+                                                   precision: .bf16, purpose: .inference, initializingParameters: true,
+                                                   fp32InferenceProducts: .library)
         let ids = (0 ..< tokens).map { Int32(($0 * 7 + 3) % 40) }
         let positions = (0 ..< tokens).map { Int32($0 % 20) }
         let offsets = (0 ... tokens / 20).map { Int32($0 * 20) }

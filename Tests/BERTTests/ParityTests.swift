@@ -115,8 +115,9 @@ func isKeyBias(_ name: String) -> Bool { name.hasSuffix("attention.self.key.bias
     static let conllLabels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 
     /// The default encoder with the fixture's classifier.
-    func makeModel() throws -> BertForTokenClassification {
-        let model = try Checkpoint(directory: BERTFixture.encoderDirectory, labels: Self.conllLabels).makeModel(maxTokens: 512)
+    func makeModel(purpose: ModelPurpose) throws -> BertForTokenClassification {
+        let model = try Checkpoint(directory: BERTFixture.encoderDirectory, labels: Self.conllLabels)
+            .makeModel(maxTokens: 512, purpose: purpose)
         let classifier = try SafeTensorsFile(contentsOf: BERTFixture.url("minilm-conll/classifier.safetensors"))
         for name in ["classifier.weight", "classifier.bias"] {
             let entry = try #require(model.layout.entry(named: name))
@@ -125,12 +126,15 @@ func isKeyBias(_ name: String) -> Bool { name.hasSuffix("attention.self.key.bias
         return model
     }
 
-    @Test(.enabled(if: BERTFixture.encoderIsPresent, BERTFixture.encoderAbsentMessage))
-    func hiddenStatesAndLogitsMatchTransformersPackedAndOneByOne() throws {
+    /// Both purposes: a training model's forward, and an inference model's (on weights laid out once for the packed
+    /// kernel, where the processor runs it).
+    @Test(.enabled(if: BERTFixture.encoderIsPresent, BERTFixture.encoderAbsentMessage),
+          arguments: [ModelPurpose.training, .inference])
+    func hiddenStatesAndLogitsMatchTransformersPackedAndOneByOne(purpose: ModelPurpose) throws {
         let reference = try ParityReference(BERTFixture.url("minilm-conll/expected.safetensors"))
         let hidden = try reference.floats("last_hidden_state")
         let logits = try reference.floats("logits")
-        let model = try makeModel()
+        let model = try makeModel(purpose: purpose)
         let C = model.config.hiddenSize, NL = model.numLabels
         #expect(reference.sequenceOffsets.count - 1 >= 20)
 
@@ -153,6 +157,6 @@ func isKeyBias(_ name: String) -> Bool { name.hasSuffix("attention.self.key.bias
             if l > worst.difference { worst = ("logits of sentence \(b) (\(end - start) pieces)", l) }
         }
         #expect(worst.difference <= 1e-4, "one by one: largest difference \(worst.difference) in \(worst.what)")
-        print("minilm-conll: packed max abs hidden \(packedHidden), logits \(packedLogits); one by one largest \(worst.difference) (\(worst.what))")
+        print("minilm-conll (\(purpose)): packed max abs hidden \(packedHidden), logits \(packedLogits); one by one largest \(worst.difference) (\(worst.what))")
     }
 }

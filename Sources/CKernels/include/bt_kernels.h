@@ -111,4 +111,19 @@ void bt_attention_backward(float *dq, float *dk, float *dv, const float *dout, c
 /// The scratch floats attention of sequences up to max_n tokens with head size hs needs.
 size_t bt_attention_scratch_floats(size_t max_n, size_t hs);
 
+/// Single-precision products against a weight laid out once (bt_packed_sgemm.c): out[t, j] = bias[j] +
+/// Σ_x inp[t, x] · weight[j, x], the weight [n, k] (a PyTorch Linear weight) kept in panels of BT_PACKED_PANEL
+/// output columns. Each output is the bias plus the products in order of x, one fused multiply-add each.
+#define BT_PACKED_PANEL 16
+/// Whether this processor runs the packed products (AVX2 and FMA, under BERT_TAGGER_MAX_CPU_ISA's cap).
+int bt_packed_sgemm_available(void);
+/// Floats (from a 64-byte aligned start) the packed form of an n × k weight takes.
+size_t bt_packed_sgemm_floats(size_t n, size_t k);
+/// Lays weight [n, k] out for bt_packed_sgemm (the panels' columns past n are zeros).
+void bt_packed_sgemm_pack(float *packed, const float *weight, size_t n, size_t k);
+/// Rows row_begin ..< row_end of out (rows ldo apart) for the columns of panels panel_begin ..< panel_end, from
+/// the input's rows (lda apart, k values each); bias NULL adds nothing. Only where bt_packed_sgemm_available().
+void bt_packed_sgemm(float *out, size_t ldo, const float *inp, size_t lda, const float *packed, const float *bias,
+                     size_t n, size_t k, size_t row_begin, size_t row_end, size_t panel_begin, size_t panel_end);
+
 #endif
