@@ -47,7 +47,9 @@ struct EngineBenchmark: ParsableCommand {
         // The bound: sgemm on the model's own shapes, forward and backward.
         let gemm = GEMMProbe(T: T, C: C, F: F, repeats: repeats, precision: precision)
         print(String(format: "\(precision) products, GFLOP/s: forward shapes %.1f   backward shapes %.1f   training mix %.1f",
-                     gemm.forwardRate / 1e9, gemm.backwardRate / 1e9, gemm.trainingRate / 1e9))
+                     gemm.forwardRate / 1e9, gemm.backwardRate / 1e9, gemm.trainingRate / 1e9)
+              + (gemm.inferenceRate != gemm.forwardRate
+                 ? String(format: "   inference on packed weights %.1f", gemm.inferenceRate / 1e9) : ""))
 
         // Model FLOPs per token, forward: per layer 2·(4C² + 2CF) for the six projections plus 4·C·n̄ for
         // q·kᵀ and probs·v, where n̄ = Σn²/T is the attended length per token; plus 2·C·NL for the classifier.
@@ -77,7 +79,7 @@ struct EngineBenchmark: ParsableCommand {
             optimizer.step(parameters: engine.parameters, gradients: UnsafeBufferPointer(engine.gradients),
                            learningRate: 5e-5)
         }
-        report("inference (forward)", seconds: inference, tokens: T, flopsPerToken: forwardFLOPs, rate: gemm.forwardRate)
+        report("inference (forward)", seconds: inference, tokens: T, flopsPerToken: forwardFLOPs, rate: gemm.inferenceRate)
         report("training (fwd+bwd+AdamW)", seconds: training, tokens: T, flopsPerToken: trainingFLOPs, rate: gemm.trainingRate)
         print(String(format: "last training loss %.4f", lastLoss))
         print(String(format: "peak resident memory: %.0f MiB (after %d-token training steps; parameters, gradients "
@@ -139,6 +141,8 @@ struct CoNLLShapedBatch {
 /// engine calls them.
 struct GEMMProbe {
     var forwardRate = 0.0, backwardRate = 0.0, trainingRate = 0.0
+    /// The forward shapes' rate as inference multiplies them (on packed weights where it does).
+    var inferenceRate = 0.0
 
     init(T: Int, C: Int, F: Int, repeats: Int, precision: GEMMPrecision) {
         let a = FloatSlab(count: T * F), b = FloatSlab(count: T * F), c = FloatSlab(count: T * F)
@@ -171,6 +175,20 @@ struct GEMMProbe {
         forwardRate = f.flops / f.seconds
         backwardRate = bw.flops / bw.seconds
         trainingRate = (f.flops + bw.flops) / (f.seconds + bw.seconds)
+        // Inference in single precision multiplies by packed weights where that kernel is in use: its bound is
+        // that kernel's rate on the same shapes.
+        inferenceRate = forwardRate
+        if precision == .fp32 {
+            var flops = 0.0, seconds = 0.0
+            for (_, _, m, n, k, calls) in forward {
+                guard let packed = PackedFP32Weights(n: n, k: k) else { break }
+                packed.pack(b.pointer)
+                let t = time(repeats) { BLAS.sgemm(m: m, a: a.pointer, packed: packed, bias: nil, c: c.pointer) }
+                flops += 2 * Double(m * n * k) * Double(calls)
+                seconds += t * Double(calls)
+            }
+            if seconds > 0 { inferenceRate = flops / seconds }
+        }
     }
 }
 
