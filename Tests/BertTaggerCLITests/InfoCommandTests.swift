@@ -8,8 +8,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("bert-tagger ") == true, "\(result.stdout)")
-        for prefix in ["CPU: ", "  instruction sets: ", "  vector kernels: ", "fp32 products: ", "BF16 products: ",
-                       "threads: "] {
+        for prefix in ["CPU: ", "  instruction sets: ", "  vector kernels: ", "fp32 products: ", "  in inference: ",
+                       "BF16 products: ", "threads: "] {
             #expect(lines.contains { $0.hasPrefix(prefix) }, "no line starting \"\(prefix)\" in\n\(result.stdout)")
         }
         #if os(Linux)
@@ -17,6 +17,23 @@ import Testing
         #expect(result.stdout.contains("(named from the CPU's instruction sets)"), "\(result.stdout)")
         #expect(!result.stdout.contains("WARNING"), "\(result.stdout)")
         #endif
+    }
+
+    /// How inference multiplies in single precision: as asked for by hand, as training does where the processor
+    /// (here capped at SSE4.1) has no AVX2, and a value that names nothing is one error naming the variable.
+    @Test func inferenceProductsFollowTheVariableAndTheInstructionSets() throws {
+        let byHand = try Binary.run(["info"], environment: ["BERT_TAGGER_FP32_INFERENCE": "library"])
+        #expect(byHand.status == 0, "\(byHand.stderr)")
+        #expect(byHand.stdout.contains("  in inference: as training's (BERT_TAGGER_FP32_INFERENCE=library set by hand)"),
+                "\(byHand.stdout)")
+        let capped = try Binary.run(["info"], environment: ["BERT_TAGGER_MAX_CPU_ISA": "sse41"])
+        #expect(capped.status == 0, "\(capped.stderr)")
+        #expect(capped.stdout.contains("  in inference: as training's (the packed kernel needs AVX2 and FMA)"),
+                "\(capped.stdout)")
+        let wrong = try Binary.run(["info"], environment: ["BERT_TAGGER_FP32_INFERENCE": "fast"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("BERT_TAGGER_FP32_INFERENCE=fast names no way to run inference's single-precision "
+                                      + "products: use packed or library, or unset it"), "\(wrong.stderr)")
     }
 
     /// A core set by hand is used and reported as such, with a warning when it is narrower than the CPU's.
