@@ -89,6 +89,9 @@ public final class BertForTokenClassification {
         productWeightsStale = true
         return parameterSlab.buffer
     }
+    /// The parameter slab for reading: asking for it changes nothing (the weights the products take stay as they
+    /// are), so one thread may copy the parameters while another runs a forward.
+    public var parameterValues: UnsafeBufferPointer<Float> { UnsafeBufferPointer(parameterSlab.buffer) }
     /// Gradients in the same layout: [P]. `backward` accumulates here; `zeroGradients` clears.
     /// A model built for inference has none: asking for them stops the program.
     public var gradients: UnsafeMutableBufferPointer<Float> {

@@ -53,12 +53,12 @@ final class ModelPool: @unchecked Sendable {
     }
 
     /// A new model with the prototype's weights. Reading the prototype's parameters is safe while it runs: a
-    /// forward only reads them.
+    /// forward only reads them, and `parameterValues` leaves its packed or converted weights as they are.
     private func copy() -> BertForTokenClassification {
         let model = BertForTokenClassification(config: prototype.config, numLabels: prototype.numLabels,
                                                maxTokens: prototype.maxTokens, seed: 0, precision: prototype.precision,
                                                purpose: .inference, initializingParameters: false)
-        _ = model.parameters.update(fromContentsOf: UnsafeBufferPointer(prototype.parameters))
+        _ = model.parameters.update(fromContentsOf: prototype.parameterValues)
         return model
     }
 }

@@ -93,6 +93,33 @@ import Testing
         }
     }
 
+    /// Reading the parameters through `parameterValues` (as the server's pool does while a model runs) leaves the
+    /// packed weights as they are, where asking for `parameters` lays them out again: a write through a buffer kept
+    /// from before the last forward shows in the logits only after `parameters` is asked for.
+    @Test(.enabled(if: bt_packed_sgemm_available() != 0, "the processor gives no AVX2 and FMA"))
+    func readingParameterValuesLeavesThePackedWeightsAlone() throws {
+        let config = tinyConfig(), batch = TinyBatch()
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: 16, seed: 1, precision: .fp32,
+                                               purpose: .inference, initializingParameters: false,
+                                               fp32InferenceProducts: .packed)
+        let trained = perturbedModel(config)
+        withExtendedLifetime(trained) { _ = model.parameters.update(fromContentsOf: trained.parameters) }
+        func logits() throws -> [Float] {
+            try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                              labels: nil, training: false)
+            return Array(model.logits)
+        }
+        let before = try logits()
+        let kept = model.parameters
+        #expect(try logits() == before)
+        let query = try #require(model.layout.entry(named: "bert.encoder.layer.0.attention.self.query.weight"))
+        kept[query.range.lowerBound] += 1
+        #expect(model.parameterValues[query.range.lowerBound] == kept[query.range.lowerBound])
+        #expect(try logits() == before, "reading parameterValues laid the weights out again")
+        _ = model.parameters
+        #expect(try logits() != before, "asking for parameters did not lay the weights out again")
+    }
+
     /// In BF16 an inference model keeps its projection weights packed for blocks of rows where oneDNN runs the
     /// products: at 600 tokens (two blocks and a rest) its logits are those of the training model's forward on the
     /// row-major weights, and after the parameters change (packed again) those of the new parameters. (The
