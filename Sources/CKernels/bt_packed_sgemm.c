@@ -10,8 +10,6 @@
 // two loads of the panel, one broadcast per row, two fused multiply-adds per row. The input is read where it
 // lies (rows lda apart); the output tile starts from the bias and is written once.
 
-#define BT_TILE_ROWS 6
-
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 
@@ -21,7 +19,7 @@
 static inline __attribute__((always_inline)) BT_AVX2
 void bt_packed_tile(const int R, const float *a, size_t lda, const float *p, size_t k, const float *bias16,
                     float *c, size_t ldc, size_t width) {
-    __m256 acc[BT_TILE_ROWS][2];
+    __m256 acc[BT_PACKED_TILE_ROWS][2];
     const __m256 b0 = _mm256_loadu_ps(bias16), b1 = _mm256_loadu_ps(bias16 + 8);
     for (int r = 0; r < R; r++) { acc[r][0] = b0; acc[r][1] = b1; }
     for (size_t x = 0; x < k; x++) {
@@ -60,7 +58,7 @@ BT_TILE_FUNCTION(5)
 BT_TILE_FUNCTION(6)
 
 typedef void (*bt_tile_function)(const float *, size_t, const float *, size_t, const float *, float *, size_t, size_t);
-static const bt_tile_function bt_tiles[BT_TILE_ROWS + 1] = {
+static const bt_tile_function bt_tiles[BT_PACKED_TILE_ROWS + 1] = {
     NULL, bt_packed_tile_1, bt_packed_tile_2, bt_packed_tile_3, bt_packed_tile_4, bt_packed_tile_5, bt_packed_tile_6,
 };
 
@@ -73,7 +71,7 @@ void bt_packed_sgemm(float *out, size_t ldo, const float *inp, size_t lda, const
     const size_t rows_total = row_end - row_begin, limit = 64 * 1024;
     const size_t blocks = (rows_total * k + limit - 1) / limit;
     size_t block = blocks <= 1 ? rows_total : (rows_total + blocks - 1) / blocks;
-    block = (block + BT_TILE_ROWS - 1) / BT_TILE_ROWS * BT_TILE_ROWS;
+    block = (block + BT_PACKED_TILE_ROWS - 1) / BT_PACKED_TILE_ROWS * BT_PACKED_TILE_ROWS;
     for (size_t r0 = row_begin; r0 < row_end; r0 += block) {
         const size_t r1 = row_end - r0 < block ? row_end : r0 + block;
         for (size_t panel = panel_begin; panel < panel_end; panel++) {
@@ -82,8 +80,8 @@ void bt_packed_sgemm(float *out, size_t ldo, const float *inp, size_t lda, const
             float bias16[BT_PACKED_PANEL] = {0};
             if (bias) memcpy(bias16, bias + j, width * sizeof(float));
             const float *p = packed + j * k;
-            for (size_t r = r0; r < r1; r += BT_TILE_ROWS) {
-                const size_t rows = r1 - r < BT_TILE_ROWS ? r1 - r : BT_TILE_ROWS;
+            for (size_t r = r0; r < r1; r += BT_PACKED_TILE_ROWS) {
+                const size_t rows = r1 - r < BT_PACKED_TILE_ROWS ? r1 - r : BT_PACKED_TILE_ROWS;
                 bt_tiles[rows](inp + r * lda, lda, p, k, bias16, out + r * ldo + j, ldo, width);
             }
         }

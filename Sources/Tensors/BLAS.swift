@@ -342,8 +342,8 @@ public enum BLAS {
     }
 
     /// Who runs inference's single-precision products: the packed kernel where the processor runs it (AVX2 and FMA)
-    /// and OpenBLAS runs the other single-precision products, where it measured 1.3-5× faster than OpenBLAS on a
-    /// few dozen rows and level on thousands (README, Performance); the library elsewhere.
+    /// and OpenBLAS runs the other single-precision products, where it measured 1.2-5× faster than OpenBLAS on up
+    /// to 64 rows (a sentence) and level on hundreds and thousands (README, Performance); the library elsewhere.
     /// `BERT_TAGGER_FP32_INFERENCE=packed|library` overrides it.
     public static let fp32InferenceProducts: FP32InferenceProducts = {
         let asked = try? fp32InferenceOverride(ProcessInfo.processInfo.environment)
@@ -404,7 +404,7 @@ public enum BLAS {
     }
 
     /// The rows of the packed kernel's tile, and the row count from which threads split rows rather than panels.
-    static let packedTileRows = 6, packedRowSplit = 256
+    static let packedTileRows = Int(BT_PACKED_TILE_ROWS), packedRowSplit = 256
 
     /// Who runs BF16 products: oneDNN where the processor has AMX, else the emulation.
     public static let bf16Kernels: Kernels = {

@@ -115,6 +115,8 @@ size_t bt_attention_scratch_floats(size_t max_n, size_t hs);
 /// Σ_x inp[t, x] · weight[j, x], the weight [n, k] (a PyTorch Linear weight) kept in panels of BT_PACKED_PANEL
 /// output columns. Each output is the bias plus the products in order of x, one fused multiply-add each.
 #define BT_PACKED_PANEL 16
+/// The rows of the kernel's tile: row ranges split at multiples of it keep every tile whole.
+#define BT_PACKED_TILE_ROWS 6
 /// Whether this processor runs the packed products (AVX2 and FMA, under BERT_TAGGER_MAX_CPU_ISA's cap).
 int bt_packed_sgemm_available(void);
 /// Floats (from a 64-byte aligned start) the packed form of an n × k weight takes.
