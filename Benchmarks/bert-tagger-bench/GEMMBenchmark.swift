@@ -124,8 +124,7 @@ extension GEMMBenchmark {
     func inferenceProducts(C: Int, F: Int, rng: inout SplitMix64) {
         print("\ninference forward products (out = inp · Wᵀ + bias, W fixed), GFLOP/s: \(ComputeLibraries.fp32Description)"
               + " against the packed kernel; * marks what inference uses (\(ComputeLibraries.fp32InferenceDescription))")
-        let probe = PackedFP32Weights(n: 16, k: 16, products: .packed)
-        guard probe != nil else {
+        guard PackedFP32Weights(n: 16, k: 16, products: .packed) != nil else {
             print("  not compared: the packed kernel needs AVX2 and FMA")
             return
         }

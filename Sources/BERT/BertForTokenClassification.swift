@@ -43,8 +43,8 @@ public final class BertForTokenClassification {
     /// The classifier's weight laid out for the packed kernel in inference (it multiplies in single precision in
     /// either precision); nil otherwise.
     private let packedClassifier: PackedFP32Weights?
-    /// Whether `bf16Weights` or `packedFP32Weights` may differ from the parameters: set by anything that can write
-    /// them.
+    /// Whether `bf16Weights`, `packedFP32Weights` or `packedClassifier` may differ from the parameters: set by
+    /// anything that can write them.
     private var productWeightsStale = true
     private let activation: GELUForm
     private let maxSequenceLength: Int
@@ -83,8 +83,9 @@ public final class BertForTokenClassification {
     private let classifierDropout: Float
 
     /// The parameter slab, `layout.totalCount` floats: [P]. Asking for it counts as a change of the parameters
-    /// (BF16 models convert their weights again before the next product), so write through a buffer obtained
-    /// after the last forward, not one kept from before it.
+    /// (BF16 models convert, and inference models lay out, their weights again before the next product), so write
+    /// through a buffer obtained after the last forward, not one kept from before it; read through
+    /// `parameterValues`.
     public var parameters: UnsafeMutableBufferPointer<Float> {
         productWeightsStale = true
         return parameterSlab.buffer
@@ -345,8 +346,9 @@ public final class BertForTokenClassification {
             dropoutForward(acts.hidden0, acts.hidden0, count: T * C, probability: hiddenDropout,
                            random: dropoutRandom.derived(Site.embeddings), counterBase: dropoutCounterBase(C))
         }
-        // Training forwards convert the weights every time (once per optimizer step, or per micro-batch): a
-        // trainer's update never goes unseen. Other forwards convert only after the parameters may have changed.
+        // Training forwards in BF16 convert the weights every time (once per optimizer step, or per micro-batch): a
+        // trainer's update never goes unseen. Other forwards convert or pack only after the parameters may have
+        // changed.
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
         for l in 0 ..< config.numHiddenLayers {

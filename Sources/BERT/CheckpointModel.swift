@@ -44,7 +44,7 @@ extension Checkpoint {
             throw CheckpointError.saveFailed(path: directory.path,
                                              reason: "the model's config names no labels for its \(model.numLabels) outputs; pass the label list")
         }
-        try save(parameters: UnsafeBufferPointer(model.parameters), layout: model.layout, config: model.config,
+        try save(parameters: model.parameterValues, layout: model.layout, config: model.config,
                  labels: names, to: directory, tokenizerSource: tokenizerSource, extraFiles: extraFiles,
                  writeMore: writeMore)
     }

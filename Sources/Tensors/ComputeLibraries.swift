@@ -32,8 +32,9 @@ public enum ComputeLibraries {
         let text = products == .packed ? "the tool's AVX2 kernel on weights packed once at load" : "as training's"
         let asked = (try? BLAS.fp32InferenceOverride(ProcessInfo.processInfo.environment)) ?? nil
         if let asked, asked == products { return text + " (\(BLAS.fp32InferenceVariable)=\(asked.rawValue) set by hand)" }
-        if products == .library && bt_packed_sgemm_available() == 0 { return text + " (the packed kernel needs AVX2 and FMA)" }
-        return text
+        guard products == .library else { return text }
+        if bt_packed_sgemm_available() == 0 { return text + " (the packed kernel needs AVX2 and FMA)" }
+        return text + " (\(fp32Description) runs single precision here; the packed kernel was not measured against it)"
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".
