@@ -189,7 +189,8 @@ public enum BLAS {
                      m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?,
-                     bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes = defaultOneDNNShapes) {
+                     bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes = defaultOneDNNShapes,
+                     products: BF16Products = bf16Products) {
         guard precision == .bf16 else {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -202,7 +203,7 @@ public enum BLAS {
         if m == 0 || n == 0 { checkSizes(m, n, k); return }
         gemmBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: scratch.a.convert(a, count: countA), lda: lda,
                  b: scratch.b.convert(b, count: countB), ldb: ldb, beta: beta, c: c, ldc: ldc,
-                 oneDNNShapes: oneDNNShapes)
+                 oneDNNShapes: oneDNNShapes, products: products)
     }
 
     /// A BF16 product of inputs already converted (`BF16Buffer`), accumulated in single precision. Each input
@@ -236,6 +237,11 @@ public enum BLAS {
                      bias: bias, c: c + done * n, threads: Parallel.threadCount)
             done += rowBlock
         }
+        if done < m, let panels = packed.amxPanels {
+            let inputs = UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self)) + done * k
+            gemmAMX(m: m - done, a: inputs, packed: panels, n: n, k: k, bias: bias, c: c + done * n)
+            return
+        }
         if done < m {
             let rest = dnnl.matmul(.init(transA: false, transB: true, m: m - done, n: n, k: k, lda: k, ldb: k, ldc: n,
                                          alpha: 1, beta: 0, bf16: true, shapes: .any, bias: packed.bias))
@@ -267,7 +273,7 @@ public enum BLAS {
     static func gemmBF16(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
                          a: BF16Matrix, lda: Int, b: BF16Matrix, ldb: Int,
                          beta: Float, bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, ldc: Int,
-                         oneDNNShapes: OneDNNShapes) {
+                         oneDNNShapes: OneDNNShapes, products: BF16Products = bf16Products) {
         checkSizes(m, n, k)
         if m == 0 || n == 0 { return }
         let countA = (transA == .none ? m : k) * lda, countB = (transB == .none ? k : n) * ldb
@@ -276,6 +282,11 @@ public enum BLAS {
         precondition(a.kernels == b.kernels, "BF16 inputs converted for \(a.kernels) and \(b.kernels)")
         #if !canImport(Accelerate)
         if a.kernels.isOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
+            if products == .amx,
+               gemmAMX(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a.storage, lda: lda, b: b.storage, ldb: ldb,
+                       beta: beta, bias: bias, c: c, ldc: ldc) {
+                return
+            }
             let matmul = dnnl.matmul(.init(transA: transA == .transposed, transB: transB == .transposed,
                                            m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
                                            bf16: true, shapes: oneDNNShapes, bias: bias != nil))

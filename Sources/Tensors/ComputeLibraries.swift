@@ -11,6 +11,7 @@ public enum ComputeLibraries {
         _ = try InstructionSetCap.fromEnvironment(environment)
         _ = try BLAS.fp32Override(environment)
         _ = try BLAS.fp32InferenceOverride(environment)
+        _ = try BLAS.bf16ProductsOverride(environment)
         #if !canImport(Accelerate)
         _ = try OpenBLASLibrary.shared.get()
         #endif
@@ -35,6 +36,21 @@ public enum ComputeLibraries {
         guard products == .library else { return text }
         if bt_packed_sgemm_available() == 0 { return text + " (the packed kernel needs AVX2 and FMA)" }
         return text + " (\(fp32Description) runs single precision here; the packed kernel was not measured against it)"
+    }
+
+    /// Who runs BF16 products in training and inference's rows left over after its whole blocks, where BF16
+    /// products run on oneDNN: "training: oneDNN's primitive for any shape; inference's rows left over: the
+    /// tool's AMX kernel on weights packed once at load".
+    public static var bf16ProductsDescription: String {
+        let byHand = BLAS.bf16ProductsAsked.map { " (\(BLAS.bf16ProductsVariable)=\($0.rawValue) set by hand)" } ?? ""
+        guard BLAS.amxRuns else {
+            return "oneDNN's primitives" + (CPUFeatures.current.hasAMX && BLAS.bf16Kernels.isOneDNN
+                                             ? " (Linux did not grant the AMX tiles to the tool's kernel)" : "")
+        }
+        let training = BLAS.bf16Products == .amx ? "the tool's AMX kernel" : "oneDNN's primitive for any shape"
+        let leftover = BLAS.inferenceLeftoverRows == .amx ? "the tool's AMX kernel on weights packed once at load"
+            : "oneDNN's primitive for any shape"
+        return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock): \(leftover)\(byHand)"
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".
@@ -84,7 +100,8 @@ public enum ComputeLibraries {
         let cpu = CPUFeatures.current
         return "CPU \(cpu.identity) [\(cpu.summary)\(capDescription.map { "; " + $0 } ?? "")]; "
             + "fp32 products: \(fp32Description); fp32 inference: \(fp32InferenceDescription); "
-            + "bf16 products: \(bf16Description); \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
+            + "bf16 products: \(bf16Description)"
+            + (BLAS.bf16Kernels.isOneDNN ? " (\(bf16ProductsDescription))" : "") + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 
     /// The full description, one fact a line, for `bert-tagger info`.
@@ -114,6 +131,7 @@ public enum ComputeLibraries {
         }
         #endif
         lines.append("BF16 products: \(bf16Description)")
+        if BLAS.bf16Kernels.isOneDNN { lines.append("  kernels: \(bf16ProductsDescription)") }
         lines.append("element-wise kernels: \(elementwiseDescription)")
         lines.append("threads: \(Parallel.threadCount)")
         return lines

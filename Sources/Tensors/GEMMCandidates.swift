@@ -60,11 +60,21 @@ public struct GEMMCandidate: Sendable {
                 for shapes in [BLAS.OneDNNShapes.any, .each] {
                     let kind = shapes == .any ? "a primitive for any shape" : "a primitive per shape"
                     list.append(GEMMCandidate(name: "oneDNN \(dnnl.version) matmul, \(kind) (\(dnnl.isa))", precision: .bf16,
-                                              inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa) && shapes == BLAS.defaultOneDNNShapes,
+                                              inUse: BLAS.bf16Kernels == .oneDNN(isa: dnnl.isa) && BLAS.bf16Products == .onednn
+                                                  && shapes == BLAS.defaultOneDNNShapes,
                                               bf16Kernels: .oneDNN(isa: dnnl.isa)) {
                         ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
                         BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                                  scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa), oneDNNShapes: shapes)
+                                  scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa), oneDNNShapes: shapes,
+                                  products: .onednn)
+                    })
+                }
+                if BLAS.amxRuns {
+                    list.append(GEMMCandidate(name: "the tool's AMX kernel", precision: .bf16,
+                                              inUse: BLAS.bf16Products == .amx, bf16Kernels: .oneDNN(isa: dnnl.isa)) {
+                        ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
+                        BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                                  scratch: scratch, bf16Kernels: .oneDNN(isa: dnnl.isa), products: .amx)
                     })
                 }
             } else {

@@ -4,9 +4,10 @@ import CDNNL
 #endif
 
 /// A projection's weight [n, k] (a PyTorch Linear weight) for the BF16 products `out = inp · weightᵀ` whose rows
-/// are tokens, kept in the layout oneDNN's primitive for a block of `BLAS.rowBlock` rows reads (its AMX tiles),
-/// so that no product lays the weight out again. For weights that stay put over many products (inference):
-/// `pack` again after every change.
+/// are tokens, laid out once so that no product lays it out again: as oneDNN's primitive for a block of
+/// `BLAS.rowBlock` rows reads it (its AMX tiles), and, where the AMX kernel runs (`BLAS.amxRuns`), a second time in
+/// the kernel's panels for the rows left over after the whole blocks (a sentence alone is all rows left over).
+/// For weights that stay put over many products (inference): `pack` again after every change.
 public final class PackedWeights: @unchecked Sendable {
     /// The weight's rows (the product's output columns) and columns (its depth).
     public let n: Int, k: Int
@@ -17,11 +18,17 @@ public final class PackedWeights: @unchecked Sendable {
     private let dnnl: OneDNNLibrary
     #endif
     let storage: UnsafeMutableRawPointer
-    /// The weight as packed last, row-major: the rows left over after the whole blocks are multiplied by it.
+    /// The weight in the AMX kernel's panels, or nil where the rows left over run on oneDNN.
+    let amxPanels: UnsafeMutablePointer<UInt16>?
+    /// The weight as packed last, row-major: the rows left over after the whole blocks are multiplied by it on
+    /// oneDNN when there are no AMX panels.
     private(set) var plain: BF16Matrix?
 
     /// Nil where BF16 products do not run on oneDNN (or without oneDNN's packing, as with Accelerate).
-    public init?(n: Int, k: Int, bias: Bool, kernels: BLAS.Kernels = BLAS.bf16Kernels) {
+    /// `leftoverRows` says who multiplies the rows left over (the AMX kernel only where it runs and k is a whole
+    /// number of its steps of depth).
+    public init?(n: Int, k: Int, bias: Bool, kernels: BLAS.Kernels = BLAS.bf16Kernels,
+                 leftoverRows: BLAS.BF16Products = BLAS.inferenceLeftoverRows) {
         #if canImport(Accelerate)
         return nil
         #else
@@ -33,18 +40,29 @@ public final class PackedWeights: @unchecked Sendable {
         matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
                                    alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul.packedWeightBytes, 64), alignment: 64)
+        amxPanels = leftoverRows == .amx && BLAS.amxRuns && k % Int(BT_AMX_DEPTH) == 0
+            ? UnsafeMutableRawPointer.allocate(byteCount: Int(bt_amx_packed_elements(k, n)) * 2, alignment: 64)
+                .bindMemory(to: UInt16.self, capacity: Int(bt_amx_packed_elements(k, n)))
+            : nil
         #endif
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        amxPanels?.deallocate()
+    }
 
     /// Lays `weight` (n × k values converted for oneDNN) out for the products; it must stay unchanged until the
-    /// next `pack`, since the rows left over after the blocks read it as it is.
+    /// next `pack` where the rows left over read it as it is (no AMX panels).
     public func pack(_ weight: BF16Matrix) {
         precondition(weight.count == n * k, "a packed weight of \(n) × \(k) given \(weight.count) values")
         precondition(weight.kernels.isOneDNN, "a packed weight given values converted for \(weight.kernels)")
         #if !canImport(Accelerate)
         dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount)
+        if let amxPanels {
+            let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL)
+            bt_amx_pack(amxPanels, weight.storage.assumingMemoryBound(to: UInt16.self), k, 1, k, n, 0, panels)
+        }
         #endif
         plain = weight
     }

@@ -128,4 +128,27 @@ void bt_packed_sgemm_pack(float *packed, const float *weight, size_t n, size_t k
 void bt_packed_sgemm(float *out, size_t ldo, const float *inp, size_t lda, const float *packed, const float *bias,
                      size_t n, size_t k, size_t row_begin, size_t row_end, size_t panel_begin, size_t panel_end);
 
+/// BF16 products on AMX tiles (bt_amx_gemm.c): c[m, n] = a[m, k] · b[k, n] in single precision, plus the output
+/// (accumulate) or a bias row, or nothing. The second input is packed beforehand in panels of BT_AMX_PANEL columns,
+/// the depth padded with zeros to a multiple of BT_AMX_DEPTH.
+#define BT_AMX_PANEL 16
+#define BT_AMX_DEPTH 32
+/// Asks Linux for the tiles' state (once per process); 1 when granted. Only where the processor has AMX.
+int bt_amx_request(void);
+/// bfloat16 values the packed form of a k × n second input takes.
+size_t bt_amx_packed_elements(size_t k, size_t n);
+/// Packs panels panel_begin ..< panel_end of b, given as [k, n] (rows ldb apart), or as [n, k] when transposed.
+void bt_amx_pack(uint16_t *packed, const uint16_t *b, size_t ldb, int transposed, size_t k, size_t n,
+                 size_t panel_begin, size_t panel_end);
+/// out[j, x] = in[x, j] for x < rows and columns j in col_begin ..< col_end; zeros for x from rows to ldo.
+void bt_amx_transpose(uint16_t *out, size_t ldo, const uint16_t *in, size_t ldi, size_t rows, size_t col_begin,
+                      size_t col_end);
+/// The calling thread's work area of at least `elements` bfloat16 values, 64-byte aligned (it grows, never shrinks).
+uint16_t *bt_amx_workspace(size_t elements);
+/// Columns of panels panel_begin ..< panel_end of c (rows ldc apart) from a (rows lda apart, k values each) and
+/// the packed second input; accumulate adds to c, else bias (NULL: none) starts each row. Only after
+/// bt_amx_request() granted the tiles.
+void bt_amx_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, const uint16_t *packed, size_t m, size_t n,
+                 size_t k, int accumulate, const float *bias, size_t panel_begin, size_t panel_end);
+
 #endif

@@ -1,0 +1,107 @@
+import CKernels
+import Foundation
+
+extension BLAS {
+    /// Who multiplies BF16 inputs in oneDNN's format (bfloat16) where AMX runs them: `amx`, the tool's kernel on
+    /// AMX tiles (`bt_amx_gemm.c`), or `onednn`, oneDNN's matrix-product primitives.
+    public enum BF16Products: String, CaseIterable, Sendable {
+        case amx, onednn
+    }
+
+    /// The variable that chooses BF16 products by hand.
+    public static let bf16ProductsVariable = "BERT_TAGGER_BF16_PRODUCTS"
+
+    /// Whether the AMX kernel runs here: BF16 products run on oneDNN's input format (a processor with AMX, under
+    /// `BERT_TAGGER_MAX_CPU_ISA`'s cap) and Linux grants the tiles.
+    public static let amxRuns = bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX && bt_amx_request() != 0
+
+    /// What `BERT_TAGGER_BF16_PRODUCTS` asks for in this process (nil: unset, or a value `ComputeLibraries` reports).
+    static let bf16ProductsAsked = (try? bf16ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
+
+    /// Who runs training's BF16 products (and any BF16 product not on packed weights): oneDNN's primitive for any
+    /// shape unless the AMX kernel is asked for by hand. On a Xeon whose AMX tiles multiplied at about half their
+    /// nominal rate, training steps on the kernel ran at 0.85-1.01 times oneDNN's (README, Performance).
+    public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: amxRuns, asked: bf16ProductsAsked,
+                                                                      byDefault: .onednn)
+
+    /// Who multiplies the rows left over after inference's whole blocks of `rowBlock` rows by packed weights (a
+    /// sentence alone is all rows left over): the AMX kernel on its own panels, where it runs, unless oneDNN is asked
+    /// for by hand (oneDNN then runs its primitive for any shape, whose gemm kernels use AVX512-BF16, not AMX).
+    public static let inferenceLeftoverRows: BF16Products = bf16ProductsChoice(amxRuns: amxRuns,
+                                                                               asked: bf16ProductsAsked, byDefault: .amx)
+
+    /// The decision behind `bf16Products` and `inferenceLeftoverRows`: what was asked for, else `byDefault`, and
+    /// oneDNN wherever the AMX kernel does not run.
+    public static func bf16ProductsChoice(amxRuns: Bool, asked: BF16Products?, byDefault: BF16Products) -> BF16Products {
+        guard amxRuns else { return .onednn }
+        return asked ?? byDefault
+    }
+
+    /// What `BERT_TAGGER_BF16_PRODUCTS` asks for: nil when unset or empty, an error naming the value otherwise.
+    public static func bf16ProductsOverride(_ environment: [String: String]) throws(KernelLibraryError) -> BF16Products? {
+        guard let value = environment[bf16ProductsVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
+        else { return nil }
+        guard let products = BF16Products(rawValue: value.lowercased()) else {
+            throw KernelLibraryError(description: "\(bf16ProductsVariable)=\(value) names no way to run BF16 products: "
+                                     + "use " + BF16Products.allCases.map(\.rawValue).joined(separator: " or ")
+                                     + ", or unset it")
+        }
+        return products
+    }
+
+    /// A BF16 product on the AMX kernel, when its form is one the kernel takes: c = a · b (+ c with beta 1, or
+    /// + bias), a as stored or transposed, b as stored or transposed, alpha 1. Returns false, having done
+    /// nothing, for any other form (the caller then runs oneDNN's).
+    static func gemmAMX(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+                        a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int, beta: Float,
+                        bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        let depth = Int(BT_AMX_DEPTH), panelWidth = Int(BT_AMX_PANEL)
+        guard alpha == 1, beta == 0 || (beta == 1 && bias == nil), k > 0 else { return false }
+        // The first input is read in place only as rows of whole steps of depth; transposed, it is copied anyway.
+        guard transA == .transposed || k % depth == 0 else { return false }
+        let a16 = a.assumingMemoryBound(to: UInt16.self), b16 = b.assumingMemoryBound(to: UInt16.self)
+        let kp = (k + depth - 1) / depth * depth
+        let packedCount = Int(bt_amx_packed_elements(k, n))
+        let transposedCount = transA == .transposed ? m * kp : 0
+        let work = bt_amx_workspace(packedCount + transposedCount)!
+        let packed = UnsafePointer(work), transposed = work + packedCount
+        let first = transA == .transposed ? UnsafePointer(transposed) : a16
+        let firstStride = transA == .transposed ? kp : lda
+        let panels = (n + panelWidth - 1) / panelWidth, pairs = (panels + 1) / 2
+        let transposedB: Int32 = transB == .transposed ? 1 : 0
+        // About two million multiply-adds per thread at least (tens of microseconds on AMX).
+        let workers = min(Parallel.threadCount, pairs, max(1, m * n * k / 2_000_000))
+        let accumulate: Int32 = beta == 1 ? 1 : 0
+        if transA == .transposed {
+            // Every worker reads all of the first input: both inputs are laid out before any product starts.
+            Parallel.forEachWorker(workers) { w in
+                bt_amx_pack(work, b16, ldb, transposedB, k, n, panels * w / workers, panels * (w + 1) / workers)
+                bt_amx_transpose(transposed, kp, a16, lda, k, m * w / workers, m * (w + 1) / workers)
+            }
+            Parallel.forEachWorker(workers) { w in
+                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, k, accumulate, bias,
+                            2 * (pairs * w / workers), min(panels, 2 * (pairs * (w + 1) / workers)))
+            }
+        } else {
+            // Each worker packs the panels it multiplies.
+            Parallel.forEachWorker(workers) { w in
+                let begin = 2 * (pairs * w / workers), end = min(panels, 2 * (pairs * (w + 1) / workers))
+                bt_amx_pack(work, b16, ldb, transposedB, k, n, begin, end)
+                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, k, accumulate, bias, begin, end)
+            }
+        }
+        return true
+    }
+
+    /// c[m, n] = a[m, k] · weightᵀ (+ bias), the weight already in the kernel's panels (`PackedWeights`), a and c
+    /// dense: the panels split over the threads in pairs, so that one sentence keeps both cores busy.
+    static func gemmAMX(m: Int, a: UnsafePointer<UInt16>, packed: UnsafePointer<UInt16>, n: Int, k: Int,
+                        bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>) {
+        let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL), pairs = (panels + 1) / 2
+        let workers = min(Parallel.threadCount, pairs, max(1, m * n * k / 1_000_000))
+        Parallel.forEachWorker(workers) { w in
+            bt_amx_gemm(c, n, a, k, packed, m, n, k, 0, bias, 2 * (pairs * w / workers),
+                        min(panels, 2 * (pairs * (w + 1) / workers)))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import CKernels
+import Testing
+@testable import Tensors
+
+private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX, or a cap below avx512_core_amx)")
+
+/// BF16 products on the tool's AMX kernel (CKernels' bt_amx_gemm).
+@Suite(.enabled(if: BLAS.amxRuns, noAMX)) struct AMXProductTests {
+    /// c = a · b (+ bias, or + c) within γ_k of Σ|terms| of a Double reference on the inputs rounded to bfloat16, for
+    /// every form training uses (forward a · bᵀ, the input's gradient a · b, the weight's aᵀ · b), row counts below,
+    /// at and past a tile and a block of 32 (edge tiles), widths below, at and across a panel and a pair of panels,
+    /// and depths that are whole steps of 32 or, with the first input transposed, any.
+    @Test(arguments: [(BLAS.Transpose.none, BLAS.Transpose.transposed), (.none, .none), (.transposed, .none)])
+    func amxProductsMatchADoubleReference(transA: BLAS.Transpose, transB: BLAS.Transpose) throws {
+        var r = TestRandom(11)
+        let depths = transA == .transposed ? [1, 17, 32, 45, 70] : [32, 64, 384]
+        for k in depths {
+            for n in [9, 16, 40, 64, 96] {
+                for m in [1, 15, 16, 17, 33, 48, 70] {
+                    for mode in ["zero", "accumulate", "bias"] {
+                        let a = r.floats(m * k), b = r.floats(k * n), c0 = r.floats(m * n), bias = r.floats(n)
+                        let lda = transA == .none ? k : m, ldb = transB == .none ? n : k
+                        let a16 = a.map(bfloat16Bits), b16 = b.map(bfloat16Bits)
+                        var c = c0
+                        let ran = a16.withUnsafeBytes { ap in
+                            b16.withUnsafeBytes { bp in
+                                bias.withUnsafeBufferPointer { biasp in
+                                    BLAS.gemmAMX(transA, transB, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, lda: lda,
+                                                 b: bp.baseAddress!, ldb: ldb, beta: mode == "accumulate" ? 1 : 0,
+                                                 bias: mode == "bias" ? biasp.baseAddress : nil, c: &c, ldc: n)
+                                }
+                            }
+                        }
+                        try #require(ran, "the kernel declined \(transA)/\(transB) m \(m) n \(n) k \(k)")
+                        let u = 0x1p-24, gamma = Double(k + 1) * u / (1 - Double(k + 1) * u)
+                        var worst = 0.0
+                        for i in 0 ..< m {
+                            for j in 0 ..< n {
+                                var exact = mode == "accumulate" ? Double(c0[i * n + j]) : mode == "bias" ? Double(bias[j]) : 0
+                                var magnitude = abs(exact)
+                                for p in 0 ..< k {
+                                    let x = floatFromBFloat16(transA == .none ? a16[i * lda + p] : a16[p * lda + i])
+                                    let y = floatFromBFloat16(transB == .none ? b16[p * ldb + j] : b16[j * ldb + p])
+                                    exact += Double(x) * Double(y)
+                                    magnitude += abs(Double(x) * Double(y))
+                                }
+                                worst = max(worst, abs(Double(c[i * n + j]) - exact) / (gamma * magnitude + 1e-30))
+                            }
+                        }
+                        #expect(worst <= 1, "\(transA)/\(transB) m \(m) n \(n) k \(k) \(mode): error \(worst) × γ bound")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forms the kernel does not take are left to oneDNN untouched: a scale other than one, a bias with
+    /// accumulation, a first input read in place whose depth is not a whole step of 32.
+    @Test func formsTheKernelDoesNotTakeAreDeclined() {
+        var c = [Float](repeating: 7, count: 16 * 16)
+        let a = [UInt16](repeating: 0x3F80, count: 16 * 64), b = a, bias = [Float](repeating: 1, count: 16)
+        func run(alpha: Float, beta: Float, bias: UnsafePointer<Float>?, k: Int) -> Bool {
+            a.withUnsafeBytes { ap in
+                b.withUnsafeBytes { bp in
+                    BLAS.gemmAMX(.none, .transposed, m: 16, n: 16, k: k, alpha: alpha, a: ap.baseAddress!, lda: k,
+                                 b: bp.baseAddress!, ldb: k, beta: beta, bias: bias, c: &c, ldc: 16)
+                }
+            }
+        }
+        #expect(!run(alpha: 0.5, beta: 0, bias: nil, k: 32))
+        bias.withUnsafeBufferPointer { #expect(!run(alpha: 1, beta: 1, bias: $0.baseAddress, k: 32)) }
+        #expect(!run(alpha: 1, beta: 0, bias: nil, k: 48))
+        #expect(c.allSatisfy { $0 == 7 }, "a declined product wrote its output")
+        #expect(run(alpha: 1, beta: 0, bias: nil, k: 64))
+        #expect(c.allSatisfy { $0 == 64 }, "sixty-four products of ones: \(Set(c))")
+    }
+
+    /// Threads split the output's columns in pairs of panels: the same product on one thread and on all gives the
+    /// same bits (each output is summed by one tile in order of depth either way).
+    @Test func theProductIsTheSameOnOneThreadAndOnAll() {
+        let m = 200, n = 384, k = 384
+        var r = TestRandom(12)
+        let a = r.floats(m * k).map(bfloat16Bits), b = r.floats(n * k).map(bfloat16Bits)
+        func product() -> [Float] {
+            var c = [Float](repeating: .nan, count: m * n)
+            _ = a.withUnsafeBytes { ap in
+                b.withUnsafeBytes { bp in
+                    BLAS.gemmAMX(.none, .transposed, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, lda: k,
+                                 b: bp.baseAddress!, ldb: k, beta: 0, bias: nil, c: &c, ldc: n)
+                }
+            }
+            return c
+        }
+        let threads = Parallel.threadCount
+        let all = product()
+        Parallel.setThreadCount(1)
+        let one = product()
+        Parallel.setThreadCount(threads)
+        #expect(zip(all, one).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
+}
+
+@Suite struct BF16ProductsChoiceTests {
+    /// Training's products stay on oneDNN and inference's rows left over go to the kernel, unless asked otherwise;
+    /// nothing goes to the kernel where it does not run.
+    @Test func theKernelRunsWhereAMXDoesAsDefaultedOrAsked() {
+        for byDefault in BLAS.BF16Products.allCases {
+            #expect(BLAS.bf16ProductsChoice(amxRuns: true, asked: nil, byDefault: byDefault) == byDefault)
+            #expect(BLAS.bf16ProductsChoice(amxRuns: false, asked: nil, byDefault: byDefault) == .onednn)
+            for asked in BLAS.BF16Products.allCases {
+                #expect(BLAS.bf16ProductsChoice(amxRuns: true, asked: asked, byDefault: byDefault) == asked)
+                #expect(BLAS.bf16ProductsChoice(amxRuns: false, asked: asked, byDefault: byDefault) == .onednn)
+            }
+        }
+    }
+
+    @Test func theVariableTakesItsTwoNamesAndNothingElse() throws {
+        #expect(try BLAS.bf16ProductsOverride([:]) == nil)
+        #expect(try BLAS.bf16ProductsOverride([BLAS.bf16ProductsVariable: " "]) == nil)
+        #expect(try BLAS.bf16ProductsOverride([BLAS.bf16ProductsVariable: "AMX"]) == .amx)
+        #expect(try BLAS.bf16ProductsOverride([BLAS.bf16ProductsVariable: "onednn"]) == .onednn)
+        let error = #expect(throws: KernelLibraryError.self) {
+            try BLAS.bf16ProductsOverride([BLAS.bf16ProductsVariable: "mkl"])
+        }
+        #expect(error?.description
+                == "BERT_TAGGER_BF16_PRODUCTS=mkl names no way to run BF16 products: use amx or onednn, or unset it")
+    }
+
+    /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the kernel runs, and inference's rows
+    /// left over go to it unless the variable asks for oneDNN.
+    @Test func amxHardwareRunsTheAMXKernel() {
+        let asked = try? BLAS.bf16ProductsOverride(ProcessInfo.processInfo.environment)
+        if BLAS.bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX {
+            #expect(BLAS.amxRuns, "\(CPUFeatures.current.identity) has AMX but Linux did not grant the tiles")
+            #expect(BLAS.inferenceLeftoverRows == (asked == .onednn ? .onednn : .amx))
+            #expect(BLAS.bf16Products == (asked == .amx ? .amx : .onednn))
+        } else {
+            #expect(!BLAS.amxRuns)
+            #expect(BLAS.inferenceLeftoverRows == .onednn && BLAS.bf16Products == .onednn)
+        }
+    }
+}
