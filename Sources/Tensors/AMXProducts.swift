@@ -67,6 +67,9 @@ extension BLAS {
         let packed = UnsafePointer(work), transposed = work + packedCount
         let first = transA == .transposed ? UnsafePointer(transposed) : a16
         let firstStride = transA == .transposed ? kp : lda
+        // Transposed, the first input is padded with zeros to whole steps of depth (as is the second): the kernel
+        // then takes every full tile whole instead of through its edge buffers.
+        let depthRun = transA == .transposed ? kp : k
         let panels = (n + panelWidth - 1) / panelWidth, pairs = (panels + 1) / 2
         let transposedB: Int32 = transB == .transposed ? 1 : 0
         // About two million multiply-adds per thread at least (tens of microseconds on AMX).
@@ -79,7 +82,7 @@ extension BLAS {
                 bt_amx_transpose(transposed, kp, a16, lda, k, m * w / workers, m * (w + 1) / workers)
             }
             Parallel.forEachWorker(workers) { w in
-                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, k, accumulate, bias,
+                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias,
                             2 * (pairs * w / workers), min(panels, 2 * (pairs * (w + 1) / workers)))
             }
         } else {
@@ -87,7 +90,7 @@ extension BLAS {
             Parallel.forEachWorker(workers) { w in
                 let begin = 2 * (pairs * w / workers), end = min(panels, 2 * (pairs * (w + 1) / workers))
                 bt_amx_pack(work, b16, ldb, transposedB, k, n, begin, end)
-                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, k, accumulate, bias, begin, end)
+                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias, begin, end)
             }
         }
         return true

@@ -40,9 +40,10 @@ public final class PackedWeights: @unchecked Sendable {
         matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
                                    alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul.packedWeightBytes, 64), alignment: 64)
+        let panelElements = Int(bt_amx_packed_elements(k, n))
         amxPanels = leftoverRows == .amx && BLAS.amxRuns && k % Int(BT_AMX_DEPTH) == 0
-            ? UnsafeMutableRawPointer.allocate(byteCount: Int(bt_amx_packed_elements(k, n)) * 2, alignment: 64)
-                .bindMemory(to: UInt16.self, capacity: Int(bt_amx_packed_elements(k, n)))
+            ? UnsafeMutableRawPointer.allocate(byteCount: panelElements * 2, alignment: 64)
+                .bindMemory(to: UInt16.self, capacity: panelElements)
             : nil
         #endif
     }
