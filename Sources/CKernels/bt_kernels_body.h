@@ -280,6 +280,24 @@ double BT_NAME(bt_sum_of_squares)(const float *x, size_t count) {
 /// t[d·np + j] = x[j·ld + d] for d < hs, j < n, and 0 for n ≤ j < np: a head's n × hs columns transposed.
 BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t n, size_t np, size_t hs, size_t ld,
                                                 int prefetch) {
+#if BT_WIDE_BLOCKS
+    if (hs % 16 == 0) {
+        // Blocks of 16 × 16 transposed in registers; rows from n to np are zeros. np - n < 16, so j0 < n.
+        for (size_t j0 = 0; j0 < np; j0 += 16) {
+            const size_t rows = n - j0 < 16 ? n - j0 : 16;
+            if (prefetch)
+                for (size_t q = 16; q < 32 && j0 + q < n; q++) bt_prefetch_floats(x + (j0 + q) * ld, hs);
+            for (size_t d0 = 0; d0 < hs; d0 += 16) {
+                __m512i r[16];
+                for (size_t q = 0; q < 16; q++)
+                    r[q] = q < rows ? _mm512_loadu_si512(x + (j0 + q) * ld + d0) : _mm512_setzero_si512();
+                bt_transpose16_f32(r);
+                for (size_t q = 0; q < 16; q++) _mm512_storeu_si512(t + (d0 + q) * np + j0, r[q]);
+            }
+        }
+        return;
+    }
+#endif
     // Each row's last vector zeroed first (one store, where a loop over the padding became a call of memset), then
     // its first n values written over it.
     const bt_vf zero = 0.0f;
@@ -303,7 +321,30 @@ BT_INLINE void BT_NAME(bt_attention_scores)(float *s, const float *a, size_t lda
         const float *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
         if (prefetch)
             for (size_t r = i + 4; r < i + 8 && r < rows; r++) bt_prefetch_floats(a + r * lda, depth);
-        for (size_t j = 0; j < np; j += BT_LANES) {
+        size_t j = 0;
+#if BT_WIDE_BLOCKS
+        // Two vectors of columns at once: eight independent sums, enough to keep two FMA units busy through
+        // their latency (four are not). Each sum runs over d in the same order as below.
+        for (; j + 2 * BT_LANES <= np; j += 2 * BT_LANES) {
+            bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, e0 = 0.0f, e1 = 0.0f, e2 = 0.0f, e3 = 0.0f, b, f;
+            for (size_t d = 0; d < depth; d++) {
+                BT_LOAD(b, bt + d * np + j);
+                BT_LOAD(f, bt + d * np + j + BT_LANES);
+                bt_vf x0 = a0[d], x1 = a1[d], x2 = a2[d], x3 = a3[d];
+                c0 = BT_MUL_ADD(x0, b, c0); e0 = BT_MUL_ADD(x0, f, e0);
+                c1 = BT_MUL_ADD(x1, b, c1); e1 = BT_MUL_ADD(x1, f, e1);
+                c2 = BT_MUL_ADD(x2, b, c2); e2 = BT_MUL_ADD(x2, f, e2);
+                c3 = BT_MUL_ADD(x3, b, c3); e3 = BT_MUL_ADD(x3, f, e3);
+            }
+            c0 = c0 * alpha; c1 = c1 * alpha; c2 = c2 * alpha; c3 = c3 * alpha;
+            e0 = e0 * alpha; e1 = e1 * alpha; e2 = e2 * alpha; e3 = e3 * alpha;
+            BT_STORE(s + i * np + j, c0); BT_STORE(s + i * np + j + BT_LANES, e0);
+            BT_STORE(s + (i + 1) * np + j, c1); BT_STORE(s + (i + 1) * np + j + BT_LANES, e1);
+            BT_STORE(s + (i + 2) * np + j, c2); BT_STORE(s + (i + 2) * np + j + BT_LANES, e2);
+            BT_STORE(s + (i + 3) * np + j, c3); BT_STORE(s + (i + 3) * np + j + BT_LANES, e3);
+        }
+#endif
+        for (; j < np; j += BT_LANES) {
             bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, b;
             for (size_t d = 0; d < depth; d++) {
                 BT_LOAD(b, bt + d * np + j);
@@ -341,7 +382,48 @@ BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const
                                                     const float *x, size_t ldx, size_t rows, size_t inner,
                                                     size_t width, float alpha, int prefetch) {
     const size_t row_step = transposed ? 1 : np, inner_step = transposed ? np : 1;
-    for (size_t d0 = 0; d0 < width; d0 += BT_LANES) {
+    size_t d0 = 0;
+#if BT_WIDE_BLOCKS
+    // Two vectors of columns at once (a head of 32 is one such step): eight independent sums, each over j in the
+    // same order as below.
+    for (; d0 + 2 * BT_LANES <= width; d0 += 2 * BT_LANES) {
+        size_t i = 0;
+        for (; i + 4 <= rows; i += 4) {
+            bt_vf c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f, e0 = 0.0f, e1 = 0.0f, e2 = 0.0f, e3 = 0.0f, b, f;
+            const float *pi = p + i * row_step;
+            for (size_t j = 0; j < inner; j++) {
+                if (prefetch && i == 0 && j + BT_ROWS_AHEAD < inner) __builtin_prefetch(x + (j + BT_ROWS_AHEAD) * ldx + d0);
+                BT_LOAD(b, x + j * ldx + d0);
+                BT_LOAD(f, x + j * ldx + d0 + BT_LANES);
+                const float *pj = pi + j * inner_step;
+                bt_vf p0 = pj[0], p1 = pj[row_step], p2 = pj[2 * row_step], p3 = pj[3 * row_step];
+                c0 = BT_MUL_ADD(p0, b, c0); e0 = BT_MUL_ADD(p0, f, e0);
+                c1 = BT_MUL_ADD(p1, b, c1); e1 = BT_MUL_ADD(p1, f, e1);
+                c2 = BT_MUL_ADD(p2, b, c2); e2 = BT_MUL_ADD(p2, f, e2);
+                c3 = BT_MUL_ADD(p3, b, c3); e3 = BT_MUL_ADD(p3, f, e3);
+            }
+            c0 = c0 * alpha; c1 = c1 * alpha; c2 = c2 * alpha; c3 = c3 * alpha;
+            e0 = e0 * alpha; e1 = e1 * alpha; e2 = e2 * alpha; e3 = e3 * alpha;
+            float *o = out + i * ldo + d0;
+            BT_STORE(o, c0); BT_STORE(o + ldo, c1); BT_STORE(o + 2 * ldo, c2); BT_STORE(o + 3 * ldo, c3);
+            o += BT_LANES;
+            BT_STORE(o, e0); BT_STORE(o + ldo, e1); BT_STORE(o + 2 * ldo, e2); BT_STORE(o + 3 * ldo, e3);
+        }
+        for (; i < rows; i++) {
+            bt_vf c0 = 0.0f, e0 = 0.0f, b, f;
+            const float *pi = p + i * row_step;
+            for (size_t j = 0; j < inner; j++) {
+                BT_LOAD(b, x + j * ldx + d0);
+                BT_LOAD(f, x + j * ldx + d0 + BT_LANES);
+                bt_vf p0 = pi[j * inner_step];
+                c0 = BT_MUL_ADD(p0, b, c0); e0 = BT_MUL_ADD(p0, f, e0);
+            }
+            c0 = c0 * alpha; e0 = e0 * alpha;
+            BT_STORE(out + i * ldo + d0, c0); BT_STORE(out + i * ldo + d0 + BT_LANES, e0);
+        }
+    }
+#endif
+    for (; d0 < width; d0 += BT_LANES) {
         const size_t w = width - d0 < BT_LANES ? width - d0 : BT_LANES;
         size_t i = 0;
         for (; i + 4 <= rows; i += 4) {
