@@ -24,9 +24,30 @@ public struct AdamW {
     private final class Moments {
         let m: FloatSlab   // [P] first moment
         let v: FloatSlab   // [P] second moment
+        /// For a sparse matrix of the slab (its start and width), the rows whose moments may be non-zero; nil when
+        /// unknown (at first, and whenever the moments were handed out for writing), found again by reading them.
+        var rows: (start: Int, width: Int, marks: [Bool])?
         init(count: Int) {
             m = FloatSlab(count: count)
             v = FloatSlab(count: count)
+        }
+
+        /// `rows` for `sparse`'s matrix, read from the moments when not known.
+        func momentRows(_ sparse: SparseGradientRows) -> [Bool] {
+            if let rows, rows.start == sparse.start, rows.width == sparse.width, rows.marks.count == sparse.rows {
+                return rows.marks
+            }
+            var marks = [Bool](repeating: false, count: sparse.rows)
+            let m = m.pointer, v = v.pointer, width = sparse.width, start = sparse.start
+            marks.withUnsafeMutableBufferPointer { marks in
+                Parallel.forEachChunk(sparse.rows, grain: 1024) { r in
+                    for row in r {
+                        let base = start + row * width
+                        marks[row] = (0 ..< width).contains { m[base + $0] != 0 || v[base + $0] != 0 }
+                    }
+                }
+            }
+            return marks
         }
     }
 
@@ -58,9 +79,15 @@ public struct AdamW {
     }
 
     /// The first moment, [P], in the parameter layout.
-    public var firstMoment: UnsafeMutableBufferPointer<Float> { moments.m.buffer }
+    public var firstMoment: UnsafeMutableBufferPointer<Float> {
+        moments.rows = nil
+        return moments.m.buffer
+    }
     /// The second moment, [P], in the parameter layout.
-    public var secondMoment: UnsafeMutableBufferPointer<Float> { moments.v.buffer }
+    public var secondMoment: UnsafeMutableBufferPointer<Float> {
+        moments.rows = nil
+        return moments.v.buffer
+    }
 
     /// One update with `learningRate` (which also becomes `self.learningRate`, for schedules).
     public mutating func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
@@ -72,14 +99,19 @@ public struct AdamW {
     /// One update with the gradients multiplied by `gradientScale` (gradient clipping's coefficient, or 1),
     /// leaving them zero for the next step: the same result as scaling, stepping and zeroing one after the
     /// other, in one pass over memory instead of three.
+    ///
+    /// With `sparse`, the rows of its matrix that it does not mark hold zero gradients, unread. Of those, a row whose
+    /// moments are zero too (a word no batch has had yet) only decays: the update's other terms are exactly zero
+    /// there, so the parameters, moments and gradients come out the same bits as the dense update's.
     public mutating func step(parameters: UnsafeMutablePointer<Float>, consumingGradients gradients: UnsafeMutablePointer<Float>,
-                              learningRate: Float, gradientScale: Float) {
+                              learningRate: Float, gradientScale: Float, sparse: SparseGradientRows? = nil) {
         update(parameters: parameters, gradients: gradients, learningRate: learningRate, gradientScale: gradientScale,
-               zeroing: gradients)
+               zeroing: gradients, sparse: sparse)
     }
 
     private mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                                 learningRate: Float, gradientScale: Float, zeroing: UnsafeMutablePointer<Float>?) {
+                                 learningRate: Float, gradientScale: Float, zeroing: UnsafeMutablePointer<Float>?,
+                                 sparse: SparseGradientRows? = nil) {
         self.learningRate = learningRate
         stepCount += 1
         let t = Double(stepCount)
@@ -89,13 +121,44 @@ public struct AdamW {
         let constants = AdamWConstants(b1: beta1, b2: beta2, eps: eps, stepSize: stepSize,
                                        invBias2Sqrt: invBias2Sqrt, gradientScale: gradientScale)
         let m = moments.m.pointer, v = moments.v.pointer
+        let matrix = sparse.map { $0.range } ?? 0 ..< 0
+        let momentRows = sparse.map { moments.momentRows($0) }
         for span in spans {
             let decayFactor: Float = span.decays ? 1 - learningRate * weightDecay : 1
-            let lower = span.range.lowerBound
-            Parallel.forEachChunk(span.range.count, grain: 1 << 15) { r in
-                adamWRange(lower + r.lowerBound ..< lower + r.upperBound, parameters: parameters, gradients: gradients,
-                           m: m, v: v, decayFactor: decayFactor, constants: constants, zeroing: zeroing)
+            let inside = span.range.clamped(to: matrix)
+            let pieces = inside.isEmpty ? [span.range]
+                : [span.range.lowerBound ..< inside.lowerBound, inside.upperBound ..< span.range.upperBound]
+            for piece in pieces where !piece.isEmpty {
+                let lower = piece.lowerBound
+                Parallel.forEachChunk(piece.count, grain: 1 << 15) { r in
+                    adamWRange(lower + r.lowerBound ..< lower + r.upperBound, parameters: parameters, gradients: gradients,
+                               m: m, v: v, decayFactor: decayFactor, constants: constants, zeroing: zeroing)
+                }
             }
+            guard let sparse, let momentRows, !inside.isEmpty else { continue }
+            // The layout's entries are whole matrices, so the part of the span inside this one is whole rows.
+            let width = sparse.width, touched = sparse.touched
+            let firstRow = (inside.lowerBound - sparse.start) / width, endRow = (inside.upperBound - sparse.start) / width
+            Parallel.forEachChunk(endRow - firstRow, grain: 1024) { r in
+                for row in firstRow + r.lowerBound ..< firstRow + r.upperBound {
+                    let start = sparse.start + row * width
+                    if touched.contains(row) {
+                        adamWRange(start ..< start + width, parameters: parameters, gradients: gradients, m: m, v: v,
+                                   decayFactor: decayFactor, constants: constants, zeroing: zeroing)
+                    } else if momentRows[row] {
+                        // A zero gradient, not written again.
+                        adamWRange(start ..< start + width, parameters: parameters, gradients: gradients, m: m, v: v,
+                                   decayFactor: decayFactor, constants: constants, zeroing: nil)
+                    } else if decayFactor != 1 {
+                        let p = parameters + start
+                        for i in 0 ..< width { p[i] = p[i] * decayFactor }
+                    }
+                }
+            }
+        }
+        if let sparse, var marks = momentRows {
+            for row in sparse.touched.list { marks[row] = true }
+            moments.rows = (sparse.start, sparse.width, marks)
         }
     }
 

@@ -97,7 +97,30 @@ public final class BertForTokenClassification {
     /// A model built for inference has none: asking for them stops the program.
     public var gradients: UnsafeMutableBufferPointer<Float> {
         requireTraining("gradients")
+        wordRowsTracked = false
         return gradientSlab!.buffer
+    }
+
+    /// The word embedding's rows that backward has written since the gradients were last zero (`zeroGradients`
+    /// or `consumeGradients`): the rest of that matrix's gradient is exactly zero.
+    private let wordGradientRows: TouchedRows
+    /// Whether `wordGradientRows` is the whole story: false once `gradients` has been handed out for writing,
+    /// until the gradients are zero again.
+    private var wordRowsTracked = true
+
+    /// Hands `body` the gradient slab, and, when only backward has written it since it was last zero, where the
+    /// word embedding's gradient is and which of its rows may be non-zero (most are zero: a batch has a few hundred
+    /// distinct tokens of a vocabulary of thousands). `body` must leave every gradient zero.
+    public func consumeGradients(_ body: (UnsafeMutableBufferPointer<Float>, SparseGradientRows?) throws -> Void) rethrows {
+        requireTraining("consumeGradients(_:)")
+        let slab = gradientSlab!
+        let sparse = wordRowsTracked
+            ? SparseGradientRows(start: grads!.embeddings.word - slab.pointer, width: config.hiddenSize,
+                                 touched: wordGradientRows)
+            : nil
+        try body(slab.buffer, sparse)
+        wordGradientRows.removeAll()
+        wordRowsTracked = true
     }
 
     /// Floats planned beside the parameters: activations and gradients (attention and BF16 scratch aside).
@@ -155,6 +178,7 @@ public final class BertForTokenClassification {
             gradientSlab = nil
             grads = nil
         }
+        wordGradientRows = TouchedRows(rows: purpose == .training ? config.vocabSize : 0)
         acts = ActivationPlan(config: config, numLabels: numLabels, maxTokens: maxTokens, purpose: purpose)
         maxSequenceLength = min(config.maxPositionEmbeddings, maxTokens)
         attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
@@ -247,6 +271,8 @@ public final class BertForTokenClassification {
     public func zeroGradients() {
         requireTraining("zeroGradients()")
         gradientSlab!.zero()
+        wordGradientRows.removeAll()
+        wordRowsTracked = true
     }
 
     /// Training forwards run so far; the next one draws its dropout masks from stream count + 1. A resumed
@@ -531,6 +557,7 @@ public final class BertForTokenClassification {
         layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
                           acts.mean0, acts.rstd0, T: T, C: C)
         embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+        for t in 0 ..< T { wordGradientRows.insert(Int(inputIDs[t])) }
         gradientsFinal?(0 ..< (layerCount > 0 ? grads.layers[0].queryWeight - slab : classifierStart))
     }
 }

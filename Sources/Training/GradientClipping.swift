@@ -12,10 +12,11 @@ public func clipGradientNorm(_ gradients: UnsafeMutableBufferPointer<Float>, max
     return norm
 }
 
-/// The global L2 norm of `gradients`.
-public func gradientNorm(_ gradients: UnsafeBufferPointer<Float>) -> Float {
+/// The global L2 norm of `gradients`; with `sparse`, the rows it does not mark are taken as the zeros they are,
+/// unread (the same bits).
+public func gradientNorm(_ gradients: UnsafeBufferPointer<Float>, sparse: SparseGradientRows? = nil) -> Float {
     guard let base = gradients.baseAddress, gradients.count > 0 else { return 0 }
-    return Float(sumOfSquares(base, count: gradients.count).squareRoot())
+    return Float(sumOfSquares(base, count: gradients.count, sparse: sparse).squareRoot())
 }
 
 /// What `clipGradientNorm` multiplies the gradients by: maxNorm / (norm + 1e-6) when that is below 1, else 1

@@ -132,9 +132,9 @@ public final class TrainingStep {
         }
         // Accumulated gradients are averaged over the micro-batches: each part scaled before it is summed.
         let scale: Float? = microBatches.count > 1 ? 1 / Float(microBatches.count) : nil
-        let gradients = model.gradients
+        let model = self.model
         func scaled(_ range: Range<Int>) -> UnsafeMutableBufferPointer<Float> {
-            let part = UnsafeMutableBufferPointer(rebasing: gradients[range])
+            let part = UnsafeMutableBufferPointer(rebasing: model.gradients[range])
             if let scale { for i in part.indices { part[i] *= scale } }
             return part
         }
@@ -204,18 +204,23 @@ public final class TrainingStep {
                 }
             }
         } else {
-            if scale != nil { _ = scaled(0 ..< gradients.count) }
+            if scale != nil { _ = scaled(0 ..< model.layout.totalCount) }
             outcome.backwardSeconds += lap()
             if distributed {
-                try communicator.allReduceSum(gradients)
+                try communicator.allReduceSum(model.gradients)
                 outcome.reduceSeconds += lap()
             }
         }
-        // Clipping's scale, the update and the zeroing of the gradients are one pass over memory.
-        let norm = gradientNorm(UnsafeBufferPointer(model.gradients))
-        optimizer.step(parameters: model.parameters.baseAddress!, consumingGradients: model.gradients.baseAddress!,
-                       learningRate: learningRate, gradientScale: clipCoefficient(norm: norm, maxNorm: maxGradNorm))
-        outcome.gradientNorm = norm
+        // Clipping's scale, the update and the zeroing of the gradients are one pass over memory, which skips the
+        // word embedding's rows no batch of the step had (alone: summed over ranks, any row may be non-zero).
+        let parameters = model.parameters.baseAddress!
+        model.consumeGradients { gradients, sparse in
+            let sparse = distributed ? nil : sparse
+            let norm = gradientNorm(UnsafeBufferPointer(gradients), sparse: sparse)
+            optimizer.step(parameters: parameters, consumingGradients: gradients.baseAddress!, learningRate: learningRate,
+                           gradientScale: clipCoefficient(norm: norm, maxNorm: maxGradNorm), sparse: sparse)
+            outcome.gradientNorm = norm
+        }
         outcome.updateSeconds += lap()
         return outcome
     }

@@ -114,3 +114,90 @@ import Testing
         #expect(matched == layout.entries.count - 2)
     }
 }
+
+/// The update that skips the word embedding's untouched rows (`SparseGradientRows`) against the dense update.
+@Suite struct SparseWordRowsTests {
+    /// Four steps in which different rows of the word embedding have gradients (one touched row's gradient exactly
+    /// zero, one step with none), the moments read between some of them: parameters, both moments and the
+    /// consumed gradients come out the bits of the dense update every step, and rows no step touched only decay.
+    @Test func sparseStepGivesTheDenseStepsBits() {
+        let config = tinyConfig()
+        let layout = ParameterLayout(config: config, numLabels: 3)
+        let P = layout.totalCount, C = config.hiddenSize
+        let word = layout.entry(named: "bert.embeddings.word_embeddings.weight")!
+        #expect(word.count == config.vocabSize * C)
+        var rng = SplitMix64(seed: 21)
+        var dense = (0 ..< P).map { _ in rng.nextNormal() }
+        var sparse = dense
+        let initial = dense
+        var denseOptimizer = AdamW(layout: layout, learningRate: 1e-3, weightDecay: 0.01)
+        var sparseOptimizer = AdamW(layout: layout, learningRate: 1e-3, weightDecay: 0.01)
+        let touched = TouchedRows(rows: config.vocabSize)
+        let rowsByStep: [[Int]] = [[1, 5, config.vocabSize - 1], [5, 9], [], [2, 1]]
+        let zeroRow = 9
+        for (index, rows) in rowsByStep.enumerated() {
+            var gradients = (0 ..< P).map { _ in rng.nextNormal() }
+            for i in word.offset ..< word.offset + word.count { gradients[i] = 0 }
+            touched.removeAll()
+            for row in rows {
+                touched.insert(row)
+                guard row != zeroRow else { continue }
+                for c in 0 ..< C { gradients[word.offset + row * C + c] = rng.nextNormal() }
+            }
+            var denseGradients = gradients, sparseGradients = gradients
+            let lr: Float = 1e-3 / Float(index + 1), scale: Float = 0.6
+            let rowsOfStep = SparseGradientRows(start: word.offset, width: C, touched: touched)
+            dense.withUnsafeMutableBufferPointer { p in
+                denseGradients.withUnsafeMutableBufferPointer { g in
+                    denseOptimizer.step(parameters: p.baseAddress!, consumingGradients: g.baseAddress!, learningRate: lr,
+                                        gradientScale: scale)
+                }
+            }
+            sparse.withUnsafeMutableBufferPointer { p in
+                sparseGradients.withUnsafeMutableBufferPointer { g in
+                    sparseOptimizer.step(parameters: p.baseAddress!, consumingGradients: g.baseAddress!, learningRate: lr,
+                                         gradientScale: scale, sparse: rowsOfStep)
+                }
+            }
+            #expect(dense.map(\.bitPattern) == sparse.map(\.bitPattern), "parameters after step \(index + 1)")
+            // Reading the moments after the second and fourth steps makes the third find their rows again; the
+            // second and fourth use the rows the step before kept.
+            if index % 2 == 1 {
+                #expect(Array(denseOptimizer.firstMoment).map(\.bitPattern) == Array(sparseOptimizer.firstMoment).map(\.bitPattern))
+                #expect(Array(denseOptimizer.secondMoment).map(\.bitPattern) == Array(sparseOptimizer.secondMoment).map(\.bitPattern))
+            }
+            #expect(sparseGradients.allSatisfy { $0 == 0 }, "the gradients are consumed")
+        }
+        // Row 3 had no gradient in any step: it only decayed, and its moments stayed zero.
+        let row3 = word.offset + 3 * C
+        #expect(sparse[row3] != initial[row3])
+        #expect(Array(sparseOptimizer.firstMoment[row3 ..< row3 + C]).allSatisfy { $0 == 0 })
+    }
+
+    /// The rows outside the marks are not read: a (contract-breaking) gradient left in one is neither applied nor
+    /// cleared, and the row only decays.
+    @Test func unmarkedRowsAreNotRead() {
+        let config = tinyConfig()
+        let layout = ParameterLayout(config: config, numLabels: 3)
+        let C = config.hiddenSize, word = layout.entry(named: "bert.embeddings.word_embeddings.weight")!
+        var rng = SplitMix64(seed: 22)
+        var parameters = (0 ..< layout.totalCount).map { _ in rng.nextNormal() }
+        let before = parameters
+        var gradients = [Float](repeating: 0, count: layout.totalCount)
+        let row = word.offset + 4 * C
+        for c in 0 ..< C { gradients[row + c] = 1 }
+        var optimizer = AdamW(layout: layout, learningRate: 1e-3, weightDecay: 0.01)
+        let rows = SparseGradientRows(start: word.offset, width: C, touched: TouchedRows(rows: config.vocabSize))
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradients.withUnsafeMutableBufferPointer { g in
+                optimizer.step(parameters: p.baseAddress!, consumingGradients: g.baseAddress!, learningRate: 1e-3,
+                               gradientScale: 1, sparse: rows)
+            }
+        }
+        let decay: Float = 1 - 1e-3 * 0.01
+        for c in 0 ..< C {
+            #expect(parameters[row + c] == before[row + c] * decay)
+            #expect(gradients[row + c] == 1)
+        }
+    }
+}

@@ -190,3 +190,45 @@ func differencesFromReference(_ model: BertForTokenClassification, _ batch: Tiny
         #expect(drawn.parameters.contains { $0 != 0 && $0 != 1 })
     }
 }
+
+/// What `consumeGradients` says of the word embedding's gradient.
+@Suite struct WordGradientRowsTests {
+    /// After two backwards, the marked rows are the two batches' token ids, every other row of the word embedding's
+    /// gradient is zero, and the sparse rows point at that matrix in the slab. Handing the gradients out for writing
+    /// withdraws the marks until the gradients are zero again.
+    @Test func backwardMarksTheWordRowsItWritesUntilTheGradientsAreHandedOut() throws {
+        let config = tinyConfig()
+        let model = perturbedModel(config)
+        let batch = TinyBatch()
+        for ids in [batch.ids, batch.ids.map { ($0 + 3) % Int32(config.vocabSize) }] {
+            _ = try model.forward(inputIDs: ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                                  labels: batch.labels, training: true)
+            model.backward()
+        }
+        let C = config.hiddenSize, word = try #require(model.layout.entry(named: "bert.embeddings.word_embeddings.weight"))
+        let expected = Set(batch.ids.map(Int.init) + batch.ids.map { Int(($0 + 3) % Int32(config.vocabSize)) })
+        var seen: SparseGradientRows?, marked: Set<Int> = []
+        model.consumeGradients { gradients, sparse in
+            seen = sparse
+            if let sparse {
+                marked = Set(sparse.touched.list)
+                for row in 0 ..< config.vocabSize where !sparse.touched.contains(row) {
+                    #expect(gradients[word.offset + row * C ..< word.offset + (row + 1) * C].allSatisfy { $0 == 0 },
+                            "row \(row) is not marked but has a gradient")
+                }
+            }
+            for i in gradients.indices { gradients[i] = 0 }
+        }
+        let rows = try #require(seen, "backward alone wrote the gradients")
+        #expect(rows.start == word.offset && rows.width == C && rows.rows == config.vocabSize)
+        #expect(marked == expected)
+        model.consumeGradients { _, sparse in #expect(sparse?.touched.list.isEmpty == true, "consumed: no rows marked") }
+
+        _ = model.gradients
+        model.consumeGradients { _, sparse in #expect(sparse == nil, "the gradients were handed out for writing") }
+        model.consumeGradients { _, sparse in #expect(sparse != nil, "consumed: zero again") }
+        _ = model.gradients
+        model.zeroGradients()
+        model.consumeGradients { _, sparse in #expect(sparse != nil, "zeroed") }
+    }
+}

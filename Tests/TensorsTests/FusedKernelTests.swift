@@ -319,4 +319,26 @@ import Testing
         let fast = sumOfSquares(x, count: count), reference = sumOfSquaresReference(x, count: count)
         #expect(abs(fast - reference) <= 1e-6 * reference, "\(fast) against \(reference)")
     }
+
+    /// A [500, 384] matrix at an offset that no block boundary meets, zero but for four rows (the first, the last, two
+    /// between, one of them across a block boundary): skipping its unmarked rows gives the dense sum's bits, and a
+    /// value in an unmarked row goes unread.
+    @Test func skippingUnmarkedRowsGivesTheDenseSumsBits() {
+        var r = TestRandom(42)
+        let count = 300_001, start = 10_001, width = 384, rows = 500
+        var x = r.floats(count, scale: 3)
+        for i in start ..< start + rows * width { x[i] = 0 }
+        let touched = TouchedRows(rows: rows)
+        for row in [0, 7, 251, 499] {
+            touched.insert(row)
+            for c in 0 ..< width { x[start + row * width + c] = r.floats(1, scale: 2)[0] }
+        }
+        #expect((start + 251 * width) / 4096 != (start + 252 * width - 1) / 4096, "row 251 crosses a block boundary")
+        let sparse = SparseGradientRows(start: start, width: width, touched: touched)
+        let dense = sumOfSquares(x, count: count)
+        #expect(sumOfSquares(x, count: count, sparse: sparse).bitPattern == dense.bitPattern)
+        x[start + 100 * width] = 1e3
+        #expect(sumOfSquares(x, count: count, sparse: sparse).bitPattern == dense.bitPattern, "row 100 is not read")
+        #expect(sumOfSquares(x, count: count) != dense)
+    }
 }
