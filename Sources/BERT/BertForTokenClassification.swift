@@ -377,10 +377,12 @@ public final class BertForTokenClassification {
         // changed.
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
         var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
+        // In BF16 the layer input as the products take it (Q, K, V convert nothing of their own): the embeddings'
+        // converted here, every later one written by the LayerNorm before it.
+        var x16 = gemmScratch?.a.convert(x, count: T * C)
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
             let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
-            let x16 = gemmScratch?.a.convert(x, count: T * C)          // Q, K, V convert nothing of their own
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query,
@@ -399,11 +401,13 @@ public final class BertForTokenClassification {
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(weight: w16?.output, packedWeight: w16?.packed?.output,
                                                      packedFP32Weight: p32?.output))
+            let y1_16 = gemmScratch?.a.matrix(count: T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
-                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)))
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)),
+                                     converted: y1_16)
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
+                          converted: ConvertedInputs(input: y1_16, weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
                                                      packedFP32Weight: p32?.intermediate))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
@@ -420,8 +424,11 @@ public final class BertForTokenClassification {
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
                                                      packedFP32Weight: p32?.ffOutput))
+            // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
+            x16 = l + 1 < config.numHiddenLayers ? gemmScratch?.a.matrix(count: T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
-                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)),
+                                     converted: x16)
             x = UnsafePointer(a.y2)
         }
         let classifierInput = self.classifierInput(lastHidden: x)

@@ -155,7 +155,7 @@ void BT_NAME(bt_layernorm_forward)(float *out, float *mean, float *rstd, const f
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_residual_layernorm_forward)(float *out, float *mean, float *rstd, float *residual, const float *projection,
                                    const float *skip, const float *weight, const float *bias, size_t rows, size_t C,
-                                   float eps, const bt_dropout *dropout, uint32_t counter_base) {
+                                   float eps, const bt_dropout *dropout, uint32_t counter_base, uint16_t *out16) {
     for (size_t t = 0; t < rows; t++) {
         float *r = residual + t * C;
         const float *p = projection + t * C, *x = skip + t * C;
@@ -168,6 +168,12 @@ void BT_NAME(bt_residual_layernorm_forward)(float *out, float *mean, float *rstd
             for (size_t c = 0; c < C; c++) r[c] = p[c] + x[c];
         }
         bt_layernorm_row(out + t * C, mean + t, rstd + t, r, weight, bias, C, eps);
+        if (out16) {
+            // The row converted while it is in cache, for a BF16 product that takes it next.
+            const uint32_t *bits = (const uint32_t *)(const void *)(out + t * C);
+            uint16_t *h = out16 + t * C;
+            for (size_t c = 0; c < C; c++) h[c] = (uint16_t)bf16_bits(bits[c]);
+        }
     }
 }
 

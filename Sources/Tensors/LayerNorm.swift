@@ -34,25 +34,31 @@ public func layerNormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Un
 /// residual = dropout(projection) + skip, then out = LayerNorm(residual), in one pass over each row (the residual
 /// block's end: three passes fused into one). residual may alias projection. Row t's dropout counters are
 /// (firstRow + t) · C + c, as `dropoutForward` over the whole [T, C] buffer numbers them (with counterBase
-/// firstRow · C), so the mask is the unfused one's.
+/// firstRow · C), so the mask is the unfused one's. `converted`, when given, gets `out` as a BF16 product takes
+/// its input: the bits `BF16Matrix.convert(from: out)` would give.
 ///
-/// - out [T, C], mean [T], rstd [T], residual [T, C]; projection [T, C], skip [T, C]; weight [C], bias [C]
+/// - out [T, C], mean [T], rstd [T], residual [T, C]; projection [T, C], skip [T, C]; weight [C], bias [C];
+///   converted [T, C] or nil
 public func residualLayerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean: UnsafeMutablePointer<Float>,
                                      _ rstd: UnsafeMutablePointer<Float>, _ residual: UnsafeMutablePointer<Float>,
                                      _ projection: UnsafePointer<Float>, _ skip: UnsafePointer<Float>,
                                      _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                                     T: Int, C: Int, eps: Float, dropout: DropoutMask?) {
+                                     T: Int, C: Int, eps: Float, dropout: DropoutMask?, converted: BF16Matrix? = nil) {
     var mask = dropout?.kernel ?? bt_dropout()
     let firstRow = dropout?.firstRow ?? 0
+    if let converted { precondition(converted.count == T * C, "a BF16 matrix of \(converted.count) values for [\(T), \(C)]") }
+    // oneDNN's bfloat16 is written by the same pass; the emulation's format (single precision, rounded) after it.
+    let halves = converted.flatMap { $0.kernels.isOneDNN ? $0.storage.assumingMemoryBound(to: UInt16.self) : nil }
     withUnsafePointer(to: &mask) { maskPointer in
         let kernelMask = dropout == nil ? nil : maskPointer
         Parallel.forEachChunk(T, grain: 32) { rows in
             let t = rows.lowerBound
             bt_residual_layernorm_forward(out + t * C, mean + t, rstd + t, residual + t * C, projection + t * C,
                                           skip + t * C, weight, bias, rows.count, C, eps, kernelMask,
-                                          UInt32(truncatingIfNeeded: (firstRow + t) * C))
+                                          UInt32(truncatingIfNeeded: (firstRow + t) * C), halves.map { $0 + t * C })
         }
     }
+    if let converted, halves == nil { converted.convert(from: out) }
 }
 
 /// The mirror of `residualLayerNormForward`: dresidual = d LayerNorm / d residual (which is also the skip

@@ -342,3 +342,31 @@ import Testing
         #expect(sumOfSquares(x, count: count) != dense)
     }
 }
+
+@Suite struct LayerNormToBF16Tests {
+    /// The LayerNorm output written straight into a BF16 product's input is the conversion of the single-precision
+    /// output, to the bit, in both input formats, with and without dropout; the single-precision outputs are those
+    /// of the call without it.
+    @Test(arguments: [false, true], [(67, 384), (5, 40)])
+    func bf16OutputIsTheConversionOfTheSinglePrecisionOne(withDropout: Bool, shape: (Int, Int)) {
+        let (T, C) = shape
+        var r = TestRandom(44)
+        let projection = r.floats(T * C, scale: 3), skip = r.floats(T * C), w = r.floats(C), b = r.floats(C)
+        let dropout = withDropout ? DropoutMask(probability: 0.2, random: CounterRandom(key: 4), firstRow: 3) : nil
+        var out = [Float](repeating: 0, count: T * C), mean = [Float](repeating: 0, count: T), rstd = mean
+        var residual = projection
+        residualLayerNormForward(&out, &mean, &rstd, &residual, projection, skip, w, b, T: T, C: C, eps: 1e-12,
+                                 dropout: dropout)
+        for kernels in [BLAS.Kernels.oneDNN(isa: "bfloat16 format"), .emulatedBF16(reason: "rounded format")] {
+            let expected = BF16Buffer(capacity: T * C, kernels: kernels).convert(out, count: T * C)
+            let buffer = BF16Buffer(capacity: T * C, kernels: kernels)
+            var fusedOut = [Float](repeating: 0, count: T * C), fusedMean = mean, fusedRstd = rstd
+            var fusedResidual = projection
+            residualLayerNormForward(&fusedOut, &fusedMean, &fusedRstd, &fusedResidual, projection, skip, w, b, T: T, C: C,
+                                     eps: 1e-12, dropout: dropout, converted: buffer.matrix(count: T * C))
+            #expect(fusedOut == out && fusedMean == mean && fusedRstd == rstd && fusedResidual == residual, "\(kernels)")
+            #expect((0 ..< T * C).allSatisfy { buffer.matrix(count: T * C).value(at: $0) == expected.value(at: $0) },
+                    "\(kernels)")
+        }
+    }
+}

@@ -70,10 +70,11 @@ void bt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
                           const float *bias, size_t rows, size_t C, float eps);
 /// residual = dropout(projection) + skip (no dropout when `dropout` is NULL; residual may alias projection),
 /// then out = LayerNorm(residual): one pass over each row instead of three. Row t's dropout counters are
-/// counter_base + t·C + c.
+/// counter_base + t·C + c. With out16 not NULL, it also gets out in bfloat16 (round to nearest even).
 void bt_residual_layernorm_forward(float *out, float *mean, float *rstd, float *residual, const float *projection,
                                    const float *skip, const float *weight, const float *bias, size_t rows, size_t C,
-                                   float eps, const bt_dropout *dropout, uint32_t counter_base);
+                                   float eps, const bt_dropout *dropout, uint32_t counter_base,
+                                   uint16_t *out16);
 /// The mirror of the two above for the input: dinp = d LayerNorm / d inp (overwritten; may not alias dout), and,
 /// when dprojection is not NULL, dprojection = dropout's backward of dinp with the forward's mask.
 void bt_layernorm_backward(float *dinp, float *dprojection, const float *dout, const float *inp, const float *weight,
