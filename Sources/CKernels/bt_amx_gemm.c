@@ -73,30 +73,7 @@ uint16_t *bt_amx_workspace(size_t elements) {
 #define BT_AMX_CHUNK 512
 #define BT_AVX512 __attribute__((target("avx512f,avx512bw")))
 
-// Sixteen rows of sixteen 32-bit values transposed in registers (row q of the result is column q of the input).
-static inline __attribute__((always_inline)) BT_AVX512 void bt_transpose16(__m512i r[16]) {
-    __m512i t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    for (int i = 0; i < 2; i++) {
-        for (int j = 0; j < 4; j++) {
-            t[8 * i + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + j + 4], 0x88);
-            t[8 * i + j + 4] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + j + 4], 0xdd);
-        }
-    }
-    for (int j = 0; j < 8; j++) {
-        r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
-        r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
-    }
-}
+#include "bt_transpose16.h"
 
 // Sixteen 32-bit pairs (r0[j], r1[j]): two rows' values side by side.
 static inline __attribute__((always_inline)) BT_AVX512 __m512i bt_pairs(const uint16_t *r0, const uint16_t *r1) {
@@ -118,7 +95,7 @@ BT_AVX512 void bt_amx_pack(uint16_t *packed, const uint16_t *b, size_t ldb, int 
             for (; x + 32 <= k; x += 32) {
                 __m512i r[16];
                 for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_si512(b + (j0 + j) * ldb + x);
-                bt_transpose16(r);
+                bt_transpose16_32(r);
                 for (int q = 0; q < 16; q++) _mm512_store_si512(p + (x + 2 * q) * BT_AMX_PANEL, r[q]);
             }
         } else if (width == BT_AMX_PANEL) {
@@ -138,7 +115,7 @@ BT_AVX512 void bt_amx_transpose(uint16_t *out, size_t ldo, const uint16_t *in, s
             // 16 pairs of rows, 16 columns each, transposed: row q holds column j + q's 32 values.
             __m512i r[16];
             for (int s = 0; s < 16; s++) r[s] = bt_pairs(in + (x + 2 * s) * ldi + j, in + (x + 2 * s + 1) * ldi + j);
-            bt_transpose16(r);
+            bt_transpose16_32(r);
             for (int q = 0; q < 16; q++) _mm512_storeu_si512(out + (j + q) * ldo + x, r[q]);
         }
         bt_amx_transpose_scalar(out, ldo, in, ldi, rows, j, j + 16, x);

@@ -297,7 +297,7 @@ BT_INLINE void BT_NAME(bt_attention_transpose)(float *t, const float *x, size_t 
                 __m512i r[16];
                 for (size_t q = 0; q < 16; q++)
                     r[q] = q < rows ? _mm512_loadu_si512(x + (j0 + q) * ld + d0) : _mm512_setzero_si512();
-                bt_transpose16_f32(r);
+                bt_transpose16_32(r);
                 for (size_t q = 0; q < 16; q++) _mm512_storeu_si512(t + (d0 + q) * np + j0, r[q]);
             }
         }
