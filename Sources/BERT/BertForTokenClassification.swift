@@ -395,11 +395,13 @@ public final class BertForTokenClassification {
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
                                                      packedFP32Weight: p32?.value))
+            // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
+            let context16 = gemmScratch?.a.matrix(count: T * C)
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
-                             dropout: attentionDropoutKey(l), scratch: attentionScratch)
+                             dropout: attentionDropoutKey(l), scratch: attentionScratch, converted: context16)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
-                          converted: ConvertedInputs(weight: w16?.output, packedWeight: w16?.packed?.output,
+                          converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
                                                      packedFP32Weight: p32?.output))
             let y1_16 = gemmScratch?.a.matrix(count: T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
@@ -529,10 +531,14 @@ public final class BertForTokenClassification {
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(weight: w16?.ffOutput))
-            geluBiasBackward(d.dFF, g.intermediateBias, d.dFF, a.ff1, T: T, N: F, form: activation)
+            // In BF16 the activation's backward also writes the intermediate projection's dout as its products
+            // take it.
+            let dFF16 = gemmScratch?.a.matrix(count: T * F)
+            geluBiasBackward(d.dFF, g.intermediateBias, d.dFF, a.ff1, T: T, N: F, form: activation, converted: dFF16)
             matmulBackward(d.dY1, g.intermediateWeight, nil, d.dFF, a.y1,
                            w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision,
-                           scratch: gemmScratch, converted: ConvertedInputs(weight: w16?.intermediate))
+                           scratch: gemmScratch,
+                           converted: ConvertedInputs(weight: w16?.intermediate, outputGradient: dFF16))
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
             residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,

@@ -438,7 +438,7 @@ void bt_gelu_forward(float *out, const float *in, size_t count, int form) { BT_P
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) { BT_PICK(bt_gelu_backward)(dinp, dout, inp, count, form); }
 void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows, size_t n, int form) { BT_PICK(bt_bias_gelu_forward)(out, pre, bias, rows, n, form); }
 void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n, int form) { BT_PICK(bt_bias_gelu_forward_bf16)(out16, out, pre, bias, rows, n, form); }
-void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n, size_t begin, size_t end, int form) { BT_PICK(bt_gelu_bias_backward)(dinp, dbias, dout, inp, rows, n, begin, end, form); }
+void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n, size_t begin, size_t end, int form, uint16_t *dinp16) { BT_PICK(bt_gelu_bias_backward)(dinp, dbias, dout, inp, rows, n, begin, end, form, dinp16); }
 void bt_dropout_forward(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) { BT_PICK(bt_dropout_forward)(out, in, count, dropout, counter_base); }
 void bt_softmax_forward(float *probs, const float *scores, size_t rows, size_t n) { BT_PICK(bt_softmax_forward)(probs, scores, rows, n); }
 void bt_softmax_backward(float *dscores, const float *dprobs, const float *probs, size_t rows, size_t n) { BT_PICK(bt_softmax_backward)(dscores, dprobs, probs, rows, n); }
@@ -451,6 +451,6 @@ void bt_accumulate_twice(float *da, float *db, const float *dout, size_t count) 
 void bt_bias_forward(float *out, const float *bias, size_t rows, size_t n) { BT_PICK(bt_bias_forward)(out, bias, rows, n); }
 void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, size_t begin, size_t end) { BT_PICK(bt_bias_backward)(dbias, dout, rows, n, begin, end); }
 double bt_sum_of_squares(const float *x, size_t count) { return BT_PICK(bt_sum_of_squares)(x, count); }
-void bt_attention_forward(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride, float *scratch) { BT_PICK(bt_attention_forward)(out, q, k, v, n, hs, ld, scale, dropout, counter_base, counter_row_stride, scratch); }
+void bt_attention_forward(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride, float *scratch, uint16_t *out16) { BT_PICK(bt_attention_forward)(out, q, k, v, n, hs, ld, scale, dropout, counter_base, counter_row_stride, scratch, out16); }
 void bt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride, float *scratch) { BT_PICK(bt_attention_backward)(dq, dk, dv, dout, q, k, v, n, hs, ld, scale, dropout, counter_base, counter_row_stride, scratch); }
 size_t bt_attention_scratch_floats(size_t max_n, size_t hs) { return (3 * max_n + hs) * bt_attention_padded(max_n); }

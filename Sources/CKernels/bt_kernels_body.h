@@ -114,7 +114,7 @@ void BT_NAME(bt_bias_gelu_forward_bf16)(uint16_t *out16, float *out, float *pre,
 
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_gelu_bias_backward)(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
-                           size_t begin, size_t end, int form) {
+                           size_t begin, size_t end, int form, uint16_t *dinp16) {
 #define LOOP(gelu, gelu_back) \
     for (size_t t = 0; t < rows; t++) { \
         float *dx = dinp + t * n; \
@@ -126,7 +126,27 @@ void BT_NAME(bt_gelu_bias_backward)(float *dinp, float *dbias, const float *dout
             dbias[j] += g; \
         } \
     }
-    BT_SWITCH_FORM(form, LOOP)
+#define LOOP_BF16(gelu, gelu_back) \
+    for (size_t t = 0; t < rows; t++) { \
+        float *dx = dinp + t * n; \
+        const float *d = dout + t * n, *x = inp + t * n; \
+        uint16_t *h = dinp16 + t * n; \
+        BT_ELEMENTWISE \
+        for (size_t j = begin; j < end; j++) { \
+            float g = gelu_back(d[j], x[j]); \
+            uint32_t bits; \
+            memcpy(&bits, &g, 4); \
+            dx[j] = g; \
+            h[j] = (uint16_t)bf16_bits(bits); \
+            dbias[j] += g; \
+        } \
+    }
+    if (dinp16) {
+        BT_SWITCH_FORM(form, LOOP_BF16)
+    } else {
+        BT_SWITCH_FORM(form, LOOP)
+    }
+#undef LOOP_BF16
 #undef LOOP
 }
 
@@ -538,7 +558,7 @@ BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *transpos
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs,
                                    size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base,
-                                   uint32_t counter_row_stride, float *scratch) {
+                                   uint32_t counter_row_stride, float *scratch, uint16_t *out16) {
     if (n == 0) return;
     const size_t np = bt_attention_padded(n);
     float *probs = scratch, *transposed = scratch + 3 * n * np;
@@ -547,6 +567,14 @@ void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, c
         for (size_t i = 0; i < n; i++)
             bt_dropout_row(probs + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
     BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f, 1);
+    if (out16) {
+        // The head's block converted while it is in cache, for the output projection's BF16 product.
+        for (size_t i = 0; i < n; i++) {
+            const uint32_t *bits = (const uint32_t *)(const void *)(out + i * ld);
+            uint16_t *h = out16 + i * ld;
+            for (size_t d = 0; d < hs; d++) h[d] = (uint16_t)bf16_bits(bits[d]);
+        }
+    }
 }
 
 BT_VARIANT_FUNCTION

@@ -51,15 +51,21 @@ public struct AttentionDropout: Sendable {
 }
 
 /// out = dropout(softmax(q kᵀ / √hs)) v per sequence and head, each (sequence, head) one call of the C kernel
-/// (scores, softmax, dropout and the product with v together).
-/// - out [T, C]; q, k, v [T, C]; offsets [B + 1]
+/// (scores, softmax, dropout and the product with v together). `converted`, when given, gets `out` as a BF16
+/// product takes its input: the bits `BF16Matrix.convert(from: out)` would give.
+/// - out [T, C]; q, k, v [T, C]; offsets [B + 1]; converted [T, C] or nil
 public func attentionForward(_ out: UnsafeMutablePointer<Float>,
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                              _ offsets: UnsafePointer<Int32>, B: Int, NH: Int, C: Int,
-                             dropout: AttentionDropout?, scratch: AttentionScratch) {
+                             dropout: AttentionDropout?, scratch: AttentionScratch, converted: BF16Matrix? = nil) {
     let hs = C / NH, scale = 1 / Float(hs).squareRoot()
     let masks = headMasks(dropout, NH: NH)
     checkScratch(scratch, offsets, B: B, hs: hs)
+    let T = Int(offsets[B])
+    if let converted { precondition(converted.count == T * C, "a BF16 matrix of \(converted.count) values for [\(T), \(C)]") }
+    // oneDNN's bfloat16 is written head by head as the output is; the emulation's format (single precision,
+    // rounded) after it.
+    let halves = converted.flatMap { $0.kernels.isOneDNN ? $0.storage.assumingMemoryBound(to: UInt16.self) : nil }
     forEachSequenceHead(B: B, NH: NH, scratch: scratch) { worker, b, h in
         let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
         if n == 0 { return }
@@ -67,9 +73,11 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>,
         withMask(masks, h: h) { mask in
             bt_attention_forward(out + at, q + at, k + at, v + at, n, hs, C, scale, mask,
                                  counterBase(dropout, start: start, scratch: scratch),
-                                 UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker))
+                                 UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker),
+                                 halves.map { $0 + at })
         }
     }
+    if let converted, halves == nil { converted.convert(from: out) }
 }
 
 /// The mirror of `attentionForward`, with the same dropout key: recomputes each head's probabilities from q and

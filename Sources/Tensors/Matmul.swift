@@ -2,20 +2,24 @@
 // weights [OC, IC], used through BLAS transposes.
 
 /// A projection's inputs that the caller prepared beforehand. In BF16 (`BF16Buffer`): the weight, kept from one
-/// optimizer step to the next, and the input, when several projections read it; whatever is nil is converted at
-/// the call, through the scratch. In single precision, the weight laid out for the packed kernel.
+/// optimizer step to the next, the input, when several projections read it or the kernel before wrote it, and in
+/// backward the output's gradient, when the kernel before wrote it; whatever is nil is converted at the call,
+/// through the scratch. In single precision, the weight laid out for the packed kernel.
 public struct ConvertedInputs: Sendable {
     public var input: BF16Matrix?
     public var weight: BF16Matrix?
+    /// Backward's dout in BF16 (in the scratch's first area, where backward would convert it).
+    public var outputGradient: BF16Matrix?
     /// The weight packed for the forward product in BF16 (it then needs no `weight`).
     public var packedWeight: PackedWeights?
     /// The weight packed for the forward product in single precision (used instead of the weight's pointer).
     public var packedFP32Weight: PackedFP32Weights?
 
-    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, packedWeight: PackedWeights? = nil,
-                packedFP32Weight: PackedFP32Weights? = nil) {
+    public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, outputGradient: BF16Matrix? = nil,
+                packedWeight: PackedWeights? = nil, packedFP32Weight: PackedFP32Weights? = nil) {
         self.input = input
         self.weight = weight
+        self.outputGradient = outputGradient
         self.packedWeight = packedWeight
         self.packedFP32Weight = packedFP32Weight
     }
@@ -72,7 +76,7 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
         return
     }
     let scratch = bf16Scratch(scratch)
-    let dout16 = scratch.a.convert(dout, count: T * OC)
+    let dout16 = converted.outputGradient ?? scratch.a.convert(dout, count: T * OC)
     let inp16 = converted.input ?? scratch.b.convert(inp, count: T * IC)
     BLAS.gemmBF16(.transposed, .none, m: OC, n: IC, k: T, a: dout16, lda: OC, b: inp16, ldb: IC,
                   beta: 1, c: dweight, ldc: IC)

@@ -108,3 +108,29 @@ import Testing
         return out
     }
 }
+
+extension AttentionKernelTests {
+    /// The output written straight into the output projection's BF16 input is the conversion of the single-precision
+    /// output, to the bit, in both input formats, with dropout; the single-precision output is unchanged.
+    @Test func bf16OutputIsTheConversionOfTheSinglePrecisionOne() {
+        let C = 64, NH = 2
+        let offsets = Self.lengths.reduce(into: [Int32(0)]) { $0.append($0.last! + Int32($1)) }
+        let T = Int(offsets.last!), B = Self.lengths.count
+        var r = TestRandom(73)
+        let q = r.floats(T * C, scale: 2), k = r.floats(T * C, scale: 2), v = r.floats(T * C)
+        let dropout = AttentionDropout(probability: 0.3, random: CounterRandom(key: 10), firstToken: 2)
+        let scratch = AttentionScratch(maxSequenceLength: Self.maxLength, headSize: C / NH, workers: 2)
+        var out = [Float](repeating: .nan, count: T * C)
+        attentionForward(&out, q, k, v, offsets, B: B, NH: NH, C: C, dropout: dropout, scratch: scratch)
+        for kernels in [BLAS.Kernels.oneDNN(isa: "bfloat16 format"), .emulatedBF16(reason: "rounded format")] {
+            let expected = BF16Buffer(capacity: T * C, kernels: kernels).convert(out, count: T * C)
+            let buffer = BF16Buffer(capacity: T * C, kernels: kernels)
+            var fused = [Float](repeating: .nan, count: T * C)
+            attentionForward(&fused, q, k, v, offsets, B: B, NH: NH, C: C, dropout: dropout, scratch: scratch,
+                             converted: buffer.matrix(count: T * C))
+            #expect(fused.map(\.bitPattern) == out.map(\.bitPattern), "\(kernels)")
+            #expect((0 ..< T * C).allSatisfy { buffer.matrix(count: T * C).value(at: $0) == expected.value(at: $0) },
+                    "\(kernels)")
+        }
+    }
+}

@@ -370,3 +370,31 @@ import Testing
         }
     }
 }
+
+@Suite struct GELUBackwardToBF16Tests {
+    /// The activation's gradient written straight into the next BF16 products' dout is the conversion of the
+    /// single-precision gradient, to the bit, in both input formats; the single-precision outputs (in place, as the
+    /// model calls it) and the bias gradient are those of the call without it.
+    @Test(arguments: [GELUForm.erf, .tanh, .relu], [(67, 37), (300, 1_537)])
+    func bf16GradientIsTheConversionOfTheSinglePrecisionOne(form: GELUForm, shape: (Int, Int)) {
+        let (T, N) = shape
+        var r = TestRandom(45)
+        let pre = r.floats(T * N, scale: 4), dout = r.floats(T * N), startBias = r.floats(N)
+        var dinp = dout, dbias = startBias
+        dinp.withUnsafeMutableBufferPointer { d in
+            geluBiasBackward(d.baseAddress!, &dbias, d.baseAddress!, pre, T: T, N: N, form: form)
+        }
+        for kernels in [BLAS.Kernels.oneDNN(isa: "bfloat16 format"), .emulatedBF16(reason: "rounded format")] {
+            let expected = BF16Buffer(capacity: T * N, kernels: kernels).convert(dinp, count: T * N)
+            let buffer = BF16Buffer(capacity: T * N, kernels: kernels)
+            var fused = dout, fusedBias = startBias
+            fused.withUnsafeMutableBufferPointer { d in
+                geluBiasBackward(d.baseAddress!, &fusedBias, d.baseAddress!, pre, T: T, N: N, form: form,
+                                 converted: buffer.matrix(count: T * N))
+            }
+            #expect(fused == dinp && fusedBias == dbias, "\(kernels)")
+            #expect((0 ..< T * N).allSatisfy { buffer.matrix(count: T * N).value(at: $0) == expected.value(at: $0) },
+                    "\(kernels)")
+        }
+    }
+}

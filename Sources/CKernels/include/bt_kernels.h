@@ -45,9 +45,9 @@ void bt_bias_gelu_forward(float *out, float *pre, const float *bias, size_t rows
 void bt_bias_gelu_forward_bf16(uint16_t *out16, float *out, float *pre, const float *bias, size_t rows, size_t n,
                                int form);
 /// The mirror of bt_bias_gelu_forward for columns begin ..< end: dinp = dout · GELU'(inp) (dinp may alias dout),
-/// and dbias[j] += Σ_t dinp[t, j] in token order.
+/// and dbias[j] += Σ_t dinp[t, j] in token order; with dinp16 not NULL, dinp also in bfloat16 there.
 void bt_gelu_bias_backward(float *dinp, float *dbias, const float *dout, const float *inp, size_t rows, size_t n,
-                           size_t begin, size_t end, int form);
+                           size_t begin, size_t end, int form, uint16_t *dinp16);
 
 /// Inverted dropout with a counter-based mask, as the Tensors module's `dropoutForward`: element i is kept when
 /// the 24 high bits of CounterRandom(key0, key1).bits(counter of i) are at least `threshold`, and kept values are
@@ -100,10 +100,11 @@ double bt_sum_of_squares(const float *x, size_t count);
 /// Attention of one sequence and head, n tokens, head size hs, q, k, v and out rows ld apart (the head's columns of
 /// [T, C] matrices): out = dropout(softmax(scale · q kᵀ)) v, where dropout (NULL: none) keeps element (i, j) as
 /// bt_dropout_forward with the counter counter_base + i · counter_row_stride + j. `scratch` holds
-/// bt_attention_scratch_floats(n, hs) floats or more; out is overwritten.
+/// bt_attention_scratch_floats(n, hs) floats or more; out is overwritten. With out16 not NULL, out's block also in
+/// bfloat16 at the same offsets of out16.
 void bt_attention_forward(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld,
                           float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride,
-                          float *scratch);
+                          float *scratch, uint16_t *out16);
 /// The mirror of bt_attention_forward with the same dropout: dq, dk, dv (overwritten) from dout, recomputing the
 /// probabilities from q and k.
 void bt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
