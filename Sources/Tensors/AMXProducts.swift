@@ -20,7 +20,8 @@ extension BLAS {
 
     /// Who runs training's BF16 products (and any BF16 product not on packed weights): oneDNN's primitive for any
     /// shape unless the AMX kernel is asked for by hand. On a Xeon whose AMX tiles multiplied at about half their
-    /// nominal rate, training steps on the kernel ran at 0.85-1.01 times oneDNN's (README, Performance).
+    /// nominal rate, training steps on the kernel ran level with oneDNN's (median 1.01 over 6 pairs; README,
+    /// Performance), and with only the backward's NN products on it, slower.
     public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: amxRuns, asked: bf16ProductsAsked,
                                                                       byDefault: .onednn)
 
