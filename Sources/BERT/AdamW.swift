@@ -141,14 +141,11 @@ public struct AdamW {
             let firstRow = (inside.lowerBound - sparse.start) / width, endRow = (inside.upperBound - sparse.start) / width
             Parallel.forEachChunk(endRow - firstRow, grain: 1024) { r in
                 for row in firstRow + r.lowerBound ..< firstRow + r.upperBound {
-                    let start = sparse.start + row * width
-                    if touched.contains(row) {
+                    let start = sparse.start + row * width, written = touched.contains(row)
+                    if written || momentRows[row] {
+                        // An untouched row's gradient is zero already: not cleared again.
                         adamWRange(start ..< start + width, parameters: parameters, gradients: gradients, m: m, v: v,
-                                   decayFactor: decayFactor, constants: constants, zeroing: zeroing)
-                    } else if momentRows[row] {
-                        // A zero gradient, not written again.
-                        adamWRange(start ..< start + width, parameters: parameters, gradients: gradients, m: m, v: v,
-                                   decayFactor: decayFactor, constants: constants, zeroing: nil)
+                                   decayFactor: decayFactor, constants: constants, zeroing: written ? zeroing : nil)
                     } else if decayFactor != 1 {
                         let p = parameters + start
                         for i in 0 ..< width { p[i] = p[i] * decayFactor }

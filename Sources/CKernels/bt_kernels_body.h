@@ -188,12 +188,8 @@ void BT_NAME(bt_residual_layernorm_forward)(float *out, float *mean, float *rstd
             for (size_t c = 0; c < C; c++) r[c] = p[c] + x[c];
         }
         bt_layernorm_row(out + t * C, mean + t, rstd + t, r, weight, bias, C, eps);
-        if (out16) {
-            // The row converted while it is in cache, for a BF16 product that takes it next.
-            const uint32_t *bits = (const uint32_t *)(const void *)(out + t * C);
-            uint16_t *h = out16 + t * C;
-            for (size_t c = 0; c < C; c++) h[c] = (uint16_t)bf16_bits(bits[c]);
-        }
+        // The row converted while it is in cache, for a BF16 product that takes it next.
+        if (out16) BT_NAME(bt_convert_f32_to_bf16)(out16 + t * C, out + t * C, C);
     }
 }
 
@@ -567,14 +563,9 @@ void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, c
         for (size_t i = 0; i < n; i++)
             bt_dropout_row(probs + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
     BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f, 1);
-    if (out16) {
-        // The head's block converted while it is in cache, for the output projection's BF16 product.
-        for (size_t i = 0; i < n; i++) {
-            const uint32_t *bits = (const uint32_t *)(const void *)(out + i * ld);
-            uint16_t *h = out16 + i * ld;
-            for (size_t d = 0; d < hs; d++) h[d] = (uint16_t)bf16_bits(bits[d]);
-        }
-    }
+    // The head's block converted while it is in cache, for the output projection's BF16 product.
+    if (out16)
+        for (size_t i = 0; i < n; i++) BT_NAME(bt_convert_f32_to_bf16)(out16 + i * ld, out + i * ld, hs);
 }
 
 BT_VARIANT_FUNCTION

@@ -61,23 +61,19 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>,
     let hs = C / NH, scale = 1 / Float(hs).squareRoot()
     let masks = headMasks(dropout, NH: NH)
     checkScratch(scratch, offsets, B: B, hs: hs)
-    let T = Int(offsets[B])
-    if let converted { precondition(converted.count == T * C, "a BF16 matrix of \(converted.count) values for [\(T), \(C)]") }
-    // oneDNN's bfloat16 is written head by head as the output is; the emulation's format (single precision,
-    // rounded) after it.
-    let halves = converted.flatMap { $0.kernels.isOneDNN ? $0.storage.assumingMemoryBound(to: UInt16.self) : nil }
-    forEachSequenceHead(B: B, NH: NH, scratch: scratch) { worker, b, h in
-        let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
-        if n == 0 { return }
-        let at = start * C + h * hs
-        withMask(masks, h: h) { mask in
-            bt_attention_forward(out + at, q + at, k + at, v + at, n, hs, C, scale, mask,
-                                 counterBase(dropout, start: start, scratch: scratch),
-                                 UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker),
-                                 halves.map { $0 + at })
+    BF16Matrix.written(converted, count: Int(offsets[B]) * C, from: out) { halves in
+        forEachSequenceHead(B: B, NH: NH, scratch: scratch) { worker, b, h in
+            let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
+            if n == 0 { return }
+            let at = start * C + h * hs
+            withMask(masks, h: h) { mask in
+                bt_attention_forward(out + at, q + at, k + at, v + at, n, hs, C, scale, mask,
+                                     counterBase(dropout, start: start, scratch: scratch),
+                                     UInt32(truncatingIfNeeded: scratch.maxSequenceLength), scratch.area(worker),
+                                     halves.map { $0 + at })
+            }
         }
     }
-    if let converted, halves == nil { converted.convert(from: out) }
 }
 
 /// The mirror of `attentionForward`, with the same dropout key: recomputes each head's probabilities from q and

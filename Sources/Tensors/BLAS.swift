@@ -98,6 +98,21 @@ public struct BF16Matrix: @unchecked Sendable {
         return kernels.isOneDNN ? floatFromBFloat16(storage.assumingMemoryBound(to: UInt16.self)[index])
             : storage.assumingMemoryBound(to: Float.self)[index]
     }
+
+    /// For a kernel that writes `count` single-precision values to `source` and can write them as a BF16 product's
+    /// input in the same pass: `body` gets `matrix`'s bfloat16 storage where the format is oneDNN's, else nil, and
+    /// the emulation's format (single precision, rounded) is converted from `source` after it. Either way `matrix`
+    /// ends with the bits of `convert(from: source)`. With `matrix` nil, `body` gets nil.
+    static func written(_ matrix: BF16Matrix?, count: Int, from source: UnsafePointer<Float>,
+                        by body: (UnsafeMutablePointer<UInt16>?) -> Void) {
+        guard let matrix else { return body(nil) }
+        precondition(matrix.count == count, "a BF16 matrix of \(matrix.count) values for \(count)")
+        guard matrix.kernels.isOneDNN else {
+            body(nil)
+            return matrix.convert(from: source)
+        }
+        body(matrix.storage.assumingMemoryBound(to: UInt16.self))
+    }
 }
 
 /// Work areas for the inputs of BF16 products that are converted at the call: `a` for the first input, `b` for the

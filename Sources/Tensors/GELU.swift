@@ -78,13 +78,11 @@ public func biasGELUForward(_ out16: BF16Matrix, _ out: UnsafeMutablePointer<Flo
 public func geluBiasBackward(_ dinp: UnsafeMutablePointer<Float>, _ dbias: UnsafeMutablePointer<Float>,
                              _ dout: UnsafePointer<Float>, _ pre: UnsafePointer<Float>, T: Int, N: Int,
                              form: GELUForm, converted: BF16Matrix? = nil) {
-    if let converted { precondition(converted.count == T * N, "a BF16 matrix of \(converted.count) values for [\(T), \(N)]") }
-    // oneDNN's bfloat16 is written by the same pass; the emulation's format (single precision, rounded) after it.
-    let halves = converted.flatMap { $0.kernels.isOneDNN ? $0.storage.assumingMemoryBound(to: UInt16.self) : nil }
-    Parallel.forEachChunk(N, grain: T * N >= 1 << 14 ? 16 : N) { cols in
-        bt_gelu_bias_backward(dinp, dbias, dout, pre, T, N, cols.lowerBound, cols.upperBound, form.kernelCode, halves)
+    BF16Matrix.written(converted, count: T * N, from: dinp) { halves in
+        Parallel.forEachChunk(N, grain: T * N >= 1 << 14 ? 16 : N) { cols in
+            bt_gelu_bias_backward(dinp, dbias, dout, pre, T, N, cols.lowerBound, cols.upperBound, form.kernelCode, halves)
+        }
     }
-    if let converted, halves == nil { converted.convert(from: dinp) }
 }
 
 /// Naive reference for `geluForward`, with libm's erf and tanh in Double.

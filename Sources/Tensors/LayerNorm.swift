@@ -46,19 +46,17 @@ public func residualLayerNormForward(_ out: UnsafeMutablePointer<Float>, _ mean:
                                      T: Int, C: Int, eps: Float, dropout: DropoutMask?, converted: BF16Matrix? = nil) {
     var mask = dropout?.kernel ?? bt_dropout()
     let firstRow = dropout?.firstRow ?? 0
-    if let converted { precondition(converted.count == T * C, "a BF16 matrix of \(converted.count) values for [\(T), \(C)]") }
-    // oneDNN's bfloat16 is written by the same pass; the emulation's format (single precision, rounded) after it.
-    let halves = converted.flatMap { $0.kernels.isOneDNN ? $0.storage.assumingMemoryBound(to: UInt16.self) : nil }
-    withUnsafePointer(to: &mask) { maskPointer in
-        let kernelMask = dropout == nil ? nil : maskPointer
-        Parallel.forEachChunk(T, grain: 32) { rows in
-            let t = rows.lowerBound
-            bt_residual_layernorm_forward(out + t * C, mean + t, rstd + t, residual + t * C, projection + t * C,
-                                          skip + t * C, weight, bias, rows.count, C, eps, kernelMask,
-                                          UInt32(truncatingIfNeeded: (firstRow + t) * C), halves.map { $0 + t * C })
+    BF16Matrix.written(converted, count: T * C, from: out) { halves in
+        withUnsafePointer(to: &mask) { maskPointer in
+            let kernelMask = dropout == nil ? nil : maskPointer
+            Parallel.forEachChunk(T, grain: 32) { rows in
+                let t = rows.lowerBound
+                bt_residual_layernorm_forward(out + t * C, mean + t, rstd + t, residual + t * C, projection + t * C,
+                                              skip + t * C, weight, bias, rows.count, C, eps, kernelMask,
+                                              UInt32(truncatingIfNeeded: (firstRow + t) * C), halves.map { $0 + t * C })
+            }
         }
     }
-    if let converted, halves == nil { converted.convert(from: out) }
 }
 
 /// The mirror of `residualLayerNormForward`: dresidual = d LayerNorm / d residual (which is also the skip
