@@ -108,11 +108,23 @@ final class OneDNNLibrary: @unchecked Sendable {
         return cache.count
     }
 
+    /// Told each key a primitive is made for, under the cache's lock: the statistics count every thread's
+    /// products, so a test that runs beside others counts its own primitives here.
+    private var madeObserver: ((MatmulKey) -> Void)?
+
+    /// Sets (or, with nil, clears) `madeObserver`.
+    func observeMade(_ observer: ((MatmulKey) -> Void)?) {
+        lock.lock()
+        defer { lock.unlock() }
+        madeObserver = observer
+    }
+
     /// The primitive for a shape, created at first use and kept while it is among the most recently used.
     func matmul(_ key: MatmulKey) -> Matmul {
         lock.lock()
         defer { lock.unlock() }
         return cache.value(for: key) {
+            madeObserver?(key)
             var message = [CChar](repeating: 0, count: 512)
             guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
                                                       Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
