@@ -43,6 +43,11 @@ public final class BertForTokenClassification {
     /// The classifier's weight laid out for the packed kernel in inference (it multiplies in single precision in
     /// either precision); nil otherwise.
     private let packedClassifier: PackedFP32Weights?
+    /// In INT8 (inference), the encoder's projection weights quantized per output channel and packed, once per
+    /// change of the parameters; empty otherwise.
+    private let int8Weights: [LayerInt8Weights]
+    /// In INT8, each projection's input quantized per token; nil otherwise.
+    private let quantizedRows: QuantizedRows?
     /// Whether `bf16Weights`, `packedFP32Weights` or `packedClassifier` may differ from the parameters: set by
     /// anything that can write them.
     private var productWeightsStale = true
@@ -191,7 +196,7 @@ public final class BertForTokenClassification {
         // area. A layer's input, shared by the Q, K and V projections, is converted once into the area that its
         // products leave alone: the first in forward, the second in backward.
         let scratchCapacity = max(maxTokens, C) * max(C, F)
-        gemmScratch = precision == .fp32 ? nil
+        gemmScratch = precision != .bf16 ? nil
             : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : 0)
         if precision == .bf16 {
             let perLayer = LayerBF16Weights.count(C: C, F: F)
@@ -209,6 +214,15 @@ public final class BertForTokenClassification {
             } : []
         packedClassifier = purpose == .inference
             ? PackedFP32Weights(n: numLabels, k: C, products: fp32InferenceProducts) : nil
+        if precision == .int8 {
+            precondition(purpose == .inference, "INT8 products are for inference; train in fp32 or bf16")
+            int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in LayerInt8Weights(C: C, F: F) }
+            precondition(int8Weights.count == config.numHiddenLayers, "INT8 products need oneDNN (BLAS.int8Runs)")
+            quantizedRows = QuantizedRows(rows: maxTokens, k: max(C, F))
+        } else {
+            int8Weights = []
+            quantizedRows = nil
+        }
         switch config.hiddenAct {
         case .gelu: activation = .erf
         case .geluNew, .geluPyTorchTanh: activation = .tanh
@@ -383,18 +397,24 @@ public final class BertForTokenClassification {
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
             let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
+            let w8 = int8Weights.isEmpty ? nil : int8Weights[l]
+            // In INT8 the layer input is quantized once for Q, K and V; the other inputs at their products.
+            let x8 = quantizedRows?.quantize(x, rows: T, k: C)
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query,
-                                                     packedFP32Weight: p32?.query))
+                                                     packedFP32Weight: p32?.query, int8Weight: w8?.query,
+                                                     quantizedInput: x8))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key,
-                                                     packedFP32Weight: p32?.key))
+                                                     packedFP32Weight: p32?.key, int8Weight: w8?.key,
+                                                     quantizedInput: x8))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
-                                                     packedFP32Weight: p32?.value))
+                                                     packedFP32Weight: p32?.value, int8Weight: w8?.value,
+                                                     quantizedInput: x8))
             // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
             let context16 = gemmScratch?.a.matrix(count: T * C)
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
@@ -402,7 +422,8 @@ public final class BertForTokenClassification {
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
-                                                     packedFP32Weight: p32?.output))
+                                                     packedFP32Weight: p32?.output, int8Weight: w8?.output,
+                                                     quantizing: quantizedRows))
             let y1_16 = gemmScratch?.a.matrix(count: T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)),
@@ -410,7 +431,8 @@ public final class BertForTokenClassification {
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: y1_16, weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
-                                                     packedFP32Weight: p32?.intermediate))
+                                                     packedFP32Weight: p32?.intermediate, int8Weight: w8?.intermediate,
+                                                     quantizing: quantizedRows))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
             var act16: BF16Matrix?
@@ -425,7 +447,8 @@ public final class BertForTokenClassification {
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
-                                                     packedFP32Weight: p32?.ffOutput))
+                                                     packedFP32Weight: p32?.ffOutput, int8Weight: w8?.ffOutput,
+                                                     quantizing: quantizedRows))
             // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
             x16 = l + 1 < config.numHiddenLayers ? gemmScratch?.a.matrix(count: T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
@@ -451,6 +474,7 @@ public final class BertForTokenClassification {
     private func prepareProductWeights() {
         if precision == .bf16 { convertBF16Weights() }
         for (w, packed) in zip(weights.layers, packedFP32Weights) { packed.pack(w) }
+        for (w, packed) in zip(weights.layers, int8Weights) { packed.pack(w) }
         packedClassifier?.pack(weights.classifierWeight)
         productWeightsStale = false
     }
@@ -630,6 +654,32 @@ private struct LayerPackedFP32Weights {
               let output = PackedFP32Weights(n: C, k: C, products: products),
               let intermediate = PackedFP32Weights(n: F, k: C, products: products),
               let ffOutput = PackedFP32Weights(n: C, k: F, products: products)
+        else { return nil }
+        (self.query, self.key, self.value, self.output) = (query, key, value, output)
+        (self.intermediate, self.ffOutput) = (intermediate, ffOutput)
+    }
+
+    func pack(_ w: LayerViews) {
+        query.pack(w.queryWeight)
+        key.pack(w.keyWeight)
+        value.pack(w.valueWeight)
+        output.pack(w.outputWeight)
+        intermediate.pack(w.intermediateWeight)
+        ffOutput.pack(w.ffOutputWeight)
+    }
+}
+
+/// One encoder layer's projection weights quantized and packed for INT8 products (inference).
+private struct LayerInt8Weights {
+    let query, key, value, output: PackedInt8Weights     // [C, C]
+    let intermediate: PackedInt8Weights                  // [F, C]
+    let ffOutput: PackedInt8Weights                      // [C, F]
+
+    /// Nil where INT8 products do not run (no oneDNN).
+    init?(C: Int, F: Int) {
+        guard let query = PackedInt8Weights(n: C, k: C), let key = PackedInt8Weights(n: C, k: C),
+              let value = PackedInt8Weights(n: C, k: C), let output = PackedInt8Weights(n: C, k: C),
+              let intermediate = PackedInt8Weights(n: F, k: C), let ffOutput = PackedInt8Weights(n: C, k: F)
         else { return nil }
         (self.query, self.key, self.value, self.output) = (query, key, value, output)
         (self.intermediate, self.ffOutput) = (intermediate, ffOutput)

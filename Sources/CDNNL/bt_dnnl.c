@@ -32,6 +32,7 @@ static struct {
     dnnl_status_t (*attr_set_scratchpad_mode)(dnnl_primitive_attr_t, dnnl_scratchpad_mode_t);
     const dnnl_memory_desc_t *(*pd_query_md)(const_dnnl_primitive_desc_t, dnnl_query_t, int);
     size_t (*md_get_size)(const dnnl_memory_desc_t *);
+    int (*md_equal)(const dnnl_memory_desc_t *, const dnnl_memory_desc_t *);
     dnnl_status_t (*post_ops_create)(dnnl_post_ops_t *);
     dnnl_status_t (*post_ops_append_sum)(dnnl_post_ops_t, float);
     dnnl_status_t (*post_ops_destroy)(dnnl_post_ops_t);
@@ -83,6 +84,7 @@ int bt_dnnl_load(char *message, int capacity) {
     RESOLVE(attr_set_scratchpad_mode, "dnnl_primitive_attr_set_scratchpad_mode");
     RESOLVE(pd_query_md, "dnnl_primitive_desc_query_md");
     RESOLVE(md_get_size, "dnnl_memory_desc_get_size");
+    RESOLVE(md_equal, "dnnl_memory_desc_equal");
     RESOLVE(post_ops_create, "dnnl_post_ops_create");
     RESOLVE(post_ops_append_sum, "dnnl_post_ops_append_sum");
     RESOLVE(post_ops_destroy, "dnnl_post_ops_destroy");
@@ -175,7 +177,7 @@ struct bt_dnnl_matmul {
     pthread_mutex_t pack_lock;
     int transA, transB, runtime_shape, packed_weights, with_bias;
     int64_t lda, ldb, ldc;
-    dnnl_data_type_t in;
+    dnnl_data_type_t in, out;
     size_t scratchpad_size;
     char implementation[64];
 };
@@ -232,7 +234,7 @@ static int describe(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int tran
 
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k,
                                       int64_t lda, int64_t ldb, int64_t ldc, float alpha, float beta,
-                                      int bf16Inputs, int runtimeShape, int packedWeights, int withBias,
+                                      int inputs, int runtimeShape, int packedWeights, int withBias,
                                       char *message, int capacity) {
     if (!lib.loaded) {
         snprintf(message, capacity, "oneDNN is not loaded");
@@ -242,11 +244,16 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
         snprintf(message, capacity, "oneDNN matmul: packed weights need a primitive of one shape");
         return NULL;
     }
+    if (inputs == BT_DNNL_S8 && (withBias || alpha != 1.0f || beta != 0.0f)) {
+        snprintf(message, capacity, "oneDNN matmul: s8 products write their s32 sums alone (no bias, scale or sum)");
+        return NULL;
+    }
     bt_dnnl_matmul *mm = calloc(1, sizeof *mm);
-    dnnl_data_type_t in = bf16Inputs ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t in = inputs == BT_DNNL_S8 ? dnnl_s8 : inputs == BT_DNNL_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_data_type_t out = inputs == BT_DNNL_S8 ? dnnl_s32 : dnnl_f32;
     *mm = (bt_dnnl_matmul){.transA = transA, .transB = transB, .runtime_shape = runtimeShape,
                            .packed_weights = packedWeights, .with_bias = withBias, .lda = lda, .ldb = ldb,
-                           .ldc = ldc, .in = in};
+                           .ldc = ldc, .in = in, .out = out};
     pthread_mutex_init(&mm->pack_lock, NULL);
     if (runtimeShape) m = n = k = DNNL_RUNTIME_DIM_VAL;
     dnnl_dims_t weight_dims = {k, n};
@@ -256,7 +263,7 @@ bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t
     dnnl_matmul_desc_t desc;
     const char *failed = NULL;
     if (describe(&mm->a, m, k, transA, lda, in) || describe(&mm->plain_b, k, n, transB, ldb, in)
-        || describe(&mm->c, m, n, 0, ldc, dnnl_f32)
+        || describe(&mm->c, m, n, 0, ldc, out)
         || (withBias && describe(&mm->bias, 1, n, 0, n, dnnl_f32))
         || (packedWeights ? lib.md_init_by_tag(&mm->b, 2, weight_dims, in, dnnl_format_tag_any) != dnnl_success
                           : (mm->b = mm->plain_b, 0))) {
@@ -336,8 +343,12 @@ int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *mm, const void *weights, void *p
     return status;
 }
 
+int bt_dnnl_matmul_same_packed_weights(const bt_dnnl_matmul *a, const bt_dnnl_matmul *b) {
+    return a->packed_weights && b->packed_weights && lib.md_equal(&a->b, &b->b);
+}
+
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
-                       const float *bias, float *c, int threads) {
+                       const float *bias, void *c, int threads) {
     if ((bias != NULL) != (mm->with_bias != 0)) return 1;
     if (!thread_stream && lib.stream_create(&thread_stream, lib.engine, dnnl_stream_default_flags) != dnnl_success)
         return 1;
@@ -346,7 +357,7 @@ int bt_dnnl_matmul_run(const bt_dnnl_matmul *mm, int64_t m, int64_t n, int64_t k
     const dnnl_memory_desc_t *da = &mm->a, *db = &mm->b, *dc = &mm->c, *dbias = &mm->bias;
     if (mm->runtime_shape) {
         if (describe(&shaped[0], m, k, mm->transA, mm->lda, mm->in) || describe(&shaped[1], k, n, mm->transB, mm->ldb, mm->in)
-            || describe(&shaped[2], m, n, 0, mm->ldc, dnnl_f32) || describe(&shaped[3], 1, n, 0, n, dnnl_f32))
+            || describe(&shaped[2], m, n, 0, mm->ldc, mm->out) || describe(&shaped[3], 1, n, 0, n, dnnl_f32))
             return 1;
         da = &shaped[0], db = &shaped[1], dc = &shaped[2], dbias = &shaped[3];
     }
@@ -400,15 +411,16 @@ int bt_dnnl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, float
     return 1;
 }
 bt_dnnl_matmul *bt_dnnl_matmul_create(int transA, int transB, int64_t m, int64_t n, int64_t k, int64_t lda,
-                                      int64_t ldb, int64_t ldc, float alpha, float beta, int bf16Inputs,
+                                      int64_t ldb, int64_t ldc, float alpha, float beta, int inputs,
                                       int runtimeShape, int packedWeights, int withBias, char *message, int capacity) {
     snprintf(message, capacity, "built without oneDNN");
     return NULL;
 }
 size_t bt_dnnl_matmul_packed_weight_bytes(const bt_dnnl_matmul *matmul) { return 0; }
 int bt_dnnl_matmul_pack_weights(bt_dnnl_matmul *matmul, const void *weights, void *packed, int threads) { return 1; }
+int bt_dnnl_matmul_same_packed_weights(const bt_dnnl_matmul *a, const bt_dnnl_matmul *b) { return 0; }
 int bt_dnnl_matmul_run(const bt_dnnl_matmul *matmul, int64_t m, int64_t n, int64_t k, const void *a, const void *b,
-                       const float *bias, float *c, int threads) {
+                       const float *bias, void *c, int threads) {
     return 1;
 }
 const char *bt_dnnl_matmul_implementation(const bt_dnnl_matmul *matmul) { return "-"; }

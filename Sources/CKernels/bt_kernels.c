@@ -433,6 +433,8 @@ int bt_kernels_level(void) {
 
 void bt_convert_f32_to_bf16(uint16_t *restrict out, const float *restrict in, size_t count) { BT_PICK(bt_convert_f32_to_bf16)(out, in, count); }
 void bt_round_f32_to_bf16(float *restrict out, const float *restrict in, size_t count) { BT_PICK(bt_round_f32_to_bf16)(out, in, count); }
+void bt_quantize_rows_s8(int8_t *restrict out, float *restrict scales, const float *restrict in, size_t rows, size_t k) { BT_PICK(bt_quantize_rows_s8)(out, scales, in, rows, k); }
+void bt_dequantize_rows(float *out, const int32_t *sums, const float *row_scales, const float *column_scales, const float *bias, size_t rows, size_t n) { BT_PICK(bt_dequantize_rows)(out, sums, row_scales, column_scales, bias, rows, n); }
 void bt_adamw(float *restrict parameters, const float *restrict gradients, float *restrict m, float *restrict v, size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt, float gradient_scale, float decay_factor, float *zeroing) { BT_PICK(bt_adamw)(parameters, gradients, m, v, count, b1, b2, eps, step_size, inv_bias2_sqrt, gradient_scale, decay_factor, zeroing); }
 void bt_gelu_forward(float *out, const float *in, size_t count, int form) { BT_PICK(bt_gelu_forward)(out, in, count, form); }
 void bt_gelu_backward(float *dinp, const float *dout, const float *inp, size_t count, int form) { BT_PICK(bt_gelu_backward)(dinp, dout, inp, count, form); }

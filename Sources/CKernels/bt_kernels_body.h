@@ -16,6 +16,58 @@ void BT_NAME(bt_round_f32_to_bf16)(float *restrict out, const float *restrict in
 }
 
 BT_VARIANT_FUNCTION
+void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, const float *restrict in, size_t rows,
+                                  size_t k) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = in + r * k;
+        int8_t *q = out + r * k;
+        // The largest magnitude in running maxima of whole vectors, then across their lanes: a maximum is exact in
+        // any order, and a NaN is passed over either way.
+        bt_vf most = 0.0f, v;
+        size_t i0 = 0;
+        for (; i0 + BT_LANES <= k; i0 += BT_LANES) {
+            BT_LOAD(v, x + i0);
+            v = v < 0.0f ? -v : v;
+            most = v > most ? v : most;
+        }
+        if (i0 < k) {
+            bt_load_part(&v, x + i0, k - i0, 0.0f);
+            v = v < 0.0f ? -v : v;
+            most = v > most ? v : most;
+        }
+        float lanes[BT_LANES];
+        memcpy(lanes, &most, sizeof lanes);
+        const float largest = bt_max_lanes(lanes);
+        const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
+        scales[r] = largest / 127.0f;
+        for (size_t i = 0; i < k; i++) {
+            float v = __builtin_rintf(x[i] * inverse);
+            v = v > 127.0f ? 127.0f : v;
+            v = v < -127.0f ? -127.0f : v;
+            v = v == v ? v : 0.0f;
+            q[i] = (int8_t)v;
+        }
+    }
+}
+
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_dequantize_rows)(float *out, const int32_t *sums, const float *row_scales, const float *column_scales,
+                                 const float *bias, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) {
+        const float s = row_scales[r];
+        float *o = out + r * n;
+        const int32_t *a = sums + r * n;
+        if (bias) {
+            BT_ELEMENTWISE
+            for (size_t j = 0; j < n; j++) o[j] = (float)a[j] * s * column_scales[j] + bias[j];
+        } else {
+            BT_ELEMENTWISE
+            for (size_t j = 0; j < n; j++) o[j] = (float)a[j] * s * column_scales[j];
+        }
+    }
+}
+
+BT_VARIANT_FUNCTION
 void BT_NAME(bt_adamw)(float *restrict parameters, const float *restrict gradients, float *restrict m, float *restrict v,
               size_t count, float b1, float b2, float eps, float step_size, float inv_bias2_sqrt,
               float gradient_scale, float decay_factor, float *zeroing) {

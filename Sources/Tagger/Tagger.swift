@@ -81,6 +81,9 @@ public final class Tagger: Sendable {
         let settingsFile = directory.appendingPathComponent(TaggingSettings.fileName).path
         let settings = try settings ?? TaggingSettings.load(from: directory)
         try ComputeLibraries.load()
+        if precision == .int8 && !BLAS.int8Runs {
+            throw TaggerError.invalidOption("--precision int8 needs oneDNN (`apt-get install libdnnl-dev`; bash Scripts/setup.sh installs it) and a processor with AVX-VNNI, AVX512-VNNI or AMX, whose 8-bit products sum exactly; here: \(ComputeLibraries.int8Description). Choose fp32 or bf16")
+        }
 
         let weightsPath = directory.appendingPathComponent(Checkpoint.weightsFileName).path
         let checkpoint: Checkpoint

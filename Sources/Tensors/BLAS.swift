@@ -7,16 +7,19 @@ import Accelerate
 import CKernels
 import Foundation
 
-/// The number format of a matrix product's inputs. Accumulation and outputs are single precision either way.
+/// The number format of a matrix product's inputs. Outputs are single precision either way. INT8 is for
+/// inference alone: the encoder's projections with 8-bit inputs summed exactly in int32 (`gemmInt8`), every other
+/// product and kernel in single precision.
 public enum GEMMPrecision: String, CaseIterable, Sendable, CustomStringConvertible {
-    case fp32, bf16
+    case fp32, bf16, int8
     public var description: String { rawValue }
 }
 
-/// The precision a user asks for: one of the two, or `auto`, which is BF16 where the processor has AMX tiles and
-/// oneDNN runs them, else FP32 (see the README's figures for why).
+/// The precision a user asks for: one of the three, or `auto`, which is BF16 where the processor has AMX tiles and
+/// oneDNN runs them, else FP32 (see the README's figures for why); `auto` never picks INT8, which changes results
+/// more than BF16 does.
 public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
-    case auto, fp32, bf16
+    case auto, fp32, bf16, int8
 
     public var resolved: GEMMPrecision { resolved(cpu: .current, bf16Kernels: BLAS.bf16Kernels) }
 
@@ -26,6 +29,7 @@ public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
         switch self {
         case .fp32: return .fp32
         case .bf16: return .bf16
+        case .int8: return .int8
         case .auto:
             guard cpu.hasAMX, bf16Kernels.isOneDNN else { return .fp32 }
             return .bf16
@@ -206,6 +210,7 @@ public enum BLAS {
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: GEMMScratch?,
                      bf16Kernels: Kernels, oneDNNShapes: OneDNNShapes = defaultOneDNNShapes,
                      products: BF16Products = bf16Products) {
+        precondition(precision != .int8, "INT8 products run on packed weights alone (gemmInt8)")
         guard precision == .bf16 else {
             sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return

@@ -87,6 +87,22 @@ public enum ComputeLibraries {
         }
     }
 
+    /// Who runs INT8 products (`--precision int8`): "oneDNN 2.6.3 (JIT kernels up to avx512_core_amx)", or why
+    /// they do not run here.
+    public static var int8Description: String {
+        #if canImport(Accelerate)
+        return "not available (they run on oneDNN)"
+        #else
+        switch OneDNNLibrary.shared {
+        case .failure(let error): return "not available: \(error.description)"
+        case .success(let dnnl):
+            let kernels = "oneDNN \(dnnl.version) (JIT kernels up to \(dnnl.isa))"
+            return BLAS.int8Runs ? kernels
+                : "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
+        }
+        #endif
+    }
+
     /// The variant of the element-wise kernels this process runs: "AVX-512", "AVX2" or "baseline".
     public static var elementwiseDescription: String { ElementwiseVariant.current.description }
 
@@ -101,7 +117,9 @@ public enum ComputeLibraries {
         return "CPU \(cpu.identity) [\(cpu.summary)\(capDescription.map { "; " + $0 } ?? "")]; "
             + "fp32 products: \(fp32Description); fp32 inference: \(fp32InferenceDescription); "
             + "bf16 products: \(bf16Description)"
-            + (BLAS.bf16Kernels.isOneDNN ? " (\(bf16ProductsDescription))" : "") + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
+            + (BLAS.bf16Kernels.isOneDNN ? " (\(bf16ProductsDescription))" : "")
+            + "; int8 products: \(BLAS.int8Runs ? "oneDNN" : "not available")"
+            + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 
     /// The full description, one fact a line, for `bert-tagger info`.
@@ -132,6 +150,7 @@ public enum ComputeLibraries {
         #endif
         lines.append("BF16 products: \(bf16Description)")
         if BLAS.bf16Kernels.isOneDNN { lines.append("  kernels: \(bf16ProductsDescription)") }
+        lines.append("INT8 products (tagging): \(int8Description)")
         lines.append("element-wise kernels: \(elementwiseDescription)")
         lines.append("threads: \(Parallel.threadCount)")
         return lines

@@ -14,14 +14,24 @@ public struct ConvertedInputs: Sendable {
     public var packedWeight: PackedWeights?
     /// The weight packed for the forward product in single precision (used instead of the weight's pointer).
     public var packedFP32Weight: PackedFP32Weights?
+    /// In INT8, the weight quantized and packed (required), and the input quantized already, when several
+    /// projections read it (else it is quantized at the call, into `quantizing`).
+    public var int8Weight: PackedInt8Weights?
+    public var quantizedInput: QuantizedRows?
+    public var quantizing: QuantizedRows?
 
     public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, outputGradient: BF16Matrix? = nil,
-                packedWeight: PackedWeights? = nil, packedFP32Weight: PackedFP32Weights? = nil) {
+                packedWeight: PackedWeights? = nil, packedFP32Weight: PackedFP32Weights? = nil,
+                int8Weight: PackedInt8Weights? = nil, quantizedInput: QuantizedRows? = nil,
+                quantizing: QuantizedRows? = nil) {
         self.input = input
         self.weight = weight
         self.outputGradient = outputGradient
         self.packedWeight = packedWeight
         self.packedFP32Weight = packedFP32Weight
+        self.int8Weight = int8Weight
+        self.quantizedInput = quantizedInput
+        self.quantizing = quantizing
     }
 }
 
@@ -31,6 +41,15 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
                           _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                           T: Int, IC: Int, OC: Int, precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
                           converted: ConvertedInputs = ConvertedInputs()) {
+    if precision == .int8 {
+        guard let packed = converted.int8Weight else { preconditionFailure("an INT8 product needs its weight packed") }
+        precondition(packed.n == OC && packed.k == IC, "a weight packed as \(packed.n) × \(packed.k) used as \(OC) × \(IC)")
+        guard let quantized = converted.quantizedInput ?? converted.quantizing?.quantize(inp, rows: T, k: IC) else {
+            preconditionFailure("an INT8 product needs its input quantized or rows to quantize it into")
+        }
+        BLAS.gemmInt8(m: T, a: quantized, packed: packed, bias: bias, c: out)
+        return
+    }
     guard precision == .bf16 else {
         if let packed = converted.packedFP32Weight {
             precondition(packed.n == OC && packed.k == IC, "a weight packed as \(packed.n) × \(packed.k) used as \(OC) × \(IC)")
@@ -65,6 +84,7 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
                            T: Int, IC: Int, OC: Int, accumulateInput: Bool = false,
                            precision: GEMMPrecision = .fp32, scratch: GEMMScratch? = nil,
                            converted: ConvertedInputs = ConvertedInputs()) {
+    precondition(precision != .int8, "INT8 products are for inference: no backward")
     if let dbias { biasBackward(dbias, dout, T: T, N: OC) }
     guard precision == .bf16 else {
         BLAS.sgemm(.transposed, .none, m: OC, n: IC, k: T, a: dout, lda: OC, b: inp, ldb: IC,

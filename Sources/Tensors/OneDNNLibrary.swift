@@ -54,6 +54,8 @@ final class OneDNNLibrary: @unchecked Sendable {
         var m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int
         var alpha: Float, beta: Float
         var bf16: Bool
+        /// Signed 8-bit inputs, whose product writes exact int32 sums (alpha 1, beta 0, no bias).
+        var int8: Bool
         var shapes: BLAS.OneDNNShapes
         /// b in the layout the primitive chooses (`pack`), not row-major; one shape only.
         var packedWeights: Bool
@@ -61,14 +63,16 @@ final class OneDNNLibrary: @unchecked Sendable {
         var bias: Bool
 
         init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, alpha: Float, beta: Float,
-             bf16: Bool, shapes: BLAS.OneDNNShapes = .each, packedWeights: Bool = false, bias: Bool = false) {
+             bf16: Bool, int8: Bool = false, shapes: BLAS.OneDNNShapes = .each, packedWeights: Bool = false,
+             bias: Bool = false) {
             let any = shapes == .any
             precondition(!(any && packedWeights), "packed weights need a primitive of one shape")
+            precondition(!(bf16 && int8), "a product's inputs are bfloat16 or 8-bit integers, not both")
             self.transA = transA; self.transB = transB
             self.m = any ? 0 : m; self.n = any ? 0 : n; self.k = any ? 0 : k
             self.lda = lda; self.ldb = ldb; self.ldc = ldc
             self.alpha = alpha; self.beta = beta
-            self.bf16 = bf16; self.shapes = shapes; self.packedWeights = packedWeights; self.bias = bias
+            self.bf16 = bf16; self.int8 = int8; self.shapes = shapes; self.packedWeights = packedWeights; self.bias = bias
         }
     }
 
@@ -80,6 +84,8 @@ final class OneDNNLibrary: @unchecked Sendable {
         var implementation: String { String(cString: bt_dnnl_matmul_implementation(pointer)) }
         /// The bytes of b in the layout of a primitive made with packed weights.
         var packedWeightBytes: Int { bt_dnnl_matmul_packed_weight_bytes(pointer) }
+        /// Whether weights packed for this primitive serve `other` as they are.
+        func readsPackedWeights(like other: Matmul) -> Bool { bt_dnnl_matmul_same_packed_weights(pointer, other.pointer) != 0 }
     }
 
     private let lock = NSLock()
@@ -128,7 +134,9 @@ final class OneDNNLibrary: @unchecked Sendable {
             var message = [CChar](repeating: 0, count: 512)
             guard let created = bt_dnnl_matmul_create(key.transA ? 1 : 0, key.transB ? 1 : 0, Int64(key.m), Int64(key.n),
                                                       Int64(key.k), Int64(key.lda), Int64(key.ldb), Int64(key.ldc),
-                                                      key.alpha, key.beta, key.bf16 ? 1 : 0, key.shapes == .any ? 1 : 0,
+                                                      key.alpha, key.beta, key.int8 ? Int32(BT_DNNL_S8)
+                                                        : key.bf16 ? Int32(BT_DNNL_BF16) : Int32(BT_DNNL_F32),
+                                                      key.shapes == .any ? 1 : 0,
                                                       key.packedWeights ? 1 : 0, key.bias ? 1 : 0,
                                                       &message, 512) else {
                 preconditionFailure(String(cString: message))
@@ -151,9 +159,10 @@ final class OneDNNLibrary: @unchecked Sendable {
         precondition(status == 0, "oneDNN could not pack the weights of \(matmul.implementation)")
     }
 
-    /// Runs `matmul` on an m × k by k × n product (the shape it was made for, unless it takes any).
+    /// Runs `matmul` on an m × k by k × n product (the shape it was made for, unless it takes any); c holds Floats,
+    /// or Int32s for 8-bit inputs.
     func run(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
-             bias: UnsafePointer<Float>? = nil, c: UnsafeMutablePointer<Float>, threads: Int) {
+             bias: UnsafePointer<Float>? = nil, c: UnsafeMutableRawPointer, threads: Int) {
         executionLock.lock()
         defer { executionLock.unlock() }
         let status = bt_dnnl_matmul_run(matmul.pointer, Int64(m), Int64(n), Int64(k), a, b, bias, c, Int32(threads))

@@ -126,6 +126,9 @@ public final class Trainer {
         let source = restoring ? lastStateDirectory() : URL(fileURLWithPath: options.model)
         let modelMaxTokens = max(options.batchTokens, options.maxLength ?? 0)
         let precision = options.precision.resolved
+        guard precision != .int8 else {
+            throw TrainingError.invalidOption("--precision int8 is for tagging (predict, serve); train in fp32, bf16 or auto, then tag with --precision int8")
+        }
         let classifier = try TokenClassifier(directory: source, labels: labelSet.labels,
                                              maxTokens: modelMaxTokens, seed: options.seed, precision: precision)
         let model = classifier.model

@@ -87,6 +87,9 @@ struct TrainCommand: ParsableCommand {
     var resume: String?
 
     func validate() throws {
+        if precision == .int8 {
+            throw ValidationError("--precision int8 is for tagging (predict, serve); train in fp32, bf16 or auto, then tag with --precision int8.")
+        }
         if let resume, let output, absolute(output) != absolute(resume) {
             throw ValidationError("--output \(output) and --resume \(resume) name different run directories; give just --resume DIR to continue a run.")
         }

@@ -148,6 +148,34 @@ import Testing
         }
     }
 
+    /// In INT8 every input row is quantized on its own scale and summed exactly, so a sequence gets the same logits,
+    /// bit for bit, alone as among 600 tokens (two whole blocks of 256 rows and 88 left over, rounded up to 96),
+    /// wherever the blocks cut it; and after the parameters change, those of the new parameters.
+    @Test(.enabled(if: BLAS.int8Runs, "INT8 products need oneDNN with VNNI or AMX kernels"))
+    func int8LogitsOfASequenceAreTheSameAloneAsInABatch() throws {
+        let config = Self.config(.gelu), tokens = 600
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
+                                               precision: .int8, purpose: .inference)
+        let ids = (0 ..< tokens).map { Int32(($0 * 7 + 3) % 40) }
+        let positions = (0 ..< tokens).map { Int32($0 % 20) }
+        let offsets = (0 ... tokens / 20).map { Int32($0 * 20) }
+        for seed: UInt64 in [5, 6] {
+            let trained = perturbedModel(config, maxTokens: 16, seed: seed)
+            withExtendedLifetime(trained) { _ = model.parameters.update(fromContentsOf: trained.parameters) }
+            try model.forward(inputIDs: ids, positionIDs: positions, sequenceOffsets: offsets, labels: nil, training: false)
+            let batch = Array(model.logits)
+            var differing = 0
+            for sequence in [0, 12, 25, 29] {          // 12 and 25 straddle the blocks' edges at 256 and 512
+                let range = sequence * 20 ..< (sequence + 1) * 20
+                try model.forward(inputIDs: Array(ids[range]), positionIDs: Array(positions[range]),
+                                  sequenceOffsets: [0, 20], labels: nil, training: false)
+                differing += zip(model.logits, batch[range.lowerBound * 5 ..< range.upperBound * 5])
+                    .filter { $0.bitPattern != $1.bitPattern }.count
+            }
+            #expect(differing == 0, "parameters \(seed): \(differing) logits differ between a sequence alone and in the batch")
+        }
+    }
+
     /// For the default encoder at `predict`'s default budget of 4,096 tokens, the inference plan holds under a
     /// twentieth of what the training plan does (activations and gradients; the parameters are the same for both):
     /// about 37 MiB against 750.

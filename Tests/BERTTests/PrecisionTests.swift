@@ -41,6 +41,38 @@ import Testing
                 "BF16 logits moved \(moved); rounding the reference's product inputs moved them \(roundingMoves)")
     }
 
+    /// The INT8 engine (inference) against the exact Double reference and one that quantizes the same product
+    /// inputs: INT8 logits move well beyond single precision's noise, by no more than 8-bit inputs allow through two
+    /// layers (1/8 of the largest logit), and the engine stays much closer to the quantizing reference than either
+    /// is to the exact one: within 1% of that distance (measured: 10⁻⁶ of it; single precision's own differences
+    /// could move an input across a rounding boundary of the quantizer, a step of 1/127 of its row).
+    @Test(.enabled(if: BLAS.int8Runs, "INT8 products need oneDNN with VNNI or AMX kernels"))
+    func int8LogitsMoveAsQuantizingProductInputsMovesThem() throws {
+        let batch = TinyBatch()
+        let source = Self.model(.fp32)
+        let model = BertForTokenClassification(config: Self.config, numLabels: 5, maxTokens: 16, seed: 3,
+                                               precision: .int8, purpose: .inference)
+        _ = model.parameters.update(fromContentsOf: source.parameters)
+        _ = try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                              labels: nil, training: false)
+        let params = source.parameters.map(Double.init)
+        let quantized = ReferenceModel(config: Self.config, numLabels: 5, int8Products: true)
+            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
+            .logits.flatMap { $0 }
+        let exact = ReferenceModel(config: Self.config, numLabels: 5)
+            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
+            .logits.flatMap { $0 }
+        let logits = Array(model.logits).map(Double.init)
+        let moved = zip(logits, exact).map { abs($0 - $1) }.max()!
+        let quantizingMoves = zip(quantized, exact).map { abs($0 - $1) }.max()!
+        let fromQuantizing = zip(logits, quantized).map { abs($0 - $1) }.max()!
+        let largest = exact.map(abs).max()!
+        #expect(moved > 1e-3, "INT8 logits are within \(moved) of the exact ones")
+        #expect(moved <= largest / 8, "INT8 logits moved \(moved) against a largest logit of \(largest)")
+        #expect(fromQuantizing <= quantizingMoves / 100,
+                "INT8 logits are \(fromQuantizing) from the quantizing reference, which is \(quantizingMoves) from the exact one")
+    }
+
     /// BF16 gradients point where FP32 gradients do: per tensor, cosine similarity at least 0.999 and norms within
     /// 2% (inputs rounded to 8 significant bits move each product by about 2⁻⁹ relative). Tensors whose gradient
     /// is zero in exact arithmetic (key biases: softmax ignores a constant added to every score) hold only

@@ -11,11 +11,15 @@ struct ReferenceModel {
     /// Round the inputs of the encoder's projections to bfloat16 (as single precision would see them), as a
     /// model with BF16 products does; the classifier stays exact.
     let bf16Products: Bool
+    /// Quantize the encoder's projection inputs as a model with INT8 products does: each row of the input and each
+    /// output channel's row of the weight to 8 bits on a scale of its own (max |row| / 127, ties to even).
+    let int8Products: Bool
 
-    init(config: BertConfig, numLabels: Int, bf16Products: Bool = false) {
+    init(config: BertConfig, numLabels: Int, bf16Products: Bool = false, int8Products: Bool = false) {
         self.config = config
         self.numLabels = numLabels
         self.bf16Products = bf16Products
+        self.int8Products = int8Products
         layout = ParameterLayout(config: config, numLabels: numLabels)
     }
 
@@ -38,6 +42,14 @@ struct ReferenceModel {
                 func round(_ v: Double) -> Double { Double(floatFromBFloat16(bfloat16Bits(Float(v)))) }
                 w = ArraySlice(w.map(round))
                 x = x.map { $0.map(round) }
+            }
+            if int8Products && prefix != "classifier" {
+                func quantized(_ row: [Double]) -> [Double] {
+                    let scale = row.map(abs).max()! / 127
+                    return scale == 0 ? row.map { _ in 0 } : row.map { ($0 / scale).rounded(.toNearestOrEven) * scale }
+                }
+                w = ArraySlice((0 ..< out).flatMap { quantized(Array(w[w.startIndex + $0 * inWidth ..< w.startIndex + ($0 + 1) * inWidth])) })
+                x = x.map(quantized)
             }
             return x.map { xr in
                 (0 ..< out).map { o in

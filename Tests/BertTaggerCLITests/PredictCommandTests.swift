@@ -42,6 +42,34 @@ import Testing
         #expect(try String(contentsOf: output, encoding: .utf8) == runPredictions)
     }
 
+    /// `--precision int8` tags where oneDNN has VNNI or AMX kernels, one label a word as in single precision, and
+    /// elsewhere is one error that names what is missing and the precisions that run.
+    @Test func int8TagsWhereItRunsAndElseSaysWhy() throws {
+        let model = try bestModel()
+        let files = try TinyCLIFixture.files.get()
+        let output = files.root.appendingPathComponent("predicted-int8-\(UUID().uuidString.prefix(8)).conll")
+        let result = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", output.path,
+                                  "--threads", "1", "--precision", "int8"])
+        let info = try Binary.run(["info"])
+        if info.stdout.contains("INT8 products (tagging): oneDNN") {
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("tagged 12 sentences"), "\(result.stderr)")
+            let input = try String(contentsOf: files.dev, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let tagged = try String(contentsOf: output, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(tagged.count == input.count, "one output line per input line")
+        } else {
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--precision int8 needs oneDNN"), "\(result.stderr)")
+            #expect(result.stderr.contains("Choose fp32 or bf16"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output.path))
+        }
+        let capped = try Binary.run(["predict", "--model", model.path, "--input", files.dev.path, "--output",
+                                     output.path + ".capped", "--precision", "int8"],
+                                    environment: ["BERT_TAGGER_MAX_CPU_ISA": "avx2"])
+        #expect(capped.status != 0)
+        #expect(capped.stderr.contains("has no VNNI or AMX here") || capped.stderr.contains("not available"), "\(capped.stderr)")
+    }
+
     @Test func conllInJSONLinesOutKeepsTheGoldColumnAsTagsAndEvaluateScoresIt() throws {
         let model = try bestModel()
         let files = try TinyCLIFixture.files.get()

@@ -323,6 +323,8 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--max-length", "2"], "--max-length must be at least 3"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--epochs", "0"], "--epochs must be positive"),
         (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--decoding", "beam"], "--decoding must be viterbi or argmax, not 'beam'"),
+        (["--train", "a.txt", "--dev", "b.txt", "--output", "o", "--precision", "int8"],
+         "--precision int8 is for tagging (predict, serve); train in fp32, bf16 or auto, then tag with --precision int8"),
     ])
     func inconsistentOptionsAreRejected(arguments: [String], message: String) throws {
         let result = try runTool(["train"] + arguments)

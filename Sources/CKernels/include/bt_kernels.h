@@ -22,6 +22,15 @@ void bt_convert_f32_to_bf16(uint16_t *out, const float *in, size_t count);
 /// out[i] = in[i] rounded to the nearest bfloat16, kept in single precision.
 void bt_round_f32_to_bf16(float *out, const float *in, size_t count);
 
+/// Each row of in [rows, k] as signed 8-bit integers on a scale of its own: scales[r] = max |x| / 127, out =
+/// x · (127 / max |x|) rounded to the nearest integer (ties to even), within ±127; a row of zeros gets scale 0
+/// and zeros, and a NaN becomes 0.
+void bt_quantize_rows_s8(int8_t *out, float *scales, const float *in, size_t rows, size_t k);
+/// out[r, j] = (float)sums[r, j] · row_scales[r] · column_scales[j] (+ bias[j] when bias is not NULL), each
+/// operation rounded in that order; out may be sums itself (in place).
+void bt_dequantize_rows(float *out, const int32_t *sums, const float *row_scales, const float *column_scales,
+                        const float *bias, size_t rows, size_t n);
+
 /// One AdamW update (torch's order of operations) of parameters[0 ..< count], with gradients scaled by
 /// `gradient_scale`; `zeroing`, when not NULL, is set to zero alongside (the gradients, for the next step).
 void bt_adamw(float *parameters, const float *gradients, float *m, float *v, size_t count, float b1, float b2,

@@ -1,0 +1,227 @@
+import CKernels
+import Foundation
+#if !canImport(Accelerate)
+import CDNNL
+#endif
+
+// INT8 products for inference: out = inp · weightᵀ + bias with both inputs as signed 8-bit integers, each token's
+// row of inp on a scale of its own (dynamic, symmetric) and each output channel's row of the weight on its own
+// (symmetric), summed exactly in int32 by oneDNN (AMX or AVX512-VNNI tiles where the processor has them) and
+// scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC input channels
+// (depth), OC output channels.
+
+/// Rows quantized for an INT8 product: 8-bit values [rows, k] and one scale per row. Sized for a forward's
+/// largest input, plus the rows a block of leftover rows is rounded up to (their values are read, their
+/// products dropped).
+public final class QuantizedRows: @unchecked Sendable {
+    /// Values it holds at most, padding rows included.
+    public let capacity: Int
+    let values: UnsafeMutablePointer<Int8>
+    let scales: UnsafeMutablePointer<Float>
+    private let scaleCapacity: Int
+    /// The rows and depth of the matrix quantized last.
+    public private(set) var rows = 0, k = 0
+
+    /// Room for up to `rows` rows of depth up to `k`.
+    public init(rows: Int, k: Int) {
+        precondition(rows > 0 && k > 0, "quantized rows of \(rows) × \(k)")
+        capacity = (rows + BLAS.rowBlock) * k
+        scaleCapacity = rows
+        values = .allocate(capacity: capacity)
+        values.initialize(repeating: 0, count: capacity)
+        scales = .allocate(capacity: scaleCapacity)
+        scales.initialize(repeating: 0, count: scaleCapacity)
+    }
+
+    deinit {
+        values.deallocate()
+        scales.deallocate()
+    }
+
+    /// Quantizes x [rows, k] row by row (`bt_quantize_rows_s8`) and returns self.
+    @discardableResult
+    public func quantize(_ x: UnsafePointer<Float>, rows: Int, k: Int) -> QuantizedRows {
+        precondition((rows + BLAS.rowBlock) * k <= capacity && rows <= scaleCapacity,
+                     "quantizing \(rows) × \(k) values into rows sized for \(capacity)")
+        self.rows = rows
+        self.k = k
+        Parallel.forEachChunk(rows, grain: Swift.max(1, (1 << 14) / Swift.max(k, 1))) { r in
+            bt_quantize_rows_s8(values + r.lowerBound * k, scales + r.lowerBound, x + r.lowerBound * k, r.count, k)
+        }
+        return self
+    }
+
+    /// The quantized values and scales, for tests.
+    public var quantizedValues: UnsafeBufferPointer<Int8> { UnsafeBufferPointer(start: values, count: rows * k) }
+    public var rowScales: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: scales, count: rows) }
+}
+
+/// A projection's weight [n, k] (a PyTorch Linear weight) quantized per output channel and laid out once as
+/// oneDNN's INT8 primitives read it, for weights that stay put (inference): `pack` again after every change.
+/// Whole blocks of `BLAS.rowBlock` rows run through one primitive; the rows left over run through a primitive made
+/// for their count rounded up to `BLAS.int8RowStep`, which reads the same packed weight.
+public final class PackedInt8Weights: @unchecked Sendable {
+    public let n: Int, k: Int
+    /// Each output channel's scale [n].
+    let columnScales: UnsafeMutablePointer<Float>
+    #if !canImport(Accelerate)
+    let block: OneDNNLibrary.Matmul
+    private let dnnl: OneDNNLibrary
+    #endif
+    let storage: UnsafeMutableRawPointer
+    /// The int32 sums of the rows left over [rowBlock, n], before they are scaled into the output.
+    let leftoverSums: UnsafeMutablePointer<Int32>
+    /// Whether `pack` ran since the weights were made.
+    private(set) var packed = false
+
+    /// Nil where oneDNN is absent (INT8 products run on it alone).
+    public init?(n: Int, k: Int) {
+        #if canImport(Accelerate)
+        return nil
+        #else
+        guard case .success(let dnnl) = OneDNNLibrary.shared, n > 0, k > 0 else { return nil }
+        self.n = n
+        self.k = k
+        self.dnnl = dnnl
+        block = dnnl.matmul(PackedInt8Weights.key(rows: BLAS.rowBlock, n: n, k: k))
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(block.packedWeightBytes, 64), alignment: 64)
+        columnScales = .allocate(capacity: n)
+        columnScales.initialize(repeating: 0, count: n)
+        leftoverSums = .allocate(capacity: BLAS.rowBlock * n)
+        #endif
+    }
+
+    deinit {
+        storage.deallocate()
+        columnScales.deallocate()
+        leftoverSums.deallocate()
+    }
+
+    #if !canImport(Accelerate)
+    static func key(rows: Int, n: Int, k: Int) -> OneDNNLibrary.MatmulKey {
+        .init(transA: false, transB: true, m: rows, n: n, k: k, lda: k, ldb: k, ldc: n, alpha: 1, beta: 0,
+              bf16: false, int8: true, shapes: .each, packedWeights: true)
+    }
+
+    /// The primitive for `rows` (a multiple of `BLAS.int8RowStep`, at most a block) and the rows it multiplies:
+    /// its own where it reads the packed weight as the block's does, else the block's.
+    func primitive(rows: Int) -> (OneDNNLibrary.Matmul, rows: Int) {
+        if rows == BLAS.rowBlock { return (block, rows) }
+        let matmul = dnnl.matmul(PackedInt8Weights.key(rows: rows, n: n, k: k))
+        return matmul.readsPackedWeights(like: block) ? (matmul, rows) : (block, BLAS.rowBlock)
+    }
+    #endif
+
+    /// Quantizes `weight` (n × k single-precision values, row-major) per row and lays it out for the products;
+    /// the weight itself is not kept.
+    public func pack(_ weight: UnsafePointer<Float>) {
+        #if !canImport(Accelerate)
+        let values = UnsafeMutablePointer<Int8>.allocate(capacity: n * k)
+        defer { values.deallocate() }
+        bt_quantize_rows_s8(values, columnScales, weight, n, k)
+        dnnl.pack(block, weights: values, into: storage, threads: Parallel.threadCount)
+        packed = true
+        #endif
+    }
+}
+
+extension BLAS {
+    /// Rows left over after the whole blocks of an INT8 product are multiplied in a count rounded up to a multiple
+    /// of this: a primitive per multiple (8 at most a weight shape), at the cost of at most this many rows more.
+    public static let int8RowStep = 32
+
+    /// Whether INT8 products run here: oneDNN is present and its kernels have VNNI's 8-bit dot products (AVX-VNNI,
+    /// AVX512-VNNI or AMX). On AVX2 alone oneDNN 2.6's 8-bit products are not exact (their int16 pair sums
+    /// saturate), so INT8 is refused there.
+    public static var int8Runs: Bool {
+        #if canImport(Accelerate)
+        return false
+        #else
+        guard case .success(let dnnl) = OneDNNLibrary.shared else { return false }
+        return int8Runs(oneDNNISA: dnnl.isa)
+        #endif
+    }
+
+    /// The instruction sets oneDNN names (`bt_dnnl_describe`) under which its 8-bit products sum exactly.
+    static func int8Runs(oneDNNISA isa: String) -> Bool {
+        ["avx2_vnni", "avx512_core_vnni", "avx512_core_bf16", "avx512_core_amx"].contains(isa)
+    }
+
+    /// c[m, n] = dequantized (a[m, k] · weightᵀ) + bias: a quantized per row (`QuantizedRows`), the weight per
+    /// output channel (`PackedInt8Weights`), the int32 sums scaled by both (`bt_dequantize_rows`).
+    public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights, bias: UnsafePointer<Float>?,
+                                c: UnsafeMutablePointer<Float>) {
+        let n = packed.n, k = packed.k
+        precondition(a.k == k && m <= a.rows, "an INT8 product of \(m) × \(k) given \(a.rows) × \(a.k) quantized rows")
+        precondition(packed.packed, "an INT8 product with weights that were never packed")
+        if m == 0 { return }
+        #if canImport(Accelerate)
+        preconditionFailure("INT8 products need oneDNN")
+        #else
+        guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
+        let threads = Parallel.threadCount
+        let values = UnsafeRawPointer(a.values)
+        var done = 0
+        while m - done >= rowBlock {
+            // The block's sums are written where its outputs go and scaled there.
+            dnnl.run(packed.block, m: rowBlock, n: n, k: k, a: values + done * k, b: packed.storage,
+                     c: c + done * n, threads: threads)
+            dequantize(c + done * n, sums: UnsafeRawPointer(c + done * n).assumingMemoryBound(to: Int32.self),
+                       rowScales: a.scales + done, packed: packed, bias: bias, rows: rowBlock)
+            done += rowBlock
+        }
+        if done < m {
+            let rest = m - done
+            let (matmul, rows) = packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
+            dnnl.run(matmul, m: rows, n: n, k: k, a: values + done * k, b: packed.storage, c: packed.leftoverSums,
+                     threads: threads)
+            dequantize(c + done * n, sums: packed.leftoverSums, rowScales: a.scales + done, packed: packed, bias: bias,
+                       rows: rest)
+        }
+        #endif
+    }
+
+    private static func dequantize(_ out: UnsafeMutablePointer<Float>, sums: UnsafePointer<Int32>,
+                                   rowScales: UnsafePointer<Float>, packed: PackedInt8Weights,
+                                   bias: UnsafePointer<Float>?, rows: Int) {
+        let n = packed.n
+        Parallel.forEachChunk(rows, grain: Swift.max(1, (1 << 14) / n)) { r in
+            bt_dequantize_rows(out + r.lowerBound * n, sums + r.lowerBound * n, rowScales + r.lowerBound,
+                               packed.columnScales, bias, r.count, n)
+        }
+    }
+}
+
+/// The reference for `bt_quantize_rows_s8`, operation for operation in Swift.
+public func quantizeRowsReference(_ x: UnsafePointer<Float>, rows: Int, k: Int) -> (values: [Int8], scales: [Float]) {
+    var values = [Int8](repeating: 0, count: rows * k), scales = [Float](repeating: 0, count: rows)
+    for r in 0 ..< rows {
+        var largest: Float = 0
+        for i in 0 ..< k where abs(x[r * k + i]) > largest { largest = abs(x[r * k + i]) }
+        let inverse: Float = largest > 0 ? 127 / largest : 0
+        scales[r] = largest / 127
+        for i in 0 ..< k {
+            let v = (x[r * k + i] * inverse).rounded(.toNearestOrEven)
+            values[r * k + i] = v.isNaN ? 0 : Int8(Swift.min(Swift.max(v, -127), 127))
+        }
+    }
+    return (values, scales)
+}
+
+/// The reference for an INT8 projection: both inputs quantized by `quantizeRowsReference`, the sums exact in
+/// integers, scaled as `bt_dequantize_rows` scales them.
+/// - out [T, OC]; inp [T, IC]; weight [OC, IC]; bias [OC] or nil
+public func int8MatmulForwardReference(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                                       _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                       T: Int, IC: Int, OC: Int) {
+    let a = quantizeRowsReference(inp, rows: T, k: IC), w = quantizeRowsReference(weight, rows: OC, k: IC)
+    for t in 0 ..< T {
+        for o in 0 ..< OC {
+            var sum = 0
+            for i in 0 ..< IC { sum += Int(a.values[t * IC + i]) * Int(w.values[o * IC + i]) }
+            var v = Float(Int32(sum)) * a.scales[t] * w.scales[o]
+            if let bias { v = v + bias[o] }
+            out[t * OC + o] = v
+        }
+    }
+}
