@@ -25,13 +25,15 @@ tag: tags CoNLL-2003 test (3,453 pre-split sentences; --limit N takes the first 
   torch-fp32   AutoModelForTokenClassification, eager, torch.inference_mode
   torch-bf16   the same under torch.autocast("cpu", dtype=torch.bfloat16)
   ort-fp32     ONNX Runtime on the same weights exported by torch.onnx.export (dynamic batch and length)
+  ort-int8     the same ONNX file after onnxruntime.quantization.quantize_dynamic (8-bit weights per output
+               channel, activations quantized per tensor at run time), ONNX Runtime's own INT8 path
   pipeline     pipeline("token-classification", aggregation_strategy="simple") on the sentences joined by
                spaces, batch_size --batch-size
 The first three tokenize inside the timed region, sort by sub-word length, pad per batch of --batch-size
 sentences and label each word by its first sub-word; each then tags the same sentences as raw text (joined
 by spaces, split into words by the tokenizer). Latency p50/p99 is over the first --latency-sentences
-sentences tagged one at a time (tokenizing included), pre-split and raw, for torch-fp32, ort-fp32 and the
-pipeline (raw). --engines times only those named (default: all four).
+sentences tagged one at a time (tokenizing included), pre-split and raw, for torch-fp32, ort-fp32, ort-int8
+and the pipeline (raw). --engines times only those named (default: all five).
 torch-fp32 and ort-fp32 must agree on at least 99.9% of word labels; the script exits non-zero otherwise.
 
 The encoder directory has no classifier: its 9-label head is initialised from --seed, the same in every
@@ -72,7 +74,7 @@ LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "
 TRAIN_SENTENCES = 14041
 AGREEMENT_FLOOR = 0.999
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
-ENGINES = ("torch-fp32", "torch-bf16", "ort-fp32", "pipeline")
+ENGINES = ("torch-fp32", "torch-bf16", "ort-fp32", "ort-int8", "pipeline")
 
 
 def parse_args():
@@ -510,8 +512,21 @@ def tag(args):
     def ort_forward(ids, mask, types):
         return session.run(["logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
 
+    int8_session = None
+    if "ort-int8" in args.engines:
+        int8_path = onnx_path[:-len(".onnx")] + "-int8.onnx"
+        if not os.path.exists(int8_path):
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            quantize_dynamic(onnx_path, int8_path + ".partial", per_channel=True, weight_type=QuantType.QInt8)
+            os.replace(int8_path + ".partial", int8_path)
+        int8_session = onnxruntime.InferenceSession(int8_path, options, providers=["CPUExecutionProvider"])
+        print(f"onnx int8: {int8_path} (quantize_dynamic, per-channel QInt8 weights)")
+
+    def ort_int8_forward(ids, mask, types):
+        return int8_session.run(["logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+
     engines = [("torch-fp32", torch_forward, True), ("torch-bf16", torch_bf16_forward, False),
-               ("ort-fp32", ort_forward, True)]
+               ("ort-fp32", ort_forward, True), ("ort-int8", ort_int8_forward, True)]
     texts = [" ".join(words) for words in word_lists]
     labels = {}
     for name, forward, timed_latency in engines:
@@ -564,6 +579,9 @@ def tag(args):
         verdict = "ok" if share >= AGREEMENT_FLOOR else "FAIL"
         print(f"agreement torch-fp32 vs ort-fp32: {100 * share:.3f}% of {count} words ({verdict}, "
               f"needs {100 * AGREEMENT_FLOOR:.1f}%)")
+    if "ort-int8" in labels:
+        share_int8, _ = agreement("torch-fp32", "ort-int8")
+        print(f"agreement torch-fp32 vs ort-int8: {100 * share_int8:.3f}% of {count} words (for information)")
     if "torch-bf16" in labels:
         share_bf16, _ = agreement("torch-fp32", "torch-bf16")
         print(f"agreement torch-fp32 vs torch-bf16: {100 * share_bf16:.3f}% of {count} words (for information)")

@@ -2,7 +2,7 @@
 """Tagging CoNLL-2003 test with bert-tagger's Tagger next to PyTorch eager, transformers' pipeline and ONNX Runtime.
 
     python3 Scripts/bench_tagging.py --model runs/NAME/best [--threads 2] [--rounds 3] [--latency-sentences 200]
-                                     [--precision fp32,bf16] [--corpus data/conll2003]
+                                     [--precision fp32,bf16,int8] [--corpus data/conll2003]
 
 One fine-tuned model (a directory `train` wrote, or one saved by transformers) on every side, the same thread
 count everywhere, one thing running at a time. Each round runs, in this order:
@@ -10,8 +10,9 @@ count everywhere, one thing running at a time. Each round runs, in this order:
   `bert-tagger-bench tagger --headline` once per --precision: the Tagger on the 3,453 test sentences pre-split
       (first sub-word, Viterbi) and as raw text (the words joined by spaces; words and offsets found by the
       Tagger), and one raw sentence at a time for the latency;
-  `Scripts/bench_peers.py tag --engines torch-fp32,ort-fp32,pipeline`: PyTorch eager and ONNX Runtime (fp32,
-      exported from the same weights) pre-split and on the same raw text, one raw sentence at a time, and
+  `Scripts/bench_peers.py tag --engines torch-fp32,ort-fp32,ort-int8,pipeline`: PyTorch eager and ONNX Runtime
+      (fp32, exported from the same weights, and that file after ONNX Runtime's dynamic INT8 quantization)
+      pre-split and on the same raw text, one raw sentence at a time, and
       pipeline("token-classification", aggregation_strategy="simple") on the raw text (it takes no pre-split
       words).
 
@@ -27,7 +28,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, ".build", "release", "bert-tagger-bench")
-PEERS = ["torch-fp32", "ort-fp32", "pipeline"]
+PEERS = ["torch-fp32", "ort-fp32", "ort-int8", "pipeline"]
 
 
 def run(command):
@@ -62,7 +63,7 @@ def peers(args):
                "--threads", str(args.threads), "--latency-sentences", str(args.latency_sentences),
                "--engines", ",".join(PEERS)])
     figures = {}
-    for name in ("torch-fp32", "ort-fp32"):
+    for name in ("torch-fp32", "ort-fp32", "ort-int8"):
         raw = rf"tag {name} raw text: ([\d.]+) sentences/s"
         latency = rf"tag {name} raw text: [^\n]*latency p50 ([\d.]+) ms, p99 ([\d.]+) ms"
         match = re.search(latency, out)
@@ -100,7 +101,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-sentences", type=int, default=200)
     parser.add_argument("--precision", default="fp32,bf16",
-                        help="comma-separated number formats of bert-tagger's products (fp32, bf16, auto)")
+                        help="comma-separated number formats of bert-tagger's products (fp32, bf16, int8, auto)")
     args = parser.parse_args()
     args.model = os.path.abspath(args.model)
     args.corpus = os.path.abspath(args.corpus)
@@ -108,8 +109,8 @@ def main():
     test = os.path.join(args.corpus, "test.txt")
     if args.threads < 1 or args.rounds < 1 or args.latency_sentences < 1:
         parser.error("--threads, --rounds and --latency-sentences must be positive")
-    if not precisions or any(p not in ("fp32", "bf16", "auto") for p in precisions):
-        parser.error(f"--precision {args.precision}: give fp32, bf16 or auto, comma-separated")
+    if not precisions or any(p not in ("fp32", "bf16", "int8", "auto") for p in precisions):
+        parser.error(f"--precision {args.precision}: give fp32, bf16, int8 or auto, comma-separated")
     if not os.path.isdir(args.model):
         sys.exit(f"--model {args.model}: no such directory")
     if not os.path.exists(test):

@@ -46,8 +46,9 @@ public final class BertForTokenClassification {
     /// In INT8 (inference), the encoder's projection weights quantized per output channel and packed, once per
     /// change of the parameters; empty otherwise.
     private let int8Weights: [LayerInt8Weights]
-    /// In INT8, each projection's input quantized per token; nil otherwise.
-    private let quantizedRows: QuantizedRows?
+    /// In INT8, the projections' inputs quantized per token, in two areas that take turns (a product's epilogue
+    /// writes the next product's input while its own is read); nil otherwise.
+    private let quantizedRows: (QuantizedRows, QuantizedRows)?
     /// Whether `bf16Weights`, `packedFP32Weights` or `packedClassifier` may differ from the parameters: set by
     /// anything that can write them.
     private var productWeightsStale = true
@@ -218,7 +219,7 @@ public final class BertForTokenClassification {
             precondition(purpose == .inference, "INT8 products are for inference; train in fp32 or bf16")
             int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in LayerInt8Weights(C: C, F: F) }
             precondition(int8Weights.count == config.numHiddenLayers, "INT8 products need oneDNN (BLAS.int8Runs)")
-            quantizedRows = QuantizedRows(rows: maxTokens, k: max(C, F))
+            quantizedRows = (QuantizedRows(rows: maxTokens, k: max(C, F)), QuantizedRows(rows: maxTokens, k: max(C, F)))
         } else {
             int8Weights = []
             quantizedRows = nil
@@ -397,24 +398,22 @@ public final class BertForTokenClassification {
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
             let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
-            let w8 = int8Weights.isEmpty ? nil : int8Weights[l]
-            // In INT8 the layer input is quantized once for Q, K and V; the other inputs at their products.
-            let x8 = quantizedRows?.quantize(x, rows: T, k: C)
+            if let quantizedRows {
+                x = int8EncoderLayer(l, x, T: T, B: B, quantized: quantizedRows)
+                continue
+            }
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query,
-                                                     packedFP32Weight: p32?.query, int8Weight: w8?.query,
-                                                     quantizedInput: x8))
+                                                     packedFP32Weight: p32?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key,
-                                                     packedFP32Weight: p32?.key, int8Weight: w8?.key,
-                                                     quantizedInput: x8))
+                                                     packedFP32Weight: p32?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
-                                                     packedFP32Weight: p32?.value, int8Weight: w8?.value,
-                                                     quantizedInput: x8))
+                                                     packedFP32Weight: p32?.value))
             // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
             let context16 = gemmScratch?.a.matrix(count: T * C)
             attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
@@ -422,8 +421,7 @@ public final class BertForTokenClassification {
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
-                                                     packedFP32Weight: p32?.output, int8Weight: w8?.output,
-                                                     quantizing: quantizedRows))
+                                                     packedFP32Weight: p32?.output))
             let y1_16 = gemmScratch?.a.matrix(count: T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)),
@@ -431,8 +429,7 @@ public final class BertForTokenClassification {
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: y1_16, weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
-                                                     packedFP32Weight: p32?.intermediate, int8Weight: w8?.intermediate,
-                                                     quantizing: quantizedRows))
+                                                     packedFP32Weight: p32?.intermediate))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
             var act16: BF16Matrix?
@@ -447,8 +444,7 @@ public final class BertForTokenClassification {
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
-                                                     packedFP32Weight: p32?.ffOutput, int8Weight: w8?.ffOutput,
-                                                     quantizing: quantizedRows))
+                                                     packedFP32Weight: p32?.ffOutput))
             // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
             x16 = l + 1 < config.numHiddenLayers ? gemmScratch?.a.matrix(count: T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
@@ -467,6 +463,47 @@ public final class BertForTokenClassification {
         let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
         labelledTokens = count
         return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// One encoder layer in INT8 (inference): each projection's int32 sums are scaled back, block by block of rows
+    /// while they are in cache, together with what follows them on the same rows (the residual LayerNorm, the
+    /// activation) and the quantization of the next product's input. Every element gets the operations of the
+    /// unfused path in the same order (`matmulForward`'s INT8 case, then the kernels), so the bits are the same.
+    /// `quantized.0` holds x quantized on entry and the output quantized on return (unless this is the last layer,
+    /// whose output the classifier reads in single precision); returns the output [T, C].
+    private func int8EncoderLayer(_ l: Int, _ x: UnsafePointer<Float>, T: Int, B: Int,
+                                  quantized: (QuantizedRows, QuantizedRows)) -> UnsafePointer<Float> {
+        let C = config.hiddenSize, F = config.intermediateSize, NH = config.numAttentionHeads
+        let eps = Float(config.layerNormEps)
+        let w = weights.layers[l], a = acts.layers[l], w8 = int8Weights[l]
+        let (first, second) = quantized
+        if l == 0 { first.quantize(x, rows: T, k: C) }
+        BLAS.gemmInt8(m: T, a: first, packed: w8.query, bias: w.queryBias, c: a.q)
+        BLAS.gemmInt8(m: T, a: first, packed: w8.key, bias: w.keyBias, c: a.k)
+        BLAS.gemmInt8(m: T, a: first, packed: w8.value, bias: w.valueBias, c: a.v)
+        attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C, dropout: nil,
+                         scratch: attentionScratch)
+        second.quantize(a.context, rows: T, k: C)
+        first.shape(rows: T, k: C)
+        BLAS.gemmInt8(m: T, a: second, packed: w8.output) { rows, sums in
+            let t = rows.lowerBound
+            w8.output.residualLayerNormRows(rows, sums: sums, of: second, bias: w.outputBias, skip: x + t * C,
+                                            weight: w.ln1Weight, lnBias: w.ln1Bias, eps: eps, out: a.y1 + t * C,
+                                            mean: a.mean1 + t, rstd: a.rstd1 + t, quantizing: first)
+        }
+        second.shape(rows: T, k: F)
+        BLAS.gemmInt8(m: T, a: first, packed: w8.intermediate) { rows, sums in
+            w8.intermediate.geluRows(rows, sums: sums, of: first, bias: w.intermediateBias, form: activation, into: second)
+        }
+        let last = l + 1 == config.numHiddenLayers
+        if !last { first.shape(rows: T, k: C) }
+        BLAS.gemmInt8(m: T, a: second, packed: w8.ffOutput) { rows, sums in
+            let t = rows.lowerBound
+            w8.ffOutput.residualLayerNormRows(rows, sums: sums, of: second, bias: w.ffOutputBias, skip: a.y1 + t * C,
+                                              weight: w.ln2Weight, lnBias: w.ln2Bias, eps: eps, out: a.y2 + t * C,
+                                              mean: a.mean2 + t, rstd: a.rstd2 + t, quantizing: last ? nil : first)
+        }
+        return UnsafePointer(a.y2)
     }
 
     /// Brings the weights as the products take them up to the parameters: converted for BF16, laid out for the

@@ -647,3 +647,37 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
     BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 0, k, ld, n, n, hs, scale, 0);
     BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 1, q, ld, n, n, hs, scale, 0);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// What follows an INT8 product in inference, row by row while the row is in the first-level cache: its sums scaled
+// back, then the layer's next steps, then the next product's input quantized. Each row gets the operations of the
+// kernels above in the same order (the same bits as running them one after another over the whole matrix).
+
+/// out8 row r (scales out_scales[r]) = the 8-bit quantization of GELU(sums · row_scales · column_scales + bias):
+/// the intermediate projection's rows to the output projection's input. `row` is n floats of scratch.
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
+                                const float *column_scales, const float *bias, size_t rows, size_t n, int form,
+                                float *row) {
+    for (size_t r = 0; r < rows; r++) {
+        BT_NAME(bt_dequantize_rows)(row, sums + r * n, row_scales + r, column_scales, bias, 1, n);
+        BT_NAME(bt_gelu_forward)(row, row, n, form);
+        BT_NAME(bt_quantize_rows_s8)(out8 + r * n, out_scales + r, row, 1, n);
+    }
+}
+
+/// out row r = LayerNorm(sums · row_scales · column_scales + bias + skip) (mean and rstd kept), and, when out8 is
+/// not NULL, its 8-bit quantization: an output projection's rows through the residual LayerNorm to the next
+/// product's input. `row` is C floats of scratch (the residual, not kept).
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_int8_residual_layernorm_rows)(float *out, float *mean, float *rstd, int8_t *out8, float *out_scales,
+                                              const int32_t *sums, const float *row_scales, const float *column_scales,
+                                              const float *bias, const float *skip, const float *weight,
+                                              const float *ln_bias, size_t rows, size_t C, float eps, float *row) {
+    for (size_t r = 0; r < rows; r++) {
+        BT_NAME(bt_dequantize_rows)(row, sums + r * C, row_scales + r, column_scales, bias, 1, C);
+        BT_NAME(bt_residual_layernorm_forward)(out + r * C, mean + r, rstd + r, row, row, skip + r * C, weight,
+                                               ln_bias, 1, C, eps, NULL, 0, NULL);
+        if (out8) BT_NAME(bt_quantize_rows_s8)(out8 + r * C, out_scales + r, out + r * C, 1, C);
+    }
+}

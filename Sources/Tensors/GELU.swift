@@ -9,7 +9,7 @@ public enum GELUForm: Sendable {
 
 extension GELUForm {
     /// The form's code in the C kernels.
-    fileprivate var kernelCode: Int32 {
+    var kernelCode: Int32 {
         switch self {
         case .erf: return Int32(BT_GELU_ERF)
         case .tanh: return Int32(BT_GELU_TANH)

@@ -41,14 +41,28 @@ public final class QuantizedRows: @unchecked Sendable {
     /// Quantizes x [rows, k] row by row (`bt_quantize_rows_s8`) and returns self.
     @discardableResult
     public func quantize(_ x: UnsafePointer<Float>, rows: Int, k: Int) -> QuantizedRows {
+        shape(rows: rows, k: k).quantizeRows(0 ..< rows, from: x)
+        return self
+    }
+
+    /// Makes these the rows of a [rows, k] matrix whose rows are quantized next, in parts (`quantizeRows`).
+    @discardableResult
+    public func shape(rows: Int, k: Int) -> QuantizedRows {
         precondition((rows + BLAS.rowBlock) * k <= capacity && rows <= scaleCapacity,
                      "quantizing \(rows) × \(k) values into rows sized for \(capacity)")
         self.rows = rows
         self.k = k
-        Parallel.forEachChunk(rows, grain: Swift.max(1, (1 << 14) / Swift.max(k, 1))) { r in
-            bt_quantize_rows_s8(values + r.lowerBound * k, scales + r.lowerBound, x + r.lowerBound * k, r.count, k)
-        }
         return self
+    }
+
+    /// Quantizes rows `range` of the matrix from x, which points at the first of them ([range.count, k]).
+    public func quantizeRows(_ range: Range<Int>, from x: UnsafePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) of a matrix of \(rows)")
+        let first = range.lowerBound
+        Parallel.forEachChunk(range.count, grain: Swift.max(1, (1 << 14) / Swift.max(k, 1))) { r in
+            bt_quantize_rows_s8(values + (first + r.lowerBound) * k, scales + first + r.lowerBound,
+                                x + r.lowerBound * k, r.count, k)
+        }
     }
 
     /// The quantized values and scales, for tests.
@@ -69,8 +83,8 @@ public final class PackedInt8Weights: @unchecked Sendable {
     private let dnnl: OneDNNLibrary
     #endif
     let storage: UnsafeMutableRawPointer
-    /// The int32 sums of the rows left over [rowBlock, n], before they are scaled into the output.
-    let leftoverSums: UnsafeMutablePointer<Int32>
+    /// The int32 sums of one block of rows [rowBlock, n], before they are scaled into the output.
+    let sums: UnsafeMutablePointer<Int32>
     /// Whether `pack` ran since the weights were made.
     private(set) var packed = false
 
@@ -87,14 +101,14 @@ public final class PackedInt8Weights: @unchecked Sendable {
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(block.packedWeightBytes, 64), alignment: 64)
         columnScales = .allocate(capacity: n)
         columnScales.initialize(repeating: 0, count: n)
-        leftoverSums = .allocate(capacity: BLAS.rowBlock * n)
+        sums = .allocate(capacity: BLAS.rowBlock * n)
         #endif
     }
 
     deinit {
         storage.deallocate()
         columnScales.deallocate()
-        leftoverSums.deallocate()
+        sums.deallocate()
     }
 
     #if !canImport(Accelerate)
@@ -112,6 +126,18 @@ public final class PackedInt8Weights: @unchecked Sendable {
     }
     #endif
 
+    /// out[r, j] = sums[r, j] · the scale of row `rows.lowerBound + r` of `input` · output channel j's scale
+    /// (+ bias[j]), for the rows of one block: the products' sums back in single precision (`bt_dequantize_rows`).
+    /// - out [rows.count, n]; sums [rows.count, n]; bias [n] or nil
+    public func dequantize(_ out: UnsafeMutablePointer<Float>, sums: UnsafePointer<Int32>, rows: Range<Int>,
+                           of input: QuantizedRows, bias: UnsafePointer<Float>?) {
+        let scales = input.scales + rows.lowerBound
+        Parallel.forEachChunk(rows.count, grain: Swift.max(1, (1 << 14) / n)) { r in
+            bt_dequantize_rows(out + r.lowerBound * n, sums + r.lowerBound * n, scales + r.lowerBound,
+                               columnScales, bias, r.count, n)
+        }
+    }
+
     /// Quantizes `weight` (n × k single-precision values, row-major) per row and lays it out for the products;
     /// the weight itself is not kept.
     public func pack(_ weight: UnsafePointer<Float>) {
@@ -122,6 +148,51 @@ public final class PackedInt8Weights: @unchecked Sendable {
         dnnl.pack(block, weights: values, into: storage, threads: Parallel.threadCount)
         packed = true
         #endif
+    }
+}
+
+extension PackedInt8Weights {
+    /// The intermediate projection's rows after its product: GELU of the sums scaled back (+ bias), quantized into
+    /// the same rows of `output` (shaped [rows, n] beforehand), row by row in the first-level cache; the single-
+    /// precision activation is not kept. The bits of `dequantize`, `geluForward` and `QuantizedRows.quantizeRows`.
+    /// - sums [rows.count, n] of a block (`BLAS.gemmInt8`'s rowsDone); bias [n] or nil
+    public func geluRows(_ rows: Range<Int>, sums: UnsafePointer<Int32>, of input: QuantizedRows,
+                         bias: UnsafePointer<Float>?, form: GELUForm, into output: QuantizedRows) {
+        precondition(output.k == n && rows.upperBound <= output.rows, "rows \(rows) of \(n) into \(output.rows) × \(output.k)")
+        let first = rows.lowerBound, n = n
+        Parallel.forEachChunk(rows.count, grain: 8) { r in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
+                let t = first + r.lowerBound
+                bt_int8_gelu_rows(output.values + t * n, output.scales + t, sums + r.lowerBound * n, input.scales + t,
+                                  columnScales, bias, r.count, n, form.kernelCode, row.baseAddress!)
+            }
+        }
+    }
+
+    /// An output projection's rows after its product: out = LayerNorm(the sums scaled back + bias + skip), its mean
+    /// and rstd kept, and out quantized into the same rows of `quantizing` (shaped [rows, n] beforehand) when
+    /// given, row by row in the first-level cache; the residual is not kept. The bits of `dequantize`,
+    /// `residualLayerNormForward` and `QuantizedRows.quantizeRows`.
+    /// - out, skip [rows.count, n] and mean, rstd [rows.count] from the block's first row; sums [rows.count, n]
+    public func residualLayerNormRows(_ rows: Range<Int>, sums: UnsafePointer<Int32>, of input: QuantizedRows,
+                                      bias: UnsafePointer<Float>?, skip: UnsafePointer<Float>,
+                                      weight: UnsafePointer<Float>, lnBias: UnsafePointer<Float>, eps: Float,
+                                      out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                      rstd: UnsafeMutablePointer<Float>, quantizing: QuantizedRows?) {
+        if let quantizing {
+            precondition(quantizing.k == n && rows.upperBound <= quantizing.rows,
+                         "rows \(rows) of \(n) into \(quantizing.rows) × \(quantizing.k)")
+        }
+        let first = rows.lowerBound, n = n
+        Parallel.forEachChunk(rows.count, grain: 8) { r in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
+                let i = r.lowerBound, t = first + i
+                bt_int8_residual_layernorm_rows(out + i * n, mean + i, rstd + i, quantizing.map { $0.values + t * n },
+                                                quantizing.map { $0.scales + t }, sums + i * n, input.scales + t,
+                                                columnScales, bias, skip + i * n, weight, lnBias, r.count, n, eps,
+                                                row.baseAddress!)
+            }
+        }
     }
 }
 
@@ -151,6 +222,16 @@ extension BLAS {
     /// output channel (`PackedInt8Weights`), the int32 sums scaled by both (`bt_dequantize_rows`).
     public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights, bias: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>) {
+        gemmInt8(m: m, a: a, packed: packed) { rows, sums in
+            packed.dequantize(c + rows.lowerBound * packed.n, sums: sums, rows: rows, of: a, bias: bias)
+        }
+    }
+
+    /// The int32 sums of a[m, k] · weightᵀ, one block of rows at a time: `rowsDone(rows, sums)` gets each block's
+    /// rows and their sums [rows.count, n] (valid until it returns) while they are in cache, to scale them back
+    /// (`PackedInt8Weights.dequantize`) and run what follows on the same rows.
+    public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
+                                rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
         let n = packed.n, k = packed.k
         precondition(a.k == k && m <= a.rows, "an INT8 product of \(m) × \(k) given \(a.rows) × \(a.k) quantized rows")
         precondition(packed.packed, "an INT8 product with weights that were never packed")
@@ -162,33 +243,19 @@ extension BLAS {
         let threads = Parallel.threadCount
         let values = UnsafeRawPointer(a.values)
         var done = 0
-        while m - done >= rowBlock {
-            // The block's sums are written where its outputs go and scaled there.
-            dnnl.run(packed.block, m: rowBlock, n: n, k: k, a: values + done * k, b: packed.storage,
-                     c: c + done * n, threads: threads)
-            dequantize(c + done * n, sums: UnsafeRawPointer(c + done * n).assumingMemoryBound(to: Int32.self),
-                       rowScales: a.scales + done, packed: packed, bias: bias, rows: rowBlock)
-            done += rowBlock
-        }
-        if done < m {
+        while done < m {
             let rest = m - done
-            let (matmul, rows) = packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
-            dnnl.run(matmul, m: rows, n: n, k: k, a: values + done * k, b: packed.storage, c: packed.leftoverSums,
+            // Whole blocks through the block's primitive; the rows left over through one for their count rounded up
+            // (the quantized rows have room for the rows read past the last, whose sums are dropped).
+            let (matmul, multiplied) = rest >= rowBlock ? (packed.block, rowBlock)
+                : packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
+            dnnl.run(matmul, m: multiplied, n: n, k: k, a: values + done * k, b: packed.storage, c: packed.sums,
                      threads: threads)
-            dequantize(c + done * n, sums: packed.leftoverSums, rowScales: a.scales + done, packed: packed, bias: bias,
-                       rows: rest)
+            let rows = done ..< done + Swift.min(rest, rowBlock)
+            rowsDone(rows, packed.sums)
+            done = rows.upperBound
         }
         #endif
-    }
-
-    private static func dequantize(_ out: UnsafeMutablePointer<Float>, sums: UnsafePointer<Int32>,
-                                   rowScales: UnsafePointer<Float>, packed: PackedInt8Weights,
-                                   bias: UnsafePointer<Float>?, rows: Int) {
-        let n = packed.n
-        Parallel.forEachChunk(rows, grain: Swift.max(1, (1 << 14) / n)) { r in
-            bt_dequantize_rows(out + r.lowerBound * n, sums + r.lowerBound * n, rowScales + r.lowerBound,
-                               packed.columnScales, bias, r.count, n)
-        }
     }
 }
 

@@ -124,7 +124,64 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
         }
     }
 
-    /// Every count of rows left over after the whole blocks runs through a primitive for its multiple of 32 that
+    /// The epilogues that run on a block's rows while they are in cache give the bits of the kernels they stand
+    /// for, run one after another over the whole matrix: GELU of the scaled sums quantized (the intermediate
+    /// projection), and the residual LayerNorm of the scaled sums with its output quantized (an output projection).
+    @Test func fusedEpiloguesGiveTheBitsOfTheKernelsOneAfterAnother() throws {
+        let T = 300, C = 48, F = 80
+        var r = TestRandom(21)
+        let up = try #require(PackedInt8Weights(n: F, k: C)), down = try #require(PackedInt8Weights(n: C, k: F))
+        let upWeight = r.floats(F * C), downWeight = r.floats(C * F), upBias = r.floats(F), downBias = r.floats(C)
+        let lnWeight = r.floats(C), lnBias = r.floats(C), x = r.floats(T * C, scale: 3)
+        up.pack(upWeight)
+        down.pack(downWeight)
+        let input = QuantizedRows(rows: T, k: F).quantize(x, rows: T, k: C)
+
+        // GELU: the kernels one after another, then the fused rows.
+        var act = [Float](repeating: .nan, count: T * F)
+        BLAS.gemmInt8(m: T, a: input, packed: up, bias: upBias, c: &act)
+        geluForward(&act, act, count: T * F, form: .erf)
+        let separate = QuantizedRows(rows: T, k: F).quantize(act, rows: T, k: F)
+        let fused = QuantizedRows(rows: T, k: F).shape(rows: T, k: F)
+        BLAS.gemmInt8(m: T, a: input, packed: up) { rows, sums in
+            up.geluRows(rows, sums: sums, of: input, bias: upBias, form: .erf, into: fused)
+        }
+        #expect(Array(fused.quantizedValues) == Array(separate.quantizedValues))
+        #expect(Array(fused.rowScales) == Array(separate.rowScales))
+
+        // Residual LayerNorm: the same, from the quantized activation.
+        var residual = [Float](repeating: .nan, count: T * C), y = residual, mean = [Float](repeating: .nan, count: T)
+        var rstd = mean
+        BLAS.gemmInt8(m: T, a: separate, packed: down, bias: downBias, c: &residual)
+        residualLayerNormForward(&y, &mean, &rstd, &residual, residual, x, lnWeight, lnBias, T: T, C: C, eps: 1e-12,
+                                 dropout: nil)
+        let separateOut = QuantizedRows(rows: T, k: C).quantize(y, rows: T, k: C)
+        var fusedY = [Float](repeating: .nan, count: T * C), fusedMean = [Float](repeating: .nan, count: T)
+        var fusedRstd = fusedMean
+        let fusedOut = QuantizedRows(rows: T, k: C).shape(rows: T, k: C)
+        fusedY.withUnsafeMutableBufferPointer { out in
+            fusedMean.withUnsafeMutableBufferPointer { m in
+                fusedRstd.withUnsafeMutableBufferPointer { s in
+                    x.withUnsafeBufferPointer { skip in
+                        BLAS.gemmInt8(m: T, a: separate, packed: down) { rows, sums in
+                            let t = rows.lowerBound
+                            down.residualLayerNormRows(rows, sums: sums, of: separate, bias: downBias,
+                                                       skip: skip.baseAddress! + t * C, weight: lnWeight, lnBias: lnBias,
+                                                       eps: 1e-12, out: out.baseAddress! + t * C,
+                                                       mean: m.baseAddress! + t, rstd: s.baseAddress! + t,
+                                                       quantizing: fusedOut)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(fusedY.map(\.bitPattern) == y.map(\.bitPattern))
+        #expect(fusedMean.map(\.bitPattern) == mean.map(\.bitPattern) && fusedRstd.map(\.bitPattern) == rstd.map(\.bitPattern))
+        #expect(Array(fusedOut.quantizedValues) == Array(separateOut.quantizedValues))
+        #expect(Array(fusedOut.rowScales) == Array(separateOut.rowScales))
+    }
+
+    /// Every count of rows left over after the whole blocks    /// Every count of rows left over after the whole blocks runs through a primitive for its multiple of 32 that
     /// reads the weights packed for the block (or the block's own, where oneDNN lays them out otherwise).
     @Test func leftoverRowsShareTheBlocksPackedWeights() throws {
         let packed = try #require(PackedInt8Weights(n: 64, k: 128))

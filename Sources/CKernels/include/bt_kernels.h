@@ -30,6 +30,17 @@ void bt_quantize_rows_s8(int8_t *out, float *scales, const float *in, size_t row
 /// operation rounded in that order; out may be sums itself (in place).
 void bt_dequantize_rows(float *out, const int32_t *sums, const float *row_scales, const float *column_scales,
                         const float *bias, size_t rows, size_t n);
+/// out8 row r (scale out_scales[r]) = the quantization of GELU(dequantized sums + bias), row by row through `row`
+/// (n floats of scratch): bt_dequantize_rows, bt_gelu_forward and bt_quantize_rows_s8 in one pass, the same bits.
+void bt_int8_gelu_rows(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
+                       const float *column_scales, const float *bias, size_t rows, size_t n, int form, float *row);
+/// out row r = LayerNorm(dequantized sums + bias + skip) (mean, rstd kept), then, when out8 is not NULL, its
+/// quantization, row by row through `row` (C floats of scratch): bt_dequantize_rows,
+/// bt_residual_layernorm_forward and bt_quantize_rows_s8 in one pass, the same bits.
+void bt_int8_residual_layernorm_rows(float *out, float *mean, float *rstd, int8_t *out8, float *out_scales,
+                                     const int32_t *sums, const float *row_scales, const float *column_scales,
+                                     const float *bias, const float *skip, const float *weight, const float *ln_bias,
+                                     size_t rows, size_t C, float eps, float *row);
 
 /// One AdamW update (torch's order of operations) of parameters[0 ..< count], with gradients scaled by
 /// `gradient_scale`; `zeroing`, when not NULL, is set to zero alongside (the gradients, for the next step).
