@@ -39,13 +39,13 @@ public final class BertForTokenClassification {
     private let bf16Weights: [LayerBF16Weights]         // L entries; empty in single precision
     /// In single-precision inference where the packed kernel runs (`BLAS.fp32InferenceProducts`), the encoder's
     /// projection weights laid out for it, packed once per change of the parameters; empty otherwise.
-    private let packedFP32Weights: [LayerPackedFP32Weights]
+    private let packedFP32Weights: [LayerPackedWeights<PackedFP32Weights>]
     /// The classifier's weight laid out for the packed kernel in inference (it multiplies in single precision in
     /// either precision); nil otherwise.
     private let packedClassifier: PackedFP32Weights?
     /// In INT8 (inference), the encoder's projection weights quantized per output channel and packed, once per
     /// change of the parameters; empty otherwise.
-    private let int8Weights: [LayerInt8Weights]
+    private let int8Weights: [LayerPackedWeights<PackedInt8Weights>]
     /// In INT8, the projections' inputs quantized per token, in two areas that take turns (a product's epilogue
     /// writes the next product's input while its own is read); nil otherwise.
     private let quantizedRows: (QuantizedRows, QuantizedRows)?
@@ -211,13 +211,15 @@ public final class BertForTokenClassification {
         }
         packedFP32Weights = precision == .fp32 && purpose == .inference
             ? (0 ..< config.numHiddenLayers).compactMap { _ in
-                LayerPackedFP32Weights(C: C, F: F, products: fp32InferenceProducts)
+                LayerPackedWeights(C: C, F: F) { PackedFP32Weights(n: $0, k: $1, products: fp32InferenceProducts) }
             } : []
         packedClassifier = purpose == .inference
             ? PackedFP32Weights(n: numLabels, k: C, products: fp32InferenceProducts) : nil
         if precision == .int8 {
             precondition(purpose == .inference, "INT8 products are for inference; train in fp32 or bf16")
-            int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in LayerInt8Weights(C: C, F: F) }
+            int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in
+                LayerPackedWeights(C: C, F: F) { PackedInt8Weights(n: $0, k: $1) }
+            }
             precondition(int8Weights.count == config.numHiddenLayers, "INT8 products need oneDNN (BLAS.int8Runs)")
             quantizedRows = (QuantizedRows(rows: maxTokens, k: max(C, F)), QuantizedRows(rows: maxTokens, k: max(C, F)))
         } else {
@@ -677,46 +679,25 @@ private struct LayerBF16Weights {
     }
 }
 
-/// One encoder layer's projection weights laid out for the packed single-precision kernel (inference).
-private struct LayerPackedFP32Weights {
-    let query, key, value, output: PackedFP32Weights     // [C, C]
-    let intermediate: PackedFP32Weights                  // [F, C]
-    let ffOutput: PackedFP32Weights                      // [C, F]
-
-    /// Nil where inference's single-precision products do not run on the packed kernel.
-    init?(C: Int, F: Int, products: BLAS.FP32InferenceProducts) {
-        guard let query = PackedFP32Weights(n: C, k: C, products: products),
-              let key = PackedFP32Weights(n: C, k: C, products: products),
-              let value = PackedFP32Weights(n: C, k: C, products: products),
-              let output = PackedFP32Weights(n: C, k: C, products: products),
-              let intermediate = PackedFP32Weights(n: F, k: C, products: products),
-              let ffOutput = PackedFP32Weights(n: C, k: F, products: products)
-        else { return nil }
-        (self.query, self.key, self.value, self.output) = (query, key, value, output)
-        (self.intermediate, self.ffOutput) = (intermediate, ffOutput)
-    }
-
-    func pack(_ w: LayerViews) {
-        query.pack(w.queryWeight)
-        key.pack(w.keyWeight)
-        value.pack(w.valueWeight)
-        output.pack(w.outputWeight)
-        intermediate.pack(w.intermediateWeight)
-        ffOutput.pack(w.ffOutputWeight)
-    }
+/// A weight laid out for inference's products from its single-precision values, laid out again after each change.
+private protocol PackedFromFloats {
+    func pack(_ weight: UnsafePointer<Float>)
 }
 
-/// One encoder layer's projection weights quantized and packed for INT8 products (inference).
-private struct LayerInt8Weights {
-    let query, key, value, output: PackedInt8Weights     // [C, C]
-    let intermediate: PackedInt8Weights                  // [F, C]
-    let ffOutput: PackedInt8Weights                      // [C, F]
+extension PackedFP32Weights: PackedFromFloats {}
+extension PackedInt8Weights: PackedFromFloats {}
 
-    /// Nil where INT8 products do not run (no oneDNN).
-    init?(C: Int, F: Int) {
-        guard let query = PackedInt8Weights(n: C, k: C), let key = PackedInt8Weights(n: C, k: C),
-              let value = PackedInt8Weights(n: C, k: C), let output = PackedInt8Weights(n: C, k: C),
-              let intermediate = PackedInt8Weights(n: F, k: C), let ffOutput = PackedInt8Weights(n: C, k: F)
+/// One encoder layer's projection weights laid out for inference's products: in the packed single-precision
+/// kernel's panels (`PackedFP32Weights`), or quantized and packed for INT8 products (`PackedInt8Weights`).
+private struct LayerPackedWeights<Weight: PackedFromFloats> {
+    let query, key, value, output: Weight     // [C, C]
+    let intermediate: Weight                  // [F, C]
+    let ffOutput: Weight                      // [C, F]
+
+    /// Nil where `make` (a weight of n rows and k columns) gives nil, as where its products do not run.
+    init?(C: Int, F: Int, make: (_ n: Int, _ k: Int) -> Weight?) {
+        guard let query = make(C, C), let key = make(C, C), let value = make(C, C), let output = make(C, C),
+              let intermediate = make(F, C), let ffOutput = make(C, F)
         else { return nil }
         (self.query, self.key, self.value, self.output) = (query, key, value, output)
         (self.intermediate, self.ffOutput) = (intermediate, ffOutput)

@@ -20,18 +20,9 @@ import Testing
     /// precision's noise (10⁻⁴), by no more than 8 significant bits allow through two layers (2⁻⁵ of the largest
     /// logit), and by about as much as the rounded reference moves (within a factor of 2).
     @Test func bf16LogitsMoveAsRoundingProductInputsMovesThem() throws {
-        let batch = TinyBatch()
         let model = Self.model(.bf16)
-        _ = try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
-                              labels: batch.labels, training: false)
-        let params = model.parameters.map(Double.init)
-        let rounded = ReferenceModel(config: Self.config, numLabels: 5, bf16Products: true)
-            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
-            .logits.flatMap { $0 }
-        let exact = ReferenceModel(config: Self.config, numLabels: 5)
-            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
-            .logits.flatMap { $0 }
-        let logits = Array(model.logits).map(Double.init)
+        let (logits, rounded, exact) = try Self.logits(of: model, parameters: model.parameters.map(Double.init),
+                                                       against: ReferenceModel(config: Self.config, numLabels: 5, bf16Products: true))
         let moved = zip(logits, exact).map { abs($0 - $1) }.max()!
         let roundingMoves = zip(rounded, exact).map { abs($0 - $1) }.max()!
         let largest = exact.map(abs).max()!
@@ -41,6 +32,20 @@ import Testing
                 "BF16 logits moved \(moved); rounding the reference's product inputs moved them \(roundingMoves)")
     }
 
+    /// The model's logits on `TinyBatch` (inference) beside those of `reference` and of the exact Double reference,
+    /// all from `parameters`.
+    static func logits(of model: BertForTokenClassification, parameters: [Double], against reference: ReferenceModel)
+        throws -> (model: [Double], reference: [Double], exact: [Double]) {
+        let batch = TinyBatch()
+        _ = try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                              labels: nil, training: false)
+        func run(_ reference: ReferenceModel) -> [Double] {
+            reference.run(parameters, ids: batch.ids, positions: batch.positions, offsets: batch.offsets,
+                          labels: batch.labels).logits.flatMap { $0 }
+        }
+        return (Array(model.logits).map(Double.init), run(reference), run(ReferenceModel(config: config, numLabels: 5)))
+    }
+
     /// The INT8 engine (inference) against the exact Double reference and one that quantizes the same product
     /// inputs: INT8 logits move well beyond single precision's noise, by no more than 8-bit inputs allow through two
     /// layers (1/8 of the largest logit), and the engine stays much closer to the quantizing reference than either
@@ -48,21 +53,12 @@ import Testing
     /// could move an input across a rounding boundary of the quantizer, a step of 1/127 of its row).
     @Test(.enabled(if: BLAS.int8Runs, "INT8 products need oneDNN with VNNI or AMX kernels"))
     func int8LogitsMoveAsQuantizingProductInputsMovesThem() throws {
-        let batch = TinyBatch()
         let source = Self.model(.fp32)
         let model = BertForTokenClassification(config: Self.config, numLabels: 5, maxTokens: 16, seed: 3,
                                                precision: .int8, purpose: .inference)
         _ = model.parameters.update(fromContentsOf: source.parameters)
-        _ = try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
-                              labels: nil, training: false)
-        let params = source.parameters.map(Double.init)
-        let quantized = ReferenceModel(config: Self.config, numLabels: 5, int8Products: true)
-            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
-            .logits.flatMap { $0 }
-        let exact = ReferenceModel(config: Self.config, numLabels: 5)
-            .run(params, ids: batch.ids, positions: batch.positions, offsets: batch.offsets, labels: batch.labels)
-            .logits.flatMap { $0 }
-        let logits = Array(model.logits).map(Double.init)
+        let (logits, quantized, exact) = try Self.logits(of: model, parameters: source.parameters.map(Double.init),
+                                                         against: ReferenceModel(config: Self.config, numLabels: 5, int8Products: true))
         let moved = zip(logits, exact).map { abs($0 - $1) }.max()!
         let quantizingMoves = zip(quantized, exact).map { abs($0 - $1) }.max()!
         let fromQuantizing = zip(logits, quantized).map { abs($0 - $1) }.max()!
