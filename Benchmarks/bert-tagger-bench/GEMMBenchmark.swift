@@ -97,6 +97,7 @@ struct GEMMBenchmark: ParsableCommand {
         }
 
         inferenceProducts(C: C, F: F, rng: &rng)
+        taggingProducts(C: C, F: F, rng: &rng)
 
         // Attention's per-head products: small, strided inside [n, C] matrices, one sequence and head at a time.
         print("\nattention products per head (hs \(hs)), as attention makes them: one per worker, on the calling thread")
@@ -153,6 +154,55 @@ extension GEMMBenchmark {
                 let cell = String(format: "%@%.0f, %@%.0f (%.2f×)", packedInUse ? "" : "*", flops / library / 1e9,
                                   packedInUse ? "*" : "", flops / ours / 1e9, library / ours)
                 line[rows, default: ""] += cell.padding(toLength: 34, withPad: " ", startingAt: 0)
+            }
+        }
+        for rows in inferenceRows {
+            print(String(rows).padding(toLength: 8, withPad: " ", startingAt: 0) + line[rows]!)
+        }
+    }
+}
+
+extension GEMMBenchmark {
+    /// Tagging's forward products in its two fast precisions, each as the model runs it on weights laid out once:
+    /// BF16 (`PackedWeights`: oneDNN's blocks of 256 rows, the rows left over on the AMX kernel where it runs; the
+    /// input converted beforehand, as the LayerNorm before writes it) against INT8 (`PackedInt8Weights`: the input
+    /// quantized beforehand, as the kernel before does; the int32 sums scaled back with the bias included).
+    func taggingProducts(C: Int, F: Int, rng: inout SplitMix64) {
+        print("\ntagging's forward products on packed weights, GOP/s: BF16 (\(ComputeLibraries.bf16Description)) against"
+              + " INT8 (\(ComputeLibraries.int8Description)), the ratio INT8 / BF16")
+        guard BLAS.int8Runs, PackedWeights(n: 16, k: 16, bias: true) != nil else {
+            print("  not compared: BF16 products are not on oneDNN here, or INT8 products do not run")
+            return
+        }
+        let maxRows = inferenceRows.max() ?? 1
+        let input = FloatSlab(count: maxRows * F), output = FloatSlab(count: maxRows * F)
+        for i in 0 ..< input.count { input.buffer[i] = rng.nextUniform() - 0.5 }
+        let scratch = GEMMScratch(capacity: max(maxRows, F) * F)
+        let quantized = QuantizedRows(rows: maxRows, k: F)
+        print("rows".padding(toLength: 8, withPad: " ", startingAt: 0)
+              + [(C, C), (C, F), (F, C)].map { "\($0.0)→\($0.1): bf16, int8".padding(toLength: 30, withPad: " ", startingAt: 0) }
+                .joined())
+        var line: [Int: String] = [:]
+        for (IC, OC) in [(C, C), (C, F), (F, C)] {
+            let weight = FloatSlab(count: OC * IC), bias = FloatSlab(count: OC)
+            for i in 0 ..< weight.count { weight.buffer[i] = rng.nextUniform() - 0.5 }
+            for i in 0 ..< OC { bias.buffer[i] = rng.nextUniform() - 0.5 }
+            let bf16 = PackedWeights(n: OC, k: IC, bias: true)!, int8 = PackedInt8Weights(n: OC, k: IC)!
+            bf16.pack(scratch.b.convert(weight.pointer, count: OC * IC))
+            int8.pack(weight.pointer)
+            for rows in inferenceRows {
+                let ops = 2 * Double(rows * OC * IC)
+                let a16 = scratch.a.convert(input.pointer, count: rows * IC)
+                let bf16Seconds = medianSeconds(atLeast: seconds) {
+                    BLAS.gemmBF16(m: rows, a: a16, packed: bf16, bias: bias.pointer, c: output.pointer)
+                }
+                quantized.quantize(input.pointer, rows: rows, k: IC)
+                let int8Seconds = medianSeconds(atLeast: seconds) {
+                    BLAS.gemmInt8(m: rows, a: quantized, packed: int8, bias: bias.pointer, c: output.pointer)
+                }
+                let cell = String(format: "%.0f, %.0f (%.2f×)", ops / bf16Seconds / 1e9, ops / int8Seconds / 1e9,
+                                  bf16Seconds / int8Seconds)
+                line[rows, default: ""] += cell.padding(toLength: 30, withPad: " ", startingAt: 0)
             }
         }
         for rows in inferenceRows {

@@ -83,8 +83,10 @@ public final class PackedInt8Weights: @unchecked Sendable {
     private let dnnl: OneDNNLibrary
     #endif
     let storage: UnsafeMutableRawPointer
-    /// The int32 sums of one block of rows [rowBlock, n], before they are scaled into the output.
-    let sums: UnsafeMutablePointer<Int32>
+    /// The int32 sums of one block of rows [rowBlock, n], before they are scaled into the output: one area per
+    /// worker that multiplies rows of its own (`BLAS.gemmInt8`), added as the thread count asks for more.
+    private var sumAreas: [UnsafeMutablePointer<Int32>]
+    private let sumAreasLock = NSLock()
     /// Whether `pack` ran since the weights were made.
     private(set) var packed = false
 
@@ -101,14 +103,22 @@ public final class PackedInt8Weights: @unchecked Sendable {
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(block.packedWeightBytes, 64), alignment: 64)
         columnScales = .allocate(capacity: n)
         columnScales.initialize(repeating: 0, count: n)
-        sums = .allocate(capacity: BLAS.rowBlock * n)
+        sumAreas = [.allocate(capacity: BLAS.rowBlock * n)]
         #endif
     }
 
     deinit {
         storage.deallocate()
         columnScales.deallocate()
-        sums.deallocate()
+        for area in sumAreas { area.deallocate() }
+    }
+
+    /// The sums areas of `workers` workers, made on first use.
+    func sums(workers: Int) -> [UnsafeMutablePointer<Int32>] {
+        sumAreasLock.lock()
+        defer { sumAreasLock.unlock() }
+        while sumAreas.count < workers { sumAreas.append(.allocate(capacity: BLAS.rowBlock * n)) }
+        return Array(sumAreas.prefix(workers))
     }
 
     #if !canImport(Accelerate)
@@ -229,34 +239,64 @@ extension BLAS {
 
     /// The int32 sums of a[m, k] · weightᵀ, one block of rows at a time: `rowsDone(rows, sums)` gets each block's
     /// rows and their sums [rows.count, n] (valid until it returns) while they are in cache, to scale them back
-    /// (`PackedInt8Weights.dequantize`) and run what follows on the same rows.
+    /// (`PackedInt8Weights.dequantize`) and run what follows on the same rows. With more than one thread and
+    /// enough rows, each worker multiplies a contiguous share of the rows on its own thread and calls `rowsDone`
+    /// for them itself (calls then overlap, on disjoint rows): a block's sums stay in the cache of the core that
+    /// made them, and no team of threads hands over between the product and what follows.
     public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
-        let n = packed.n, k = packed.k
-        precondition(a.k == k && m <= a.rows, "an INT8 product of \(m) × \(k) given \(a.rows) × \(a.k) quantized rows")
+        precondition(a.k == packed.k && m <= a.rows,
+                     "an INT8 product of \(m) × \(packed.k) given \(a.rows) × \(a.k) quantized rows")
         precondition(packed.packed, "an INT8 product with weights that were never packed")
         if m == 0 { return }
         #if canImport(Accelerate)
         preconditionFailure("INT8 products need oneDNN")
         #else
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
-        let threads = Parallel.threadCount
-        let values = UnsafeRawPointer(a.values)
-        var done = 0
-        while done < m {
-            let rest = m - done
-            // Whole blocks through the block's primitive; the rows left over through one for their count rounded up
-            // (the quantized rows have room for the rows read past the last, whose sums are dropped).
-            let (matmul, multiplied) = rest >= rowBlock ? (packed.block, rowBlock)
-                : packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
-            dnnl.run(matmul, m: multiplied, n: n, k: k, a: values + done * k, b: packed.storage, c: packed.sums,
-                     threads: threads)
-            let rows = done ..< done + Swift.min(rest, rowBlock)
-            rowsDone(rows, packed.sums)
-            done = rows.upperBound
+        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
+        guard workers > 1 else {
+            let sums = packed.sums(workers: 1)[0]
+            multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums, threads: Parallel.threadCount) {
+                dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: $3)
+            } rowsDone: { rowsDone($0, $1) }
+            return
+        }
+        let areas = packed.sums(workers: workers)
+        Parallel.forEachWorker(workers) { w in
+            let share = m * w / workers ..< m * (w + 1) / workers
+            multiplyInt8Rows(share, a: a, packed: packed, sums: areas[w], threads: 1) {
+                dnnl.runOnCallingThread($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: areas[w],
+                                        threads: $3)
+            } rowsDone: { rowsDone($0, $1) }
         }
         #endif
     }
+
+    /// Rows a worker takes at least before `gemmInt8` splits the rows between workers (below it, one product on
+    /// all threads: a sentence alone).
+    static let int8RowsPerWorker = 64
+
+    #if !canImport(Accelerate)
+    /// Multiplies `rows` block by block through `run(primitive, rows multiplied, first input row, threads)`: whole
+    /// blocks through the block's primitive, the rows left over through one for their count rounded up (the
+    /// quantized rows have room for the rows read past the last, whose sums are dropped).
+    private static func multiplyInt8Rows(_ rows: Range<Int>, a: QuantizedRows, packed: PackedInt8Weights,
+                                         sums: UnsafeMutablePointer<Int32>, threads: Int,
+                                         run: (OneDNNLibrary.Matmul, Int, UnsafeRawPointer, Int) -> Void,
+                                         rowsDone: (Range<Int>, UnsafePointer<Int32>) -> Void) {
+        let k = packed.k
+        var done = rows.lowerBound
+        while done < rows.upperBound {
+            let rest = rows.upperBound - done
+            let (matmul, multiplied) = rest >= rowBlock ? (packed.block, rowBlock)
+                : packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
+            run(matmul, multiplied, UnsafeRawPointer(a.values) + done * k, threads)
+            let block = done ..< done + Swift.min(rest, rowBlock)
+            rowsDone(block, sums)
+            done = block.upperBound
+        }
+    }
+    #endif
 }
 
 /// The reference for `bt_quantize_rows_s8`, operation for operation in Swift.

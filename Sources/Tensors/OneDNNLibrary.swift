@@ -165,6 +165,14 @@ final class OneDNNLibrary: @unchecked Sendable {
              bias: UnsafePointer<Float>? = nil, c: UnsafeMutableRawPointer, threads: Int) {
         executionLock.lock()
         defer { executionLock.unlock() }
+        runOnCallingThread(matmul, m: m, n: n, k: k, a: a, b: b, bias: bias, c: c, threads: threads)
+    }
+
+    /// `run` without taking turns, for workers that each multiply their own rows on one thread (threads 1) at the
+    /// same time: every primitive here takes its scratchpad from the calling thread's own buffer
+    /// (`bt_dnnl_matmul_run`), and each thread keeps its own stream.
+    func runOnCallingThread(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
+                            bias: UnsafePointer<Float>? = nil, c: UnsafeMutableRawPointer, threads: Int = 1) {
         let status = bt_dnnl_matmul_run(matmul.pointer, Int64(m), Int64(n), Int64(k), a, b, bias, c, Int32(threads))
         precondition(status == 0, "oneDNN matmul (\(matmul.implementation)) failed")
     }
