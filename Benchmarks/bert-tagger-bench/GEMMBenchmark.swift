@@ -119,6 +119,32 @@ struct GEMMBenchmark: ParsableCommand {
 }
 
 extension GEMMBenchmark {
+    /// Prints a table of inference's forward products: a column per projection shape (C→C, C→F, F→C) headed
+    /// "IC→OC: `heading`", a line per row count of `inferenceRows`. `prepare` gets each shape's random weight
+    /// [OC, IC] and bias [OC], lays them out, and returns the cell of a row count, given an input of random rows.
+    func printProductTable(C: Int, F: Int, heading: String, width: Int, rng: inout SplitMix64,
+                           prepare: (_ IC: Int, _ OC: Int, _ weight: FloatSlab, _ bias: FloatSlab,
+                                     _ input: FloatSlab) -> (_ rows: Int) -> String) {
+        let input = FloatSlab(count: (inferenceRows.max() ?? 1) * F)
+        for i in 0 ..< input.count { input.buffer[i] = rng.nextUniform() - 0.5 }
+        print("rows".padding(toLength: 8, withPad: " ", startingAt: 0)
+              + [(C, C), (C, F), (F, C)].map { "\($0.0)→\($0.1): \(heading)".padding(toLength: width, withPad: " ", startingAt: 0) }
+                .joined())
+        var line: [Int: String] = [:]
+        for (IC, OC) in [(C, C), (C, F), (F, C)] {
+            let weight = FloatSlab(count: OC * IC), bias = FloatSlab(count: OC)
+            for i in 0 ..< weight.count { weight.buffer[i] = rng.nextUniform() - 0.5 }
+            for i in 0 ..< OC { bias.buffer[i] = rng.nextUniform() - 0.5 }
+            let cell = prepare(IC, OC, weight, bias, input)
+            for rows in inferenceRows {
+                line[rows, default: ""] += cell(rows).padding(toLength: width, withPad: " ", startingAt: 0)
+            }
+        }
+        for rows in inferenceRows {
+            print(String(rows).padding(toLength: 8, withPad: " ", startingAt: 0) + line[rows]!)
+        }
+    }
+
     /// Inference's forward products, out = inp · weightᵀ + bias with the weight fixed: the single-precision library
     /// as training calls it (the bias put in first) against the packed kernel on the weight laid out once, from
     /// one sentence's rows to a batch's.
@@ -130,20 +156,11 @@ extension GEMMBenchmark {
             return
         }
         let packedInUse = BLAS.fp32InferenceProducts == .packed
-        let maxRows = inferenceRows.max() ?? 1
-        let input = FloatSlab(count: maxRows * F), output = FloatSlab(count: maxRows * F)
-        for i in 0 ..< input.count { input.buffer[i] = rng.nextUniform() - 0.5 }
-        print("rows".padding(toLength: 8, withPad: " ", startingAt: 0)
-              + [(C, C), (C, F), (F, C)].map { "\($0.0)→\($0.1): library, packed".padding(toLength: 34, withPad: " ", startingAt: 0) }
-                .joined())
-        var line: [Int: String] = [:]
-        for (IC, OC) in [(C, C), (C, F), (F, C)] {
-            let weight = FloatSlab(count: OC * IC), bias = FloatSlab(count: OC)
-            for i in 0 ..< weight.count { weight.buffer[i] = rng.nextUniform() - 0.5 }
-            for i in 0 ..< OC { bias.buffer[i] = rng.nextUniform() - 0.5 }
+        let output = FloatSlab(count: (inferenceRows.max() ?? 1) * F)
+        printProductTable(C: C, F: F, heading: "library, packed", width: 34, rng: &rng) { IC, OC, weight, bias, input in
             let packed = PackedFP32Weights(n: OC, k: IC, products: .packed)!
             packed.pack(weight.pointer)
-            for rows in inferenceRows {
+            return { rows in
                 let flops = 2 * Double(rows * OC * IC)
                 let library = medianSeconds(atLeast: seconds) {
                     matmulForward(output.pointer, input.pointer, weight.pointer, bias.pointer, T: rows, IC: IC, OC: OC)
@@ -151,18 +168,12 @@ extension GEMMBenchmark {
                 let ours = medianSeconds(atLeast: seconds) {
                     BLAS.sgemm(m: rows, a: input.pointer, packed: packed, bias: bias.pointer, c: output.pointer)
                 }
-                let cell = String(format: "%@%.0f, %@%.0f (%.2f×)", packedInUse ? "" : "*", flops / library / 1e9,
-                                  packedInUse ? "*" : "", flops / ours / 1e9, library / ours)
-                line[rows, default: ""] += cell.padding(toLength: 34, withPad: " ", startingAt: 0)
+                return String(format: "%@%.0f, %@%.0f (%.2f×)", packedInUse ? "" : "*", flops / library / 1e9,
+                              packedInUse ? "*" : "", flops / ours / 1e9, library / ours)
             }
         }
-        for rows in inferenceRows {
-            print(String(rows).padding(toLength: 8, withPad: " ", startingAt: 0) + line[rows]!)
-        }
     }
-}
 
-extension GEMMBenchmark {
     /// Tagging's forward products in its two fast precisions, each as the model runs it on weights laid out once:
     /// BF16 (`PackedWeights`: oneDNN's blocks of 256 rows, the rows left over on the AMX kernel where it runs; the
     /// input converted beforehand, as the LayerNorm before writes it) against INT8 (`PackedInt8Weights`: the input
@@ -175,22 +186,14 @@ extension GEMMBenchmark {
             return
         }
         let maxRows = inferenceRows.max() ?? 1
-        let input = FloatSlab(count: maxRows * F), output = FloatSlab(count: maxRows * F)
-        for i in 0 ..< input.count { input.buffer[i] = rng.nextUniform() - 0.5 }
+        let output = FloatSlab(count: maxRows * F)
         let scratch = GEMMScratch(capacity: max(maxRows, F) * F)
         let quantized = QuantizedRows(rows: maxRows, k: F)
-        print("rows".padding(toLength: 8, withPad: " ", startingAt: 0)
-              + [(C, C), (C, F), (F, C)].map { "\($0.0)→\($0.1): bf16, int8".padding(toLength: 30, withPad: " ", startingAt: 0) }
-                .joined())
-        var line: [Int: String] = [:]
-        for (IC, OC) in [(C, C), (C, F), (F, C)] {
-            let weight = FloatSlab(count: OC * IC), bias = FloatSlab(count: OC)
-            for i in 0 ..< weight.count { weight.buffer[i] = rng.nextUniform() - 0.5 }
-            for i in 0 ..< OC { bias.buffer[i] = rng.nextUniform() - 0.5 }
+        printProductTable(C: C, F: F, heading: "bf16, int8", width: 30, rng: &rng) { IC, OC, weight, bias, input in
             let bf16 = PackedWeights(n: OC, k: IC, bias: true)!, int8 = PackedInt8Weights(n: OC, k: IC)!
             bf16.pack(scratch.b.convert(weight.pointer, count: OC * IC))
             int8.pack(weight.pointer)
-            for rows in inferenceRows {
+            return { rows in
                 let ops = 2 * Double(rows * OC * IC)
                 let a16 = scratch.a.convert(input.pointer, count: rows * IC)
                 let bf16Seconds = medianSeconds(atLeast: seconds) {
@@ -200,13 +203,9 @@ extension GEMMBenchmark {
                 let int8Seconds = medianSeconds(atLeast: seconds) {
                     BLAS.gemmInt8(m: rows, a: quantized, packed: int8, bias: bias.pointer, c: output.pointer)
                 }
-                let cell = String(format: "%.0f, %.0f (%.2f×)", ops / bf16Seconds / 1e9, ops / int8Seconds / 1e9,
-                                  bf16Seconds / int8Seconds)
-                line[rows, default: ""] += cell.padding(toLength: 30, withPad: " ", startingAt: 0)
+                return String(format: "%.0f, %.0f (%.2f×)", ops / bf16Seconds / 1e9, ops / int8Seconds / 1e9,
+                              bf16Seconds / int8Seconds)
             }
-        }
-        for rows in inferenceRows {
-            print(String(rows).padding(toLength: 8, withPad: " ", startingAt: 0) + line[rows]!)
         }
     }
 }

@@ -41,11 +41,11 @@ void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, 
         const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
         scales[r] = largest / 127.0f;
         for (size_t i = 0; i < k; i++) {
-            float v = __builtin_rintf(x[i] * inverse);
-            v = v > 127.0f ? 127.0f : v;
-            v = v < -127.0f ? -127.0f : v;
-            v = v == v ? v : 0.0f;
-            q[i] = (int8_t)v;
+            float step = __builtin_rintf(x[i] * inverse);
+            step = step > 127.0f ? 127.0f : step;
+            step = step < -127.0f ? -127.0f : step;
+            step = step == step ? step : 0.0f;
+            q[i] = (int8_t)step;
         }
     }
 }

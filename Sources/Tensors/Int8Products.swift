@@ -256,17 +256,16 @@ extension BLAS {
         let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
         guard workers > 1 else {
             let sums = packed.sums(workers: 1)[0]
-            multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums, threads: Parallel.threadCount) {
-                dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: $3)
+            multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums) {
+                dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: Parallel.threadCount)
             } rowsDone: { rowsDone($0, $1) }
             return
         }
         let areas = packed.sums(workers: workers)
         Parallel.forEachWorker(workers) { w in
             let share = m * w / workers ..< m * (w + 1) / workers
-            multiplyInt8Rows(share, a: a, packed: packed, sums: areas[w], threads: 1) {
-                dnnl.runOnCallingThread($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: areas[w],
-                                        threads: $3)
+            multiplyInt8Rows(share, a: a, packed: packed, sums: areas[w]) {
+                dnnl.runOnCallingThread($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: areas[w])
             } rowsDone: { rowsDone($0, $1) }
         }
         #endif
@@ -277,12 +276,12 @@ extension BLAS {
     static let int8RowsPerWorker = 64
 
     #if !canImport(Accelerate)
-    /// Multiplies `rows` block by block through `run(primitive, rows multiplied, first input row, threads)`: whole
+    /// Multiplies `rows` block by block through `run(primitive, rows multiplied, first input row)`: whole
     /// blocks through the block's primitive, the rows left over through one for their count rounded up (the
     /// quantized rows have room for the rows read past the last, whose sums are dropped).
     private static func multiplyInt8Rows(_ rows: Range<Int>, a: QuantizedRows, packed: PackedInt8Weights,
-                                         sums: UnsafeMutablePointer<Int32>, threads: Int,
-                                         run: (OneDNNLibrary.Matmul, Int, UnsafeRawPointer, Int) -> Void,
+                                         sums: UnsafeMutablePointer<Int32>,
+                                         run: (OneDNNLibrary.Matmul, Int, UnsafeRawPointer) -> Void,
                                          rowsDone: (Range<Int>, UnsafePointer<Int32>) -> Void) {
         let k = packed.k
         var done = rows.lowerBound
@@ -290,7 +289,7 @@ extension BLAS {
             let rest = rows.upperBound - done
             let (matmul, multiplied) = rest >= rowBlock ? (packed.block, rowBlock)
                 : packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
-            run(matmul, multiplied, UnsafeRawPointer(a.values) + done * k, threads)
+            run(matmul, multiplied, UnsafeRawPointer(a.values) + done * k)
             let block = done ..< done + Swift.min(rest, rowBlock)
             rowsDone(block, sums)
             done = block.upperBound
