@@ -75,6 +75,9 @@ struct ActivationPlan {
     let losses: UnsafeMutablePointer<Float>      // [T] per-token cross-entropy
     /// Classifier dropout's output and the gradient scratch; nil in an inference plan.
     let training: TrainingActivations?
+    /// An inference plan's buffers for `inferenceLayer(rows:)`: the start of hidden, residual, the statistics and
+    /// the wide buffer, the channels and the intermediate size; nil in a training plan.
+    private let shared: (hidden: Int, residual: Int, mean: Int, rstd: Int, wide: Int, C: Int, F: Int)?
 
     /// Offsets of every buffer into the slab, and the slab's size: the one place the plan's layout is decided.
     private struct Offsets {
@@ -82,6 +85,7 @@ struct ActivationPlan {
         var layers: [[Int]] = []                 // 14 a layer, in `LayerActivations`' order
         var logits = 0, probs = 0, losses = 0
         var training: [Int]?                     // 10, in `TrainingActivations`' order
+        var shared: (hidden: Int, residual: Int, mean: Int, rstd: Int, wide: Int)?  // an inference plan's buffers
         var floatCount = 0
     }
 
@@ -104,6 +108,7 @@ struct ActivationPlan {
         case .inference:
             let hidden = take(T * C), residual = take(T * C), mean = take(T), rstd = take(T)
             let wide = take(T * max(4 * C, F))
+            o.shared = (hidden, residual, mean, rstd, wide)
             let q = wide, k = wide + T * C, v = wide + 2 * T * C, context = wide + 3 * T * C, ff = wide
             o.embeddings = residual; o.mean0 = mean; o.rstd0 = rstd; o.hidden0 = hidden
             let shared = [q, k, v, context, residual, mean, rstd, hidden, ff, ff, residual, mean, rstd, hidden]
@@ -146,5 +151,24 @@ struct ActivationPlan {
                                 dDropped: base + o[3], dFF: base + o[4], dContext: base + o[5], dQ: base + o[6],
                                 dK: base + o[7], dV: base + o[8], dLogits: base + o[9])
         }
+        shared = o.shared.map { ($0.hidden, $0.residual, $0.mean, $0.rstd, $0.wide, config.hiddenSize,
+                                 config.intermediateSize) }
+    }
+
+    /// An inference plan's layer buffers for rows `rows` of a batch that run through the encoder on their own (a
+    /// lane, `Parallel.forEachLane`): hidden, residual and the statistics at those rows, and the wide buffer's rows
+    /// `rows` (each max(4C, F) wide) arranged as the whole plan arranges it for `rows.count` tokens. Lanes of
+    /// disjoint rows so touch disjoint memory; the same forward in one piece (rows from 0) has the same layout as
+    /// `layers`, but for where k, v and context start.
+    func inferenceLayer(rows: Range<Int>) -> LayerActivations {
+        guard let shared else { preconditionFailure("a training plan keeps every layer's own buffers") }
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= maxTokens, "rows \(rows) outside a plan for \(maxTokens)")
+        let base = slab.pointer, t = rows.lowerBound, n = rows.count, C = shared.C, F = shared.F
+        let hidden = base + shared.hidden + t * C, residual = base + shared.residual + t * C
+        let mean = base + shared.mean + t, rstd = base + shared.rstd + t
+        let wide = base + shared.wide + t * max(4 * C, F)
+        return LayerActivations(q: wide, k: wide + n * C, v: wide + 2 * n * C, context: wide + 3 * n * C,
+                                residual1: residual, mean1: mean, rstd1: rstd, y1: hidden, ff1: wide, act: wide,
+                                residual2: residual, mean2: mean, rstd2: rstd, y2: hidden)
     }
 }

@@ -47,8 +47,18 @@ public final class BertForTokenClassification {
     /// change of the parameters; empty otherwise.
     private let int8Weights: [LayerPackedWeights<PackedInt8Weights>]
     /// In INT8, the projections' inputs quantized per token, in two areas that take turns (a product's epilogue
-    /// writes the next product's input while its own is read); nil otherwise.
-    private let quantizedRows: (QuantizedRows, QuantizedRows)?
+    /// writes the next product's input while its own is read), one pair for each lane (`inferenceLanes`); empty
+    /// otherwise.
+    private let quantizedRows: [(QuantizedRows, QuantizedRows)]
+    /// Lanes an inference forward may split its sequences into, each running the whole encoder on its own thread
+    /// (`inferenceLanes`); 1 for a training model, or where a lane's products could not run on its thread alone.
+    let laneCapacity: Int
+    /// Each lane's sequence offsets, counted from its first row: laneCapacity × (maxTokens + 1).
+    private let laneOffsets: UnsafeMutablePointer<Int32>
+    /// The most lanes a forward splits into, in place of the thread count (tests: 1 runs the batch in one piece).
+    var laneLimit: Int?
+    /// Lanes the last forward ran (1: the batch in one piece).
+    private(set) var lastLaneCount = 1
     /// Whether `bf16Weights`, `packedFP32Weights` or `packedClassifier` may differ from the parameters: set by
     /// anything that can write them.
     private var productWeightsStale = true
@@ -190,6 +200,10 @@ public final class BertForTokenClassification {
         attentionScratch = AttentionScratch(maxSequenceLength: maxSequenceLength,
                                             headSize: config.hiddenSize / config.numAttentionHeads,
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
+        // Lanes run their products on their own threads through oneDNN (single-precision products included:
+        // OpenBLAS keeps one thread pool for the process), and use the attention scratch's areas, one a lane.
+        laneCapacity = purpose == .inference && BLAS.productsRunOnCallingThread ? attentionScratch.workers : 1
+        laneOffsets = .allocate(capacity: laneCapacity * (maxTokens + 1))
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize
         // BF16 scratch: the first area takes each product's first input (activations, output gradients), the
@@ -221,10 +235,12 @@ public final class BertForTokenClassification {
                 LayerPackedWeights(C: C, F: F) { PackedInt8Weights(n: $0, k: $1) }
             }
             precondition(int8Weights.count == config.numHiddenLayers, "INT8 products need oneDNN (BLAS.int8Runs)")
-            quantizedRows = (QuantizedRows(rows: maxTokens, k: max(C, F)), QuantizedRows(rows: maxTokens, k: max(C, F)))
+            quantizedRows = (0 ..< laneCapacity).map { _ in
+                (QuantizedRows(rows: maxTokens, k: max(C, F)), QuantizedRows(rows: maxTokens, k: max(C, F)))
+            }
         } else {
             int8Weights = []
-            quantizedRows = nil
+            quantizedRows = []
         }
         switch config.hiddenAct {
         case .gelu: activation = .erf
@@ -248,6 +264,7 @@ public final class BertForTokenClassification {
         positionIDs.deallocate()
         labels.deallocate()
         sequenceOffsets.deallocate()
+        laneOffsets.deallocate()
     }
 
     /// Sets parameters as HuggingFace's `BertPreTrainedModel._init_weights` does: weights and embeddings
@@ -379,8 +396,7 @@ public final class BertForTokenClassification {
     private func dropoutActive(_ p: Float) -> Bool { lastTraining && p > 0 }
 
     private func runForward() -> Float? {
-        let T = tokens, B = sequences, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
-        let NH = config.numAttentionHeads, eps = Float(config.layerNormEps)
+        let T = tokens, B = sequences, C = config.hiddenSize, NL = numLabels, eps = Float(config.layerNormEps)
         let e = weights.embeddings
 
         embeddingForward(acts.embeddings, inputIDs, positionIDs, nil, e.word, e.position, e.tokenType, T: T, C: C)
@@ -393,15 +409,93 @@ public final class BertForTokenClassification {
         // trainer's update never goes unseen. Other forwards convert or pack only after the parameters may have
         // changed.
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
-        var x = UnsafePointer(acts.hidden0)                                       // [T, C] layer input
+        let lanes = inferenceLanes(T: T, B: B)
+        lastLaneCount = lanes.count
+        if lanes.count > 1 {
+            Parallel.forEachLane(lanes.count) { encoder(lanes[$0], lane: $0) }
+        } else {
+            encoder(BatchPart(rows: 0 ..< T, sequences: 0 ..< B), lane: 0)
+        }
+        let x = UnsafePointer(config.numHiddenLayers > 0 ? acts.layers[config.numHiddenLayers - 1].y2 : acts.hidden0)
+        let classifierInput = self.classifierInput(lastHidden: x)
+        if dropoutActive(classifierDropout) {
+            dropoutForward(acts.training!.classifierInput, x, count: T * C, probability: classifierDropout,
+                           random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
+        }
+        matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
+                      T: T, IC: C, OC: NL, converted: ConvertedInputs(packedFP32Weight: packedClassifier))
+        guard lastHadLabels else { return nil }
+        let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
+        labelledTokens = count
+        return count == 0 ? 0 : Float(sum / Double(count))
+    }
+
+    /// Rows of a packed batch that hold whole sequences: the whole batch, or a lane's share of it.
+    struct BatchPart: Equatable {
+        let rows: Range<Int>
+        let sequences: Range<Int>
+    }
+
+    /// Tokens a lane takes at least: below that, one forward on every thread (a sentence alone keeps both cores
+    /// busy in each product).
+    static let minimumLaneTokens = 64
+
+    /// How an inference forward splits the batch between lanes (`Parallel.forEachLane`), each running the whole
+    /// encoder on its own sequences on a thread of its own: whole sequences, about the same tokens each, at least
+    /// `minimumLaneTokens`. One part (no lanes) for training, a single sequence, a small batch, one thread.
+    /// Threads meet once a forward instead of at every product and kernel of every layer, and each core keeps its
+    /// rows' activations in its own cache. Every row gets the same operations whatever its lane (the products'
+    /// rows are independent, as a sentence alone against in a batch shows: `InferencePlanTests`).
+    func inferenceLanes(T: Int, B: Int) -> [BatchPart] {
+        let whole = [BatchPart(rows: 0 ..< T, sequences: 0 ..< B)]
+        let lanes = min(laneLimit ?? Parallel.threadCount, laneCapacity, B, T / Self.minimumLaneTokens)
+        guard lanes > 1, !Parallel.inLane else { return whole }
+        var parts: [BatchPart] = []
+        var first = 0
+        for lane in 0 ..< lanes where first < B {
+            var end = B
+            if lane + 1 < lanes {
+                // The sequence boundary nearest this lane's share of the tokens, after at least one sequence.
+                let target = T * (lane + 1) / lanes
+                end = first + 1
+                while end < B && abs(Int(sequenceOffsets[end + 1]) - target) <= abs(Int(sequenceOffsets[end]) - target) {
+                    end += 1
+                }
+            }
+            parts.append(BatchPart(rows: Int(sequenceOffsets[first]) ..< Int(sequenceOffsets[end]), sequences: first ..< end))
+            first = end
+        }
+        return parts.count > 1 && parts.allSatisfy({ $0.rows.count >= Self.minimumLaneTokens }) ? parts : whole
+    }
+
+    /// The encoder's layers on `part` of the batch: all of it, or (in inference) a lane's share, reading and writing
+    /// only its rows (`ActivationPlan.inferenceLayer(rows:)`) and lane `lane`'s scratch.
+    private func encoder(_ part: BatchPart, lane: Int) {
+        let C = config.hiddenSize, F = config.intermediateSize, NH = config.numAttentionHeads
+        let eps = Float(config.layerNormEps)
+        let t0 = part.rows.lowerBound, T = part.rows.count, B = part.sequences.count
+        precondition(purpose == .inference || (t0 == 0 && T == tokens), "training runs the encoder on the whole batch")
+        // The part's sequence offsets counted from its first row.
+        var offsets = UnsafePointer(sequenceOffsets)
+        if t0 > 0 {
+            let rebased = laneOffsets + lane * (maxTokens + 1)
+            for b in 0 ... B { rebased[b] = sequenceOffsets[part.sequences.lowerBound + b] - Int32(t0) }
+            offsets = UnsafePointer(rebased)
+        }
+        // BF16 inputs of the products: the part's own stretch of the scratch, as wide as the widest input.
+        let bf16Start = t0 * max(C, F)
+        func bf16Input(_ count: Int) -> BF16Matrix? { gemmScratch?.a.matrix(offset: bf16Start, count: count) }
+        var x = UnsafePointer(acts.hidden0 + t0 * C)                             // [T, C] layer input
         // In BF16 the layer input as the products take it (Q, K, V convert nothing of their own): the embeddings'
         // converted here, every later one written by the LayerNorm before it.
-        var x16 = gemmScratch?.a.convert(x, count: T * C)
+        var x16 = bf16Input(T * C)
+        x16?.convert(from: x)
         for l in 0 ..< config.numHiddenLayers {
-            let w = weights.layers[l], a = acts.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
+            let w = weights.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
+            let a = purpose == .training ? acts.layers[l] : acts.inferenceLayer(rows: part.rows)
             let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
-            if let quantizedRows {
-                x = int8EncoderLayer(l, x, T: T, B: B, quantized: quantizedRows)
+            if !quantizedRows.isEmpty {
+                x = int8EncoderLayer(l, x, a, T: T, B: B, offsets: offsets, quantized: quantizedRows[lane])
                 continue
             }
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
@@ -417,14 +511,14 @@ public final class BertForTokenClassification {
                           converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
                                                      packedFP32Weight: p32?.value))
             // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
-            let context16 = gemmScratch?.a.matrix(count: T * C)
-            attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C,
+            let context16 = bf16Input(T * C)
+            attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l), scratch: attentionScratch, converted: context16)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
                                                      packedFP32Weight: p32?.output))
-            let y1_16 = gemmScratch?.a.matrix(count: T * C)
+            let y1_16 = bf16Input(T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)),
                                      converted: y1_16)
@@ -436,7 +530,7 @@ public final class BertForTokenClassification {
             // activations writes nothing else.
             var act16: BF16Matrix?
             if let gemmScratch {
-                let converted = gemmScratch.a.matrix(count: T * F)
+                let converted = gemmScratch.a.matrix(offset: bf16Start, count: T * F)
                 biasGELUForward(converted, purpose == .inference ? nil : a.act, a.ff1, w.intermediateBias,
                                 T: T, N: F, form: activation)
                 act16 = converted
@@ -448,23 +542,12 @@ public final class BertForTokenClassification {
                           converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
                                                      packedFP32Weight: p32?.ffOutput))
             // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
-            x16 = l + 1 < config.numHiddenLayers ? gemmScratch?.a.matrix(count: T * C) : nil
+            x16 = l + 1 < config.numHiddenLayers ? bf16Input(T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)),
                                      converted: x16)
             x = UnsafePointer(a.y2)
         }
-        let classifierInput = self.classifierInput(lastHidden: x)
-        if dropoutActive(classifierDropout) {
-            dropoutForward(acts.training!.classifierInput, x, count: T * C, probability: classifierDropout,
-                           random: dropoutRandom.derived(Site.classifier), counterBase: dropoutCounterBase(C))
-        }
-        matmulForward(acts.logits, classifierInput, weights.classifierWeight, weights.classifierBias,
-                      T: T, IC: C, OC: NL, converted: ConvertedInputs(packedFP32Weight: packedClassifier))
-        guard lastHadLabels else { return nil }
-        let (sum, count) = crossEntropyForward(acts.losses, acts.probs, acts.logits, labels, T: T, NL: NL)
-        labelledTokens = count
-        return count == 0 ? 0 : Float(sum / Double(count))
     }
 
     /// One encoder layer in INT8 (inference): each projection's int32 sums are scaled back, block by block of rows
@@ -473,17 +556,18 @@ public final class BertForTokenClassification {
     /// unfused path in the same order (`matmulForward`'s INT8 case, then the kernels), so the bits are the same.
     /// `quantized.0` holds x quantized on entry and the output quantized on return (unless this is the last layer,
     /// whose output the classifier reads in single precision); returns the output [T, C].
-    private func int8EncoderLayer(_ l: Int, _ x: UnsafePointer<Float>, T: Int, B: Int,
+    private func int8EncoderLayer(_ l: Int, _ x: UnsafePointer<Float>, _ a: LayerActivations, T: Int, B: Int,
+                                  offsets: UnsafePointer<Int32>,
                                   quantized: (QuantizedRows, QuantizedRows)) -> UnsafePointer<Float> {
         let C = config.hiddenSize, F = config.intermediateSize, NH = config.numAttentionHeads
         let eps = Float(config.layerNormEps)
-        let w = weights.layers[l], a = acts.layers[l], w8 = int8Weights[l]
+        let w = weights.layers[l], w8 = int8Weights[l]
         let (first, second) = quantized
         if l == 0 { first.quantize(x, rows: T, k: C) }
         BLAS.gemmInt8(m: T, a: first, packed: w8.query, bias: w.queryBias, c: a.q)
         BLAS.gemmInt8(m: T, a: first, packed: w8.key, bias: w.keyBias, c: a.k)
         BLAS.gemmInt8(m: T, a: first, packed: w8.value, bias: w.valueBias, c: a.v)
-        attentionForward(a.context, a.q, a.k, a.v, sequenceOffsets, B: B, NH: NH, C: C, dropout: nil,
+        attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C, dropout: nil,
                          scratch: attentionScratch)
         second.quantize(a.context, rows: T, k: C)
         first.shape(rows: T, k: C)

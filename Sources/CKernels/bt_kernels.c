@@ -406,6 +406,10 @@ static int bt_detected_level(void) {
     return BT_KERNELS_BASELINE;
 }
 
+static _Thread_local int bt_lane_plus_one;
+int bt_parallel_lane(void) { return bt_lane_plus_one - 1; }
+void bt_parallel_set_lane(int lane) { bt_lane_plus_one = lane + 1; }
+
 int bt_kernels_level_for(int detected, const char *cap) {
     if (!cap || !*cap) return detected;
     int capped;

@@ -136,7 +136,10 @@ private func forEachSequenceHead(B: Int, NH: Int, scratch: AttentionScratch,
     let items = B * NH
     let workers = Swift.min(Parallel.threadCount, scratch.workers, items)
     if workers <= 1 {
-        for item in 0 ..< items { body(0, item / NH, item % NH) }
+        // Serially: a lane's own area (Parallel.forEachLane), the first outside lanes.
+        let area = Parallel.lane
+        precondition(area < scratch.workers, "attention scratch for \(scratch.workers) workers used by lane \(area)")
+        for item in 0 ..< items { body(area, item / NH, item % NH) }
         return
     }
     Parallel.forEachWorker(workers) { w in

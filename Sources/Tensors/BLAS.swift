@@ -181,6 +181,8 @@ public enum BLAS {
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         #else
         // OpenBLAS's thread count is one setting for the whole process; oneDNN's is the calling thread's own.
+        // A lane's products run on its thread alone as well (Parallel.forEachLane).
+        let callingThreadOnly = callingThreadOnly || Parallel.inLane
         if callingThreadOnly || fp32OnOneDNN, case .success(let dnnl) = OneDNNLibrary.shared {
             dnnl.sgemm(transA == .transposed, transB == .transposed, m: m, n: n, k: k, alpha: alpha,
                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
@@ -432,6 +434,18 @@ public enum BLAS {
                 bt_packed_sgemm(c, n, a, k, storage, bias, n, k, 0, m, range.lowerBound, range.upperBound)
             }
         }
+    }
+
+    /// Whether every product can run on a calling thread alone while others run on other threads, as the lanes of
+    /// an inference forward need (`Parallel.forEachLane`): where oneDNN is loaded, which takes the single-precision
+    /// products of a lane too (OpenBLAS keeps one thread pool for the whole process).
+    public static var productsRunOnCallingThread: Bool {
+        #if canImport(Accelerate)
+        return false
+        #else
+        if case .success = OneDNNLibrary.shared { return true }
+        return false
+        #endif
     }
 
     /// The rows of the packed kernel's tile, and the row count from which threads split rows rather than panels.

@@ -255,7 +255,8 @@ extension BLAS {
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
         let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
         guard workers > 1 else {
-            let sums = packed.sums(workers: 1)[0]
+            // A lane's own sums area (Parallel.forEachLane), the first outside lanes.
+            let sums = packed.sums(workers: Parallel.lane + 1)[Parallel.lane]
             multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums) {
                 dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: Parallel.threadCount)
             } rowsDone: { rowsDone($0, $1) }

@@ -145,10 +145,10 @@ final class OneDNNLibrary: @unchecked Sendable {
         }
     }
 
-    /// oneDNN's library-managed scratchpad is one area that all primitives share (Debian builds oneDNN without
-    /// concurrent execution), so products run at once from two threads would write over each other's scratch
-    /// and give wrong results: executions take turns. The engine runs its products from one thread, so this
-    /// costs it nothing; it matters where two models run side by side (tests, a server).
+    /// Executions on more than one thread take turns: two OpenMP teams at once would contend for the same cores.
+    /// One on a single thread runs at once with any other: every primitive here takes its scratchpad from the
+    /// calling thread's own buffer (`bt_dnnl_matmul_run`) and each thread keeps its own stream, which is how the
+    /// lanes of an inference forward (`Parallel.forEachLane`) and INT8's row shares multiply side by side.
     private let executionLock = NSLock()
 
     /// Writes `weights` (b, row-major as the key describes it) into `packed` in the layout `matmul` reads.
@@ -163,6 +163,10 @@ final class OneDNNLibrary: @unchecked Sendable {
     /// or Int32s for 8-bit inputs.
     func run(_ matmul: Matmul, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
              bias: UnsafePointer<Float>? = nil, c: UnsafeMutableRawPointer, threads: Int) {
+        if threads <= 1 {
+            runOnCallingThread(matmul, m: m, n: n, k: k, a: a, b: b, bias: bias, c: c)
+            return
+        }
         executionLock.lock()
         defer { executionLock.unlock() }
         runOnCallingThread(matmul, m: m, n: n, k: k, a: a, b: b, bias: bias, c: c, threads: threads)

@@ -176,6 +176,89 @@ import Testing
         }
     }
 
+    /// A packed batch of sequences of uneven lengths (3 to 20 tokens) of about `tokens` tokens, so that lanes
+    /// cut it between blocks of 256 rows at other places than the batch in one piece does.
+    static func unevenBatch(tokens: Int) -> (ids: [Int32], positions: [Int32], offsets: [Int32]) {
+        let lengths = [7, 20, 13, 3, 18, 11, 20, 9]
+        var ids: [Int32] = [], positions: [Int32] = [], offsets: [Int32] = [0]
+        var next = 0
+        while ids.count + lengths[next % lengths.count] <= tokens {
+            let length = lengths[next % lengths.count]
+            ids += (0 ..< length).map { Int32((ids.count + $0 * 7 + 3) % 40) }
+            positions += (0 ..< length).map { Int32($0) }
+            offsets.append(Int32(ids.count))
+            next += 1
+        }
+        return (ids, positions, offsets)
+    }
+
+    /// An inference forward splits a batch's sequences between lanes, each running the whole encoder on a thread
+    /// of its own on its own rows and scratch: the logits and the last hidden state are those of the same batch
+    /// run in one piece, bit for bit, in every precision (each row gets the same operations wherever it falls,
+    /// as a sentence alone and in a batch do), batch after batch, for two parameter sets.
+    @Test(.enabled(if: BLAS.productsRunOnCallingThread, "lanes multiply on oneDNN"),
+          arguments: [GEMMPrecision.fp32, .bf16] + (BLAS.int8Runs ? [.int8] : []))
+    func lanesGiveTheLogitsOfTheBatchInOnePiece(precision: GEMMPrecision) throws {
+        let config = Self.config(.gelu), tokens = 600
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
+                                               precision: precision, purpose: .inference)
+        try #require(model.laneCapacity >= 2, "a model plans scratch for one lane a thread")
+        for (seed, size) in [(UInt64(5), tokens), (6, 300)] {
+            let trained = perturbedModel(config, maxTokens: 16, seed: seed)
+            withExtendedLifetime(trained) { _ = model.parameters.update(fromContentsOf: trained.parameters) }
+            let batch = Self.unevenBatch(tokens: size)
+            func run(lanes: Int) throws -> (logits: [Float], hidden: [Float]) {
+                model.laneLimit = lanes
+                try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                                  labels: nil, training: false)
+                #expect(model.lastLaneCount == lanes, "\(size) tokens asked for \(lanes) lanes and ran \(model.lastLaneCount)")
+                return (Array(model.logits), Array(model.lastHiddenState))
+            }
+            let inLanes = try run(lanes: 2), inOnePiece = try run(lanes: 1)
+            let differing = zip(inLanes.logits, inOnePiece.logits).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(inLanes.logits.count == batch.ids.count * 5 && differing == 0,
+                    "\(precision), parameters \(seed): \(differing) of \(inLanes.logits.count) logits differ")
+            #expect(zip(inLanes.hidden, inOnePiece.hidden).allSatisfy { $0.bitPattern == $1.bitPattern },
+                    "\(precision), parameters \(seed): the last hidden states differ")
+        }
+    }
+
+    /// Lanes take whole consecutive sequences, together every row once, each about an equal share of the tokens
+    /// (within the longest sequence), each at least `minimumLaneTokens`; a batch too small for two lanes and a
+    /// model limited to one lane run in one piece.
+    @Test func lanesTakeWholeSequencesOfAboutTheSameTokens() throws {
+        let config = Self.config(.gelu), tokens = 600
+        let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
+                                               precision: .fp32, purpose: .inference)
+        func parts(_ batch: (ids: [Int32], positions: [Int32], offsets: [Int32]), lanes: Int)
+            throws -> [BertForTokenClassification.BatchPart] {
+            model.laneLimit = lanes
+            try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                              labels: nil, training: false)
+            return model.inferenceLanes(T: batch.ids.count, B: batch.offsets.count - 1)
+        }
+        let lanes = min(model.laneCapacity, 3)
+        try #require(lanes >= 2, "a model plans scratch for one lane a thread")
+        let batch = Self.unevenBatch(tokens: tokens), T = batch.ids.count, B = batch.offsets.count - 1
+        let split = try parts(batch, lanes: lanes)
+        #expect(split.count == lanes)
+        #expect(split.first?.rows.lowerBound == 0 && split.last?.rows.upperBound == T)
+        #expect(split.first?.sequences.lowerBound == 0 && split.last?.sequences.upperBound == B)
+        for (part, next) in zip(split, split.dropFirst()) {
+            #expect(part.rows.upperBound == next.rows.lowerBound && part.sequences.upperBound == next.sequences.lowerBound)
+        }
+        for part in split {
+            #expect(Int(batch.offsets[part.sequences.lowerBound]) == part.rows.lowerBound
+                    && Int(batch.offsets[part.sequences.upperBound]) == part.rows.upperBound, "\(part)")
+            #expect(abs(part.rows.count - T / lanes) <= 20, "\(part) against \(T / lanes) tokens a lane")
+            #expect(part.rows.count >= BertForTokenClassification.minimumLaneTokens)
+        }
+        let whole = [BertForTokenClassification.BatchPart(rows: 0 ..< T, sequences: 0 ..< B)]
+        #expect(try parts(batch, lanes: 1) == whole)
+        let small = Self.unevenBatch(tokens: 2 * BertForTokenClassification.minimumLaneTokens - 10)
+        #expect(try parts(small, lanes: 2).count == 1)
+    }
+
     /// For the default encoder at `predict`'s default budget of 4,096 tokens, the inference plan holds under a
     /// twentieth of what the training plan does (activations and gradients; the parameters are the same for both):
     /// about 37 MiB against 750.

@@ -17,6 +17,11 @@ int bt_kernels_level(void);
 /// The variant for a processor whose widest is `detected`, under the cap `cap` (NULL or empty: none).
 int bt_kernels_level_for(int detected, const char *cap);
 
+/// The lane the calling thread runs (`Parallel.forEachLane`), or -1 outside one: a thread-local value.
+int bt_parallel_lane(void);
+/// Sets the calling thread's lane (-1: none).
+void bt_parallel_set_lane(int lane);
+
 /// out[i] = the bfloat16 nearest to in[i] (ties to even); NaN stays a quiet NaN.
 void bt_convert_f32_to_bf16(uint16_t *out, const float *in, size_t count);
 /// out[i] = in[i] rounded to the nearest bfloat16, kept in single precision.
