@@ -22,7 +22,7 @@ struct DecodingBenchmark: ParsableCommand {
     @Option(help: "Threads for BLAS and the elementwise kernels (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Number format of the encoder's matrix products: auto, fp32 or bf16.")
+    @Option(help: "Number format of the encoder's matrix products, as `predict --precision`: auto, fp32, bf16 or int8.")
     var precision: PrecisionChoice = .fp32
 
     func validate() throws {

@@ -28,7 +28,7 @@ struct TaggerBenchmark: ParsableCommand {
     @Option(help: "Sentences timed one at a time for the latency percentiles.")
     var latencySentences = 300
 
-    @Option(help: "Number format of the encoder's matrix products: auto, fp32 or bf16.")
+    @Option(help: "Number format of the encoder's matrix products, as `predict --precision`: auto, fp32, bf16 or int8.")
     var precision: PrecisionChoice = .auto
 
     @Option(help: "Most tokens in one forward pass (the Tagger's and predict's --batch-tokens).")
