@@ -4,4 +4,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash Scripts/setup.sh --no-build
-swift test "$@"
+# The tests' temporary folders and files (corpora, models, runs, browser profiles) go to a folder of their own,
+# removed when the run ends however it ends.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/bert-tagger-tests.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+TMPDIR="$scratch" swift test "$@"

@@ -23,7 +23,7 @@ func datasetError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_
     }
 }
 
-/// A fresh folder that is removed when the returned closure runs.
+/// A fresh folder in the temporary directory (`Scripts/test.sh` gives the tests one of their own and removes it).
 func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("datasets-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
