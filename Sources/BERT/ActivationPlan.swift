@@ -76,8 +76,10 @@ struct ActivationPlan {
     /// Classifier dropout's output and the gradient scratch; nil in an inference plan.
     let training: TrainingActivations?
     /// An inference plan's buffers for `inferenceLayer(rows:)`: the start of hidden, residual, the statistics and
-    /// the wide buffer, the channels and the intermediate size; nil in a training plan.
-    private let shared: (hidden: Int, residual: Int, mean: Int, rstd: Int, wide: Int, C: Int, F: Int)?
+    /// the wide buffer; nil in a training plan.
+    private let shared: (hidden: Int, residual: Int, mean: Int, rstd: Int, wide: Int)?
+    /// The channels and the intermediate size.
+    private let C: Int, F: Int
 
     /// Offsets of every buffer into the slab, and the slab's size: the one place the plan's layout is decided.
     private struct Offsets {
@@ -151,8 +153,30 @@ struct ActivationPlan {
                                 dDropped: base + o[3], dFF: base + o[4], dContext: base + o[5], dQ: base + o[6],
                                 dK: base + o[7], dV: base + o[8], dLogits: base + o[9])
         }
-        shared = o.shared.map { ($0.hidden, $0.residual, $0.mean, $0.rstd, $0.wide, config.hiddenSize,
-                                 config.intermediateSize) }
+        shared = o.shared
+        C = config.hiddenSize
+        F = config.intermediateSize
+    }
+
+    /// A training plan's buffers of layer `layer` from row `t` on, for rows of a batch that run through the
+    /// encoder on their own (a lane, `Parallel.forEachLane`).
+    func trainingLayer(_ layer: Int, fromRow t: Int) -> LayerActivations {
+        precondition(purpose == .training, "an inference plan shares its layer buffers (inferenceLayer(rows:))")
+        let a = layers[layer]
+        return LayerActivations(q: a.q + t * C, k: a.k + t * C, v: a.v + t * C, context: a.context + t * C,
+                                residual1: a.residual1 + t * C, mean1: a.mean1 + t, rstd1: a.rstd1 + t,
+                                y1: a.y1 + t * C, ff1: a.ff1 + t * F, act: a.act + t * F,
+                                residual2: a.residual2 + t * C, mean2: a.mean2 + t, rstd2: a.rstd2 + t,
+                                y2: a.y2 + t * C)
+    }
+
+    /// The training scratch from row `t` on, for a lane's backward.
+    func trainingScratch(fromRow t: Int) -> TrainingActivations {
+        guard let d = training else { preconditionFailure("an inference plan has no training scratch") }
+        return TrainingActivations(classifierInput: d.classifierInput + t * C, dHidden: d.dHidden + t * C,
+                                   dY1: d.dY1 + t * C, dDropped: d.dDropped + t * C, dFF: d.dFF + t * F,
+                                   dContext: d.dContext + t * C, dQ: d.dQ + t * C, dK: d.dK + t * C, dV: d.dV + t * C,
+                                   dLogits: d.dLogits)
     }
 
     /// An inference plan's layer buffers for rows `rows` of a batch that run through the encoder on their own (a
@@ -163,7 +187,7 @@ struct ActivationPlan {
     func inferenceLayer(rows: Range<Int>) -> LayerActivations {
         guard let shared else { preconditionFailure("a training plan keeps every layer's own buffers") }
         precondition(rows.lowerBound >= 0 && rows.upperBound <= maxTokens, "rows \(rows) outside a plan for \(maxTokens)")
-        let base = slab.pointer, t = rows.lowerBound, n = rows.count, C = shared.C, F = shared.F
+        let base = slab.pointer, t = rows.lowerBound, n = rows.count
         let hidden = base + shared.hidden + t * C, residual = base + shared.residual + t * C
         let mean = base + shared.mean + t, rstd = base + shared.rstd + t
         let wide = base + shared.wide + t * max(4 * C, F)

@@ -50,9 +50,17 @@ public final class BertForTokenClassification {
     /// writes the next product's input while its own is read), one pair for each lane (`inferenceLanes`); empty
     /// otherwise.
     private let quantizedRows: [(QuantizedRows, QuantizedRows)]
-    /// Lanes an inference forward may split its sequences into, each running the whole encoder on its own thread
-    /// (`inferenceLanes`); 1 for a training model, or where a lane's products could not run on its thread alone.
+    /// Lanes a forward may split its sequences into, each running the whole encoder on its own thread (`lanes`);
+    /// 1 where a lane's products could not run on its thread alone.
     let laneCapacity: Int
+    /// A training model's gradient slabs for each lane but the first (which writes the model's own): a lane's
+    /// backward accumulates its encoder layers' gradients there, and they are added to the model's and cleared
+    /// when the lanes are done; empty for inference.
+    private let laneGradients: [(slab: FloatSlab, views: ParameterViews)]
+    /// A training model's BF16 scratch for each lane but the first (which takes `gemmScratch`); empty otherwise.
+    private let laneGEMMScratch: [GEMMScratch]
+    /// How the last forward split the batch (one part: in one piece); its backward splits it the same way.
+    private var lastParts: [BatchPart] = []
     /// Each lane's sequence offsets, counted from its first row: laneCapacity × (maxTokens + 1).
     private let laneOffsets: UnsafeMutablePointer<Int32>
     /// The most lanes a forward splits into, in place of the thread count (tests: 1 runs the batch in one piece).
@@ -83,7 +91,7 @@ public final class BertForTokenClassification {
     /// Called by `backward` with each part of the gradient slab as soon as backward has finished with it: the
     /// classifier, then each encoder layer from the last, then the embeddings (contiguous slab ranges, in that
     /// order, covering the slab), so that a data-parallel step can sum one over the ranks while backward goes on
-    /// below it.
+    /// below it. A batch run in lanes gives its encoder layers as one range, once the lanes' shares are added.
     public var gradientsFinal: ((Range<Int>) -> Void)?
     /// `dropoutFirstToken` as the last training forward read it; its backward regenerates the same masks.
     private var maskFirstToken = 0
@@ -202,7 +210,7 @@ public final class BertForTokenClassification {
                                             workers: max(Parallel.threadCount, ProcessInfo.processInfo.activeProcessorCount))
         // Lanes run their products on their own threads through oneDNN (single-precision products included:
         // OpenBLAS keeps one thread pool for the process), and use the attention scratch's areas, one a lane.
-        laneCapacity = purpose == .inference && BLAS.productsRunOnCallingThread ? attentionScratch.workers : 1
+        laneCapacity = BLAS.productsRunOnCallingThread ? attentionScratch.workers : 1
         laneOffsets = .allocate(capacity: laneCapacity * (maxTokens + 1))
         self.precision = precision
         let C = config.hiddenSize, F = config.intermediateSize
@@ -213,6 +221,15 @@ public final class BertForTokenClassification {
         let scratchCapacity = max(maxTokens, C) * max(C, F)
         gemmScratch = precision != .bf16 ? nil
             : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : 0)
+        // Training lanes each keep their own (an inference lane takes its rows' stretch of the first area). Slabs
+        // are mapped, so a lane's scratch and gradients take memory only once a batch runs in lanes.
+        laneGEMMScratch = precision != .bf16 || purpose == .inference ? []
+            : (1 ..< laneCapacity).map { _ in GEMMScratch(capacity: scratchCapacity, secondCapacity: scratchCapacity) }
+        let parameterLayout = layout, layers = config.numHiddenLayers
+        laneGradients = purpose == .inference ? [] : (1 ..< laneCapacity).map { _ in
+            let slab = FloatSlab(count: parameterLayout.totalCount)
+            return (slab, ParameterViews(base: slab.pointer, layout: parameterLayout, numLayers: layers))
+        }
         if precision == .bf16 {
             let perLayer = LayerBF16Weights.count(C: C, F: F)
             let buffer = BF16Buffer(capacity: config.numHiddenLayers * perLayer)
@@ -409,13 +426,10 @@ public final class BertForTokenClassification {
         // trainer's update never goes unseen. Other forwards convert or pack only after the parameters may have
         // changed.
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
-        let lanes = inferenceLanes(T: T, B: B)
-        lastLaneCount = lanes.count
-        if lanes.count > 1 {
-            Parallel.forEachLane(lanes.count) { encoder(lanes[$0], lane: $0) }
-        } else {
-            encoder(BatchPart(rows: 0 ..< T, sequences: 0 ..< B), lane: 0)
-        }
+        let parts = lanes(T: T, B: B)
+        lastParts = parts
+        lastLaneCount = parts.count
+        Parallel.forEachLane(parts.count) { encoder(parts[$0], lane: $0) }
         let x = UnsafePointer(config.numHiddenLayers > 0 ? acts.layers[config.numHiddenLayers - 1].y2 : acts.hidden0)
         let classifierInput = self.classifierInput(lastHidden: x)
         if dropoutActive(classifierDropout) {
@@ -440,13 +454,15 @@ public final class BertForTokenClassification {
     /// busy in each product).
     static let minimumLaneTokens = 64
 
-    /// How an inference forward splits the batch between lanes (`Parallel.forEachLane`), each running the whole
-    /// encoder on its own sequences on a thread of its own: whole sequences, about the same tokens each, at least
-    /// `minimumLaneTokens`. One part (no lanes) for training, a single sequence, a small batch, one thread.
+    /// How a forward (and the backward after it) splits the batch between lanes (`Parallel.forEachLane`), each
+    /// running the whole encoder on its own sequences on a thread of its own: whole sequences, about the same
+    /// tokens each, at least `minimumLaneTokens`. One part (no lanes) for a single sequence, a small batch, one
+    /// thread.
     /// Threads meet once a forward instead of at every product and kernel of every layer, and each core keeps its
-    /// rows' activations in its own cache. Every row gets the same operations whatever its lane (the products'
-    /// rows are independent, as a sentence alone against in a batch shows: `InferencePlanTests`).
-    func inferenceLanes(T: Int, B: Int) -> [BatchPart] {
+    /// rows' activations in its own cache. In the forward every row gets the same operations whatever its lane
+    /// (the products' rows are independent, as a sentence alone against in a batch shows: `InferencePlanTests`);
+    /// backward sums each lane's share of a weight's gradient apart, then adds them.
+    func lanes(T: Int, B: Int) -> [BatchPart] {
         let whole = [BatchPart(rows: 0 ..< T, sequences: 0 ..< B)]
         let lanes = min(laneLimit ?? Parallel.threadCount, laneCapacity, B, T / Self.minimumLaneTokens)
         guard lanes > 1, !Parallel.inLane else { return whole }
@@ -468,22 +484,34 @@ public final class BertForTokenClassification {
         return parts.count > 1 && parts.allSatisfy({ $0.rows.count >= Self.minimumLaneTokens }) ? parts : whole
     }
 
-    /// The encoder's layers on `part` of the batch: all of it, or (in inference) a lane's share, reading and writing
-    /// only its rows (`ActivationPlan.inferenceLayer(rows:)`) and lane `lane`'s scratch.
+    /// The part's sequence offsets counted from its first row: the batch's own from row 0, else lane `lane`'s copy.
+    private func offsets(_ part: BatchPart, lane: Int) -> UnsafePointer<Int32> {
+        let t0 = part.rows.lowerBound
+        if t0 == 0 { return UnsafePointer(sequenceOffsets) }
+        let rebased = laneOffsets + lane * (maxTokens + 1)
+        for b in 0 ... part.sequences.count { rebased[b] = sequenceOffsets[part.sequences.lowerBound + b] - Int32(t0) }
+        return UnsafePointer(rebased)
+    }
+
+    /// Lane `lane`'s BF16 scratch and where its inputs start in the first area: in inference the rows' own stretch
+    /// of the model's (as wide as the widest input), in training a scratch of the lane's own.
+    private func laneScratch(_ part: BatchPart, lane: Int) -> (scratch: GEMMScratch?, start: Int) {
+        if purpose == .inference || lane == 0 {
+            let start = purpose == .inference ? part.rows.lowerBound * max(config.hiddenSize, config.intermediateSize) : 0
+            return (gemmScratch, start)
+        }
+        return (laneGEMMScratch.isEmpty ? nil : laneGEMMScratch[lane - 1], 0)
+    }
+
+    /// The encoder's layers on `part` of the batch: all of it, or a lane's share, reading and writing only its rows
+    /// (`ActivationPlan.inferenceLayer(rows:)`, `trainingLayer(_:fromRow:)`) and lane `lane`'s scratch, with the
+    /// dropout masks the whole batch's rows draw.
     private func encoder(_ part: BatchPart, lane: Int) {
         let C = config.hiddenSize, F = config.intermediateSize, NH = config.numAttentionHeads
         let eps = Float(config.layerNormEps)
         let t0 = part.rows.lowerBound, T = part.rows.count, B = part.sequences.count
-        precondition(purpose == .inference || (t0 == 0 && T == tokens), "training runs the encoder on the whole batch")
-        // The part's sequence offsets counted from its first row.
-        var offsets = UnsafePointer(sequenceOffsets)
-        if t0 > 0 {
-            let rebased = laneOffsets + lane * (maxTokens + 1)
-            for b in 0 ... B { rebased[b] = sequenceOffsets[part.sequences.lowerBound + b] - Int32(t0) }
-            offsets = UnsafePointer(rebased)
-        }
-        // BF16 inputs of the products: the part's own stretch of the scratch, as wide as the widest input.
-        let bf16Start = t0 * max(C, F)
+        let offsets = self.offsets(part, lane: lane)
+        let (gemmScratch, bf16Start) = laneScratch(part, lane: lane)
         func bf16Input(_ count: Int) -> BF16Matrix? { gemmScratch?.a.matrix(offset: bf16Start, count: count) }
         var x = UnsafePointer(acts.hidden0 + t0 * C)                             // [T, C] layer input
         // In BF16 the layer input as the products take it (Q, K, V convert nothing of their own): the embeddings'
@@ -492,7 +520,7 @@ public final class BertForTokenClassification {
         x16?.convert(from: x)
         for l in 0 ..< config.numHiddenLayers {
             let w = weights.layers[l], w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
-            let a = purpose == .training ? acts.layers[l] : acts.inferenceLayer(rows: part.rows)
+            let a = purpose == .training ? acts.trainingLayer(l, fromRow: t0) : acts.inferenceLayer(rows: part.rows)
             let p32 = packedFP32Weights.isEmpty ? nil : packedFP32Weights[l]
             if !quantizedRows.isEmpty {
                 x = int8EncoderLayer(l, x, a, T: T, B: B, offsets: offsets, quantized: quantizedRows[lane])
@@ -513,14 +541,14 @@ public final class BertForTokenClassification {
             // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
             let context16 = bf16Input(T * C)
             attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C,
-                             dropout: attentionDropoutKey(l), scratch: attentionScratch, converted: context16)
+                             dropout: attentionDropoutKey(l, fromRow: t0), scratch: attentionScratch, converted: context16)
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
                                                      packedFP32Weight: p32?.output))
             let y1_16 = bf16Input(T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
-                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l)),
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l), fromRow: t0),
                                      converted: y1_16)
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
@@ -544,7 +572,7 @@ public final class BertForTokenClassification {
             // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
             x16 = l + 1 < config.numHiddenLayers ? bf16Input(T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
-                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l)),
+                                     T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.feedForwardOutput(l), fromRow: t0),
                                      converted: x16)
             x = UnsafePointer(a.y2)
         }
@@ -616,19 +644,19 @@ public final class BertForTokenClassification {
     }
 
     /// The hidden dropout's mask at `site` for this forward, nil when dropout is off.
-    private func hiddenDropoutMask(_ site: UInt64) -> DropoutMask? {
+    private func hiddenDropoutMask(_ site: UInt64, fromRow t: Int = 0) -> DropoutMask? {
         dropoutActive(hiddenDropout)
-            ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site), firstRow: maskFirstToken)
+            ? DropoutMask(probability: hiddenDropout, random: dropoutRandom.derived(site), firstRow: maskFirstToken + t)
             : nil
     }
 
     /// The dropout counter of a [T, width] buffer's first element.
     private func dropoutCounterBase(_ width: Int) -> UInt32 { UInt32(truncatingIfNeeded: maskFirstToken * width) }
 
-    private func attentionDropoutKey(_ layer: Int) -> AttentionDropout? {
+    private func attentionDropoutKey(_ layer: Int, fromRow t: Int = 0) -> AttentionDropout? {
         dropoutActive(attentionDropout)
             ? AttentionDropout(probability: attentionDropout, random: dropoutRandom.derived(Site.attentionProbs(layer)),
-                               firstToken: maskFirstToken)
+                               firstToken: maskFirstToken + t)
             : nil
     }
 
@@ -645,8 +673,7 @@ public final class BertForTokenClassification {
         requireTraining("backward()")
         precondition(lastHadLabels, "backward() needs a forward with labels first")
         let grads = self.grads!, d = acts.training!
-        let T = tokens, B = sequences, C = config.hiddenSize, F = config.intermediateSize, NL = numLabels
-        let NH = config.numAttentionHeads
+        let T = tokens, C = config.hiddenSize, NL = numLabels
         let layerCount = config.numHiddenLayers
         let lastHidden = UnsafePointer(layerCount > 0 ? acts.layers[layerCount - 1].y2 : acts.hidden0)
         let dropsClassifier = dropoutActive(classifierDropout), dropsHidden = dropoutActive(hiddenDropout)
@@ -664,16 +691,51 @@ public final class BertForTokenClassification {
         // Each part's range runs from its first gradient view to the next part's.
         let slab = gradientSlab!.pointer, classifierStart = grads.classifierWeight - slab
         gradientsFinal?(classifierStart ..< layout.totalCount)
+        let parts = lastParts
+        Parallel.forEachLane(parts.count) { encoderBackward(parts[$0], lane: $0) }
+        if parts.count > 1 {
+            // Lanes past the first summed their share of the layers' gradients apart: add them, and clear theirs.
+            let layers = layerCount > 0 ? grads.layers[0].queryWeight - slab ..< classifierStart : 0 ..< 0
+            for (laneSlab, _) in laneGradients.prefix(parts.count - 1) {
+                addAndClear(slab + layers.lowerBound, laneSlab.pointer + layers.lowerBound, count: layers.count)
+            }
+            if !layers.isEmpty { gradientsFinal?(layers) }
+        }
+        if dropsHidden {
+            dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
+                            random: dropoutRandom.derived(Site.embeddings), counterBase: dropoutCounterBase(C))
+        }
+        let e = weights.embeddings, ge = grads.embeddings
+        layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
+                          acts.mean0, acts.rstd0, T: T, C: C)
+        embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
+        for t in 0 ..< T { wordGradientRows.insert(Int(inputIDs[t])) }
+        gradientsFinal?(0 ..< (layerCount > 0 ? grads.layers[0].queryWeight - slab : classifierStart))
+    }
+
+    /// Backward through the encoder's layers for `part` of the batch, as the forward ran it: all of it, or a lane's
+    /// share, whose layers' gradients go to the model's slab (the first lane) or the lane's own (`laneGradients`).
+    /// On entry the training scratch's dHidden holds d loss / d (the last layer's output) for the part's rows; on
+    /// return, d loss / d (the first layer's input).
+    private func encoderBackward(_ part: BatchPart, lane: Int) {
+        let C = config.hiddenSize, F = config.intermediateSize, NH = config.numAttentionHeads
+        let layerCount = config.numHiddenLayers
+        let t0 = part.rows.lowerBound, T = part.rows.count, B = part.sequences.count
+        let grads = lane == 0 ? self.grads! : laneGradients[lane - 1].views, d = acts.trainingScratch(fromRow: t0)
+        let slab = gradientSlab!.pointer, classifierStart = self.grads!.classifierWeight - slab
+        let offsets = self.offsets(part, lane: lane)
+        let gemmScratch = laneScratch(part, lane: lane).scratch
+        let dropsHidden = dropoutActive(hiddenDropout)
         // d.dHidden holds d loss / d (layer l's output) on entry to each iteration.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
-            let w = weights.layers[l], g = grads.layers[l], a = acts.layers[l]
+            let w = weights.layers[l], g = grads.layers[l], a = acts.trainingLayer(l, fromRow: t0)
             let w16 = bf16Weights.isEmpty ? nil : bf16Weights[l]
-            let x = UnsafePointer(l == 0 ? acts.hidden0 : acts.layers[l - 1].y2)
+            let x = UnsafePointer(l == 0 ? acts.hidden0 + t0 * C : acts.trainingLayer(l - 1, fromRow: t0).y2)
 
             // residual2 = y1 + dropout(act · W2ᵀ + b2): the residual path starts dY1.
             residualLayerNormBackward(d.dY1, d.dDropped, g.ln2Weight, g.ln2Bias, d.dHidden, a.residual2, w.ln2Weight,
                                       a.mean2, a.rstd2, T: T, C: C,
-                                      dropout: hiddenDropoutMask(Site.feedForwardOutput(l)))
+                                      dropout: hiddenDropoutMask(Site.feedForwardOutput(l), fromRow: t0))
             var dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dY1)
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
@@ -690,13 +752,13 @@ public final class BertForTokenClassification {
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
             residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
                                       a.mean1, a.rstd1, T: T, C: C,
-                                      dropout: hiddenDropoutMask(Site.attentionOutput(l)))
+                                      dropout: hiddenDropoutMask(Site.attentionOutput(l), fromRow: t0))
             dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dHidden)
             matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
                            T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(weight: w16?.output))
-            attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, sequenceOffsets,
-                              B: B, NH: NH, C: C, dropout: attentionDropoutKey(l), scratch: attentionScratch)
+            attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, offsets,
+                              B: B, NH: NH, C: C, dropout: attentionDropoutKey(l, fromRow: t0), scratch: attentionScratch)
             let x16 = gemmScratch?.b.convert(x, count: T * C)          // their dout goes to the first area
             matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
@@ -707,18 +769,20 @@ public final class BertForTokenClassification {
             matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
                            converted: ConvertedInputs(input: x16, weight: w16?.query))
-            gradientsFinal?(g.queryWeight - slab ..< (l + 1 < layerCount ? grads.layers[l + 1].queryWeight - slab : classifierStart))
+            if part.rows.count == tokens {
+                gradientsFinal?(g.queryWeight - slab ..< (l + 1 < layerCount ? grads.layers[l + 1].queryWeight - slab : classifierStart))
+            }
         }
-        if dropsHidden {
-            dropoutBackward(d.dHidden, d.dHidden, count: T * C, probability: hiddenDropout,
-                            random: dropoutRandom.derived(Site.embeddings), counterBase: dropoutCounterBase(C))
+    }
+
+    /// into[i] += from[i], then from[i] = 0, for `count` values.
+    private func addAndClear(_ into: UnsafeMutablePointer<Float>, _ from: UnsafeMutablePointer<Float>, count: Int) {
+        Parallel.forEachChunk(count, grain: 1 << 16) { range in
+            for i in range {
+                into[i] += from[i]
+                from[i] = 0
+            }
         }
-        let e = weights.embeddings, ge = grads.embeddings
-        layerNormBackward(d.dY1, ge.lnWeight, ge.lnBias, d.dHidden, acts.embeddings, e.lnWeight,
-                          acts.mean0, acts.rstd0, T: T, C: C)
-        embeddingBackward(ge.word, ge.position, ge.tokenType, d.dY1, inputIDs, positionIDs, nil, T: T, C: C)
-        for t in 0 ..< T { wordGradientRows.insert(Int(inputIDs[t])) }
-        gradientsFinal?(0 ..< (layerCount > 0 ? grads.layers[0].queryWeight - slab : classifierStart))
     }
 }
 

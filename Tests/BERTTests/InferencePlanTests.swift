@@ -235,7 +235,7 @@ import Testing
             model.laneLimit = lanes
             try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
                               labels: nil, training: false)
-            return model.inferenceLanes(T: batch.ids.count, B: batch.offsets.count - 1)
+            return model.lanes(T: batch.ids.count, B: batch.offsets.count - 1)
         }
         let lanes = min(model.laneCapacity, 3)
         try #require(lanes >= 2, "a model plans scratch for one lane a thread")
