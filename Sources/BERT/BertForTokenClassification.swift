@@ -147,7 +147,8 @@ public final class BertForTokenClassification {
         wordRowsTracked = true
     }
 
-    /// Floats planned beside the parameters: activations and gradients (attention and BF16 scratch aside).
+    /// Floats planned beside the parameters: activations and gradients (attention and BF16 scratch, and the gradients
+    /// of training lanes past the first, aside).
     public var plannedFloatCount: Int { acts.slab.count + (gradientSlab?.count ?? 0) }
 
     /// What `plannedFloatCount` would be for a model of this shape and purpose, without building one.
