@@ -47,7 +47,7 @@ public final class BertForTokenClassification {
     /// change of the parameters; empty otherwise.
     private let int8Weights: [LayerPackedWeights<PackedInt8Weights>]
     /// In INT8, the projections' inputs quantized per token, in two areas that take turns (a product's epilogue
-    /// writes the next product's input while its own is read), one pair for each lane (`inferenceLanes`); empty
+    /// writes the next product's input while its own is read), one pair for each lane (`lanes`); empty
     /// otherwise.
     private let quantizedRows: [(QuantizedRows, QuantizedRows)]
     /// Lanes a forward may split its sequences into, each running the whole encoder on its own thread (`lanes`);
