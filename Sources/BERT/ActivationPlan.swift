@@ -176,7 +176,7 @@ struct ActivationPlan {
         return TrainingActivations(classifierInput: d.classifierInput + t * C, dHidden: d.dHidden + t * C,
                                    dY1: d.dY1 + t * C, dDropped: d.dDropped + t * C, dFF: d.dFF + t * F,
                                    dContext: d.dContext + t * C, dQ: d.dQ + t * C, dK: d.dK + t * C, dV: d.dV + t * C,
-                                   dLogits: d.dLogits)
+                                   dLogits: d.dLogits)                  // the classifier's, run on the whole batch
     }
 
     /// An inference plan's layer buffers for rows `rows` of a batch that run through the encoder on their own (a

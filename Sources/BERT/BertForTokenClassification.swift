@@ -66,7 +66,7 @@ public final class BertForTokenClassification {
     /// The most lanes a forward splits into, in place of the thread count (tests: 1 runs the batch in one piece).
     var laneLimit: Int?
     /// Lanes the last forward ran (1: the batch in one piece).
-    private(set) var lastLaneCount = 1
+    var lastLaneCount: Int { max(1, lastParts.count) }
     /// Whether `bf16Weights`, `packedFP32Weights` or `packedClassifier` may differ from the parameters: set by
     /// anything that can write them.
     private var productWeightsStale = true
@@ -429,7 +429,6 @@ public final class BertForTokenClassification {
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
         let parts = lanes(T: T, B: B)
         lastParts = parts
-        lastLaneCount = parts.count
         Parallel.forEachLane(parts.count) { encoder(parts[$0], lane: $0) }
         let x = UnsafePointer(config.numHiddenLayers > 0 ? acts.layers[config.numHiddenLayers - 1].y2 : acts.hidden0)
         let classifierInput = self.classifierInput(lastHidden: x)
@@ -497,11 +496,11 @@ public final class BertForTokenClassification {
     /// Lane `lane`'s BF16 scratch and where its inputs start in the first area: in inference the rows' own stretch
     /// of the model's (as wide as the widest input), in training a scratch of the lane's own.
     private func laneScratch(_ part: BatchPart, lane: Int) -> (scratch: GEMMScratch?, start: Int) {
-        if purpose == .inference || lane == 0 {
-            let start = purpose == .inference ? part.rows.lowerBound * max(config.hiddenSize, config.intermediateSize) : 0
-            return (gemmScratch, start)
+        switch (purpose, lane) {
+        case (.inference, _): return (gemmScratch, part.rows.lowerBound * max(config.hiddenSize, config.intermediateSize))
+        case (.training, 0): return (gemmScratch, 0)
+        case (.training, _): return (laneGEMMScratch.isEmpty ? nil : laneGEMMScratch[lane - 1], 0)
         }
-        return (laneGEMMScratch.isEmpty ? nil : laneGEMMScratch[lane - 1], 0)
     }
 
     /// The encoder's layers on `part` of the batch: all of it, or a lane's share, reading and writing only its rows

@@ -437,7 +437,7 @@ public enum BLAS {
     }
 
     /// Whether every product can run on a calling thread alone while others run on other threads, as the lanes of
-    /// an inference forward need (`Parallel.forEachLane`): where oneDNN is loaded, which takes the single-precision
+    /// a forward or backward need (`Parallel.forEachLane`): where oneDNN is loaded, which takes the single-precision
     /// products of a lane too (OpenBLAS keeps one thread pool for the whole process).
     public static var productsRunOnCallingThread: Bool {
         #if canImport(Accelerate)

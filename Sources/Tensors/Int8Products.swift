@@ -256,7 +256,7 @@ extension BLAS {
         let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
         guard workers > 1 else {
             // A lane's own sums area (Parallel.forEachLane), the first outside lanes.
-            let sums = packed.sums(workers: Parallel.lane + 1)[Parallel.lane]
+            let lane = Parallel.lane, sums = packed.sums(workers: lane + 1)[lane]
             multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums) {
                 dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: Parallel.threadCount)
             } rowsDone: { rowsDone($0, $1) }

@@ -148,7 +148,7 @@ final class OneDNNLibrary: @unchecked Sendable {
     /// Executions on more than one thread take turns: two OpenMP teams at once would contend for the same cores.
     /// One on a single thread runs at once with any other: every primitive here takes its scratchpad from the
     /// calling thread's own buffer (`bt_dnnl_matmul_run`) and each thread keeps its own stream, which is how the
-    /// lanes of an inference forward (`Parallel.forEachLane`) and INT8's row shares multiply side by side.
+    /// lanes of a forward or backward (`Parallel.forEachLane`) and INT8's row shares multiply side by side.
     private let executionLock = NSLock()
 
     /// Writes `weights` (b, row-major as the key describes it) into `packed` in the layout `matmul` reads.
