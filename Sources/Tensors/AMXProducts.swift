@@ -18,12 +18,13 @@ extension BLAS {
     /// What `BERT_TAGGER_BF16_PRODUCTS` asks for in this process (nil: unset, or a value `ComputeLibraries` reports).
     static let bf16ProductsAsked = (try? bf16ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
 
-    /// Who runs training's BF16 products (and any BF16 product not on packed weights): oneDNN's primitive for any
-    /// shape unless the AMX kernel is asked for by hand. On a Xeon whose AMX tiles multiplied at about half their
-    /// nominal rate, training steps on the kernel ran level with oneDNN's (median 1.01 over 6 pairs; README,
-    /// Performance), and with only the backward's NN products on it, slower.
+    /// Who runs training's BF16 products (and any BF16 product not on packed weights): the AMX kernel where it
+    /// runs, unless oneDNN is asked for by hand. With each lane multiplying its own sentences on one thread, oneDNN's
+    /// primitive for any shape runs its AVX512-BF16 gemm kernels, not AMX; on a Xeon with AMX (family 6 model 167)
+    /// training steps on the kernel, once it held each block of rows while the weights' panels passed over it, ran
+    /// 1.17-1.47 times as fast (README, Performance).
     public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: amxRuns, asked: bf16ProductsAsked,
-                                                                      byDefault: .onednn)
+                                                                      byDefault: .amx)
 
     /// Who multiplies the rows left over after inference's whole blocks of `rowBlock` rows by packed weights (a
     /// sentence alone is all rows left over): the AMX kernel on its own panels, where it runs, unless oneDNN is asked

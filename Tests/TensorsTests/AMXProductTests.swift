@@ -10,11 +10,12 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
     /// c = a · b (+ bias, or + c) within γ_k of Σ|terms| of a Double reference on the inputs rounded to bfloat16, for
     /// every form training uses (forward a · bᵀ, the input's gradient a · b, the weight's aᵀ · b), row counts below,
     /// at and past a tile and a block of 32 (edge tiles), widths below, at and across a panel and a pair of panels,
-    /// and depths that are whole steps of 32 or, with the first input transposed, any.
+    /// and depths that are whole steps of 32 or, with the first input transposed, any, within and past one chunk
+    /// of 512.
     @Test(arguments: [(BLAS.Transpose.none, BLAS.Transpose.transposed), (.none, .none), (.transposed, .none)])
     func amxProductsMatchADoubleReference(transA: BLAS.Transpose, transB: BLAS.Transpose) throws {
         var r = TestRandom(11)
-        let depths = transA == .transposed ? [1, 17, 32, 45, 70] : [32, 64, 384]
+        let depths = transA == .transposed ? [1, 17, 32, 45, 70, 530] : [32, 64, 384, 576]
         for k in depths {
             for n in [9, 16, 40, 64, 96] {
                 for m in [1, 15, 16, 17, 33, 48, 70] {
@@ -102,7 +103,7 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
 }
 
 @Suite struct BF16ProductsChoiceTests {
-    /// Training's products stay on oneDNN and inference's rows left over go to the kernel, unless asked otherwise;
+    /// Training's products and inference's rows left over go to the kernel by default, unless asked otherwise;
     /// nothing goes to the kernel where it does not run.
     @Test func theKernelRunsWhereAMXDoesAsDefaultedOrAsked() {
         for byDefault in BLAS.BF16Products.allCases {
@@ -127,14 +128,14 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
                 == "BERT_TAGGER_BF16_PRODUCTS=mkl names no way to run BF16 products: use amx or onednn, or unset it")
     }
 
-    /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the kernel runs, and inference's rows
-    /// left over go to it unless the variable asks for oneDNN.
+    /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the kernel runs, and training's
+    /// products and inference's rows left over go to it unless the variable asks for oneDNN.
     @Test func amxHardwareRunsTheAMXKernel() {
         let asked = try? BLAS.bf16ProductsOverride(ProcessInfo.processInfo.environment)
         if BLAS.bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX {
             #expect(BLAS.amxRuns, "\(CPUFeatures.current.identity) has AMX but Linux did not grant the tiles")
             #expect(BLAS.inferenceLeftoverRows == (asked == .onednn ? .onednn : .amx))
-            #expect(BLAS.bf16Products == (asked == .amx ? .amx : .onednn))
+            #expect(BLAS.bf16Products == (asked == .onednn ? .onednn : .amx))
         } else {
             #expect(!BLAS.amxRuns)
             #expect(BLAS.inferenceLeftoverRows == .onednn && BLAS.bf16Products == .onednn)
