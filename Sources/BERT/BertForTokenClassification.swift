@@ -529,15 +529,15 @@ public final class BertForTokenClassification {
             matmulForward(a.q, x, w.queryWeight, w.queryBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.query, packedWeight: w16?.packed?.query,
-                                                     packedFP32Weight: p32?.query))
+                                                     weightPanels: w16?.panels?.forward.query, packedFP32Weight: p32?.query))
             matmulForward(a.k, x, w.keyWeight, w.keyBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.key, packedWeight: w16?.packed?.key,
-                                                     packedFP32Weight: p32?.key))
+                                                     weightPanels: w16?.panels?.forward.key, packedFP32Weight: p32?.key))
             matmulForward(a.v, x, w.valueWeight, w.valueBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: x16, weight: w16?.value, packedWeight: w16?.packed?.value,
-                                                     packedFP32Weight: p32?.value))
+                                                     weightPanels: w16?.panels?.forward.value, packedFP32Weight: p32?.value))
             // In BF16 attention also writes the output projection's input (Q, K and V have read x16 by now).
             let context16 = bf16Input(T * C)
             attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C,
@@ -545,7 +545,7 @@ public final class BertForTokenClassification {
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
-                                                     packedFP32Weight: p32?.output))
+                                                     weightPanels: w16?.panels?.forward.output, packedFP32Weight: p32?.output))
             let y1_16 = bf16Input(T * C)
             residualLayerNormForward(a.y1, a.mean1, a.rstd1, a.residual1, a.residual1, x, w.ln1Weight, w.ln1Bias,
                                      T: T, C: C, eps: eps, dropout: hiddenDropoutMask(Site.attentionOutput(l), fromRow: t0),
@@ -553,7 +553,7 @@ public final class BertForTokenClassification {
             matmulForward(a.ff1, a.y1, w.intermediateWeight, nil, T: T, IC: C, OC: F,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: y1_16, weight: w16?.intermediate, packedWeight: w16?.packed?.intermediate,
-                                                     packedFP32Weight: p32?.intermediate))
+                                                     weightPanels: w16?.panels?.forward.intermediate, packedFP32Weight: p32?.intermediate))
             // In BF16 the activation's pass also writes the output projection's input; a forward that keeps no
             // activations writes nothing else.
             var act16: BF16Matrix?
@@ -568,7 +568,7 @@ public final class BertForTokenClassification {
             matmulForward(a.residual2, a.act, w.ffOutputWeight, w.ffOutputBias, T: T, IC: F, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: act16, weight: w16?.ffOutput, packedWeight: w16?.packed?.ffOutput,
-                                                     packedFP32Weight: p32?.ffOutput))
+                                                     weightPanels: w16?.panels?.forward.ffOutput, packedFP32Weight: p32?.ffOutput))
             // The next layer's input in BF16; the last layer's feeds the classifier, which multiplies in single precision.
             x16 = l + 1 < config.numHiddenLayers ? bf16Input(T * C) : nil
             residualLayerNormForward(a.y2, a.mean2, a.rstd2, a.residual2, a.residual2, a.y1, w.ln2Weight, w.ln2Bias,
@@ -739,7 +739,7 @@ public final class BertForTokenClassification {
             var dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dY1)
             matmulBackward(d.dFF, g.ffOutputWeight, g.ffOutputBias, dProjection, a.act, w.ffOutputWeight,
                            T: T, IC: F, OC: C, precision: precision, scratch: gemmScratch,
-                           converted: ConvertedInputs(weight: w16?.ffOutput))
+                           converted: ConvertedInputs(weight: w16?.ffOutput, weightPanels: w16?.panels?.inputGradient.ffOutput))
             // In BF16 the activation's backward also writes the intermediate projection's dout as its products
             // take it.
             let dFF16 = gemmScratch?.a.matrix(count: T * F)
@@ -747,7 +747,8 @@ public final class BertForTokenClassification {
             matmulBackward(d.dY1, g.intermediateWeight, nil, d.dFF, a.y1,
                            w.intermediateWeight, T: T, IC: C, OC: F, accumulateInput: true, precision: precision,
                            scratch: gemmScratch,
-                           converted: ConvertedInputs(weight: w16?.intermediate, outputGradient: dFF16))
+                           converted: ConvertedInputs(weight: w16?.intermediate, outputGradient: dFF16,
+                                                      weightPanels: w16?.panels?.inputGradient.intermediate))
 
             // residual1 = x + dropout(context · Woᵀ + bo): the residual path starts dHidden (now d x).
             residualLayerNormBackward(d.dHidden, d.dDropped, g.ln1Weight, g.ln1Bias, d.dY1, a.residual1, w.ln1Weight,
@@ -756,19 +757,19 @@ public final class BertForTokenClassification {
             dProjection = UnsafePointer(dropsHidden ? d.dDropped : d.dHidden)
             matmulBackward(d.dContext, g.outputWeight, g.outputBias, dProjection, a.context, w.outputWeight,
                            T: T, IC: C, OC: C, precision: precision, scratch: gemmScratch,
-                           converted: ConvertedInputs(weight: w16?.output))
+                           converted: ConvertedInputs(weight: w16?.output, weightPanels: w16?.panels?.inputGradient.output))
             attentionBackward(d.dQ, d.dK, d.dV, d.dContext, a.q, a.k, a.v, offsets,
                               B: B, NH: NH, C: C, dropout: attentionDropoutKey(l, fromRow: t0), scratch: attentionScratch)
             let x16 = gemmScratch?.b.convert(x, count: T * C)          // their dout goes to the first area
             matmulBackward(d.dHidden, g.valueWeight, g.valueBias, d.dV, x, w.valueWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
-                           converted: ConvertedInputs(input: x16, weight: w16?.value))
+                           converted: ConvertedInputs(input: x16, weight: w16?.value, weightPanels: w16?.panels?.inputGradient.value))
             matmulBackward(d.dHidden, g.keyWeight, g.keyBias, d.dK, x, w.keyWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
-                           converted: ConvertedInputs(input: x16, weight: w16?.key))
+                           converted: ConvertedInputs(input: x16, weight: w16?.key, weightPanels: w16?.panels?.inputGradient.key))
             matmulBackward(d.dHidden, g.queryWeight, g.queryBias, d.dQ, x, w.queryWeight,
                            T: T, IC: C, OC: C, accumulateInput: true, precision: precision, scratch: gemmScratch,
-                           converted: ConvertedInputs(input: x16, weight: w16?.query))
+                           converted: ConvertedInputs(input: x16, weight: w16?.query, weightPanels: w16?.panels?.inputGradient.query))
             if part.rows.count == tokens {
                 gradientsFinal?(g.queryWeight - slab ..< (l + 1 < layerCount ? grads.layers[l + 1].queryWeight - slab : classifierStart))
             }
@@ -796,6 +797,10 @@ private struct LayerBF16Weights {
     let packed: (query: PackedWeights, key: PackedWeights, value: PackedWeights, output: PackedWeights,
                  intermediate: PackedWeights, ffOutput: PackedWeights)?
 
+    /// In training on the AMX kernel, the same weights in its panels for the forward's products and for the input
+    /// gradients' (nil otherwise): laid out once per change, for every lane.
+    let panels: (forward: LayerAMXPanels, inputGradient: LayerAMXPanels)?
+
     static func count(C: Int, F: Int) -> Int { 4 * C * C + 2 * C * F }
 
     init(_ buffer: BF16Buffer, offset: Int, C: Int, F: Int, packed pack: Bool) {
@@ -813,10 +818,21 @@ private struct LayerBF16Weights {
         } else {
             packed = nil
         }
+        if !pack, let forward = LayerAMXPanels(C: C, F: F, product: .forward),
+           let inputGradient = LayerAMXPanels(C: C, F: F, product: .inputGradient) {
+            panels = (forward, inputGradient)
+        } else {
+            panels = nil
+        }
     }
 
-    /// Packs the converted weights for the forward's products, when they are kept packed.
+    /// Packs the converted weights for the forward's products, or lays them out in the AMX kernel's panels, when
+    /// they are kept so.
     func pack() {
+        if let panels {
+            panels.forward.pack(self)
+            panels.inputGradient.pack(self)
+        }
         guard let packed else { return }
         packed.query.pack(query)
         packed.key.pack(key)
@@ -824,6 +840,31 @@ private struct LayerBF16Weights {
         packed.output.pack(output)
         packed.intermediate.pack(intermediate)
         packed.ffOutput.pack(ffOutput)
+    }
+}
+
+/// One encoder layer's projection weights in the AMX kernel's panels for one kind of product.
+private struct LayerAMXPanels {
+    let query, key, value, output, intermediate, ffOutput: AMXPanels
+
+    init?(C: Int, F: Int, product: AMXPanels.Product) {
+        guard let query = AMXPanels(outputs: C, inputs: C, product: product),
+              let key = AMXPanels(outputs: C, inputs: C, product: product),
+              let value = AMXPanels(outputs: C, inputs: C, product: product),
+              let output = AMXPanels(outputs: C, inputs: C, product: product),
+              let intermediate = AMXPanels(outputs: F, inputs: C, product: product),
+              let ffOutput = AMXPanels(outputs: C, inputs: F, product: product) else { return nil }
+        (self.query, self.key, self.value, self.output, self.intermediate, self.ffOutput)
+            = (query, key, value, output, intermediate, ffOutput)
+    }
+
+    func pack(_ w16: LayerBF16Weights) {
+        query.pack(w16.query)
+        key.pack(w16.key)
+        value.pack(w16.value)
+        output.pack(w16.output)
+        intermediate.pack(w16.intermediate)
+        ffOutput.pack(w16.ffOutput)
     }
 }
 

@@ -98,15 +98,75 @@ extension BLAS {
         return true
     }
 
-    /// c[m, n] = a[m, k] · weightᵀ (+ bias), the weight already in the kernel's panels (`PackedWeights`), a and c
-    /// dense: the panels split over the threads in pairs, so that one sentence keeps both cores busy.
+    /// c[m, n] = a[m, k] · b (+ c when `accumulate`, or + bias), b already in the kernel's panels (`PackedWeights`,
+    /// `AMXPanels`), a and c dense: the panels split over the threads in pairs, so that one sentence keeps both
+    /// cores busy.
     static func gemmAMX(m: Int, a: UnsafePointer<UInt16>, packed: UnsafePointer<UInt16>, n: Int, k: Int,
-                        bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>) {
+                        bias: UnsafePointer<Float>?, accumulate: Bool = false, c: UnsafeMutablePointer<Float>) {
+        precondition(!(accumulate && bias != nil), "the AMX kernel adds the output or a bias, not both")
         let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL), pairs = (panels + 1) / 2
         let workers = min(Parallel.threadCount, pairs, max(1, m * n * k / 1_000_000))
         Parallel.forEachWorker(workers) { w in
-            bt_amx_gemm(c, n, a, k, packed, m, n, k, 0, bias, 2 * (pairs * w / workers),
+            bt_amx_gemm(c, n, a, k, packed, m, n, k, accumulate ? 1 : 0, bias, 2 * (pairs * w / workers),
                         min(panels, 2 * (pairs * (w + 1) / workers)))
         }
+    }
+
+    /// c[m, n] = a[m, k] · b (+ c when `accumulate`, or + bias) with b in `panels`, a in BF16 (oneDNN's format) and
+    /// dense (leading dimension k), c dense: the product `gemmBF16` would make of b as stored, the same bits,
+    /// without laying b out again.
+    public static func gemmBF16(m: Int, a: BF16Matrix, panels: AMXPanels, bias: UnsafePointer<Float>?,
+                                accumulate: Bool = false, c: UnsafeMutablePointer<Float>) {
+        checkSizes(m, panels.n, panels.k)
+        if m == 0 { return }
+        precondition(m * panels.k <= a.count, "a BF16 product of \(m) × \(panels.k) inputs given a matrix of \(a.count)")
+        precondition(a.kernels.isOneDNN, "BF16 inputs converted for \(a.kernels) multiplied on AMX panels")
+        precondition(panels.packed, "a product on AMX panels that were never packed")
+        gemmAMX(m: m, a: UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self)), packed: panels.storage,
+                n: panels.n, k: panels.k, bias: bias, accumulate: accumulate, c: c)
+    }
+}
+
+/// A training weight [OC, IC] (a PyTorch Linear weight, in BF16) laid out in the AMX kernel's panels for one of
+/// its two products: the forward's `inp · weightᵀ` (depth IC, OC columns) or the input gradient's `dout · weight`
+/// (depth OC, IC columns). A BF16 product on the kernel otherwise lays its second input out at every call; a
+/// training step multiplies each weight once per lane in each direction, so the step's weights are laid out once,
+/// for all lanes, after each change (`pack`).
+public final class AMXPanels: @unchecked Sendable {
+    public enum Product: Sendable { case forward, inputGradient }
+    public let product: Product
+    /// The product's depth and columns.
+    public let k: Int, n: Int
+    let storage: UnsafeMutablePointer<UInt16>
+    private(set) var packed = false
+
+    /// Nil unless training's BF16 products run on the AMX kernel (`BLAS.bf16Products`) and the depth is a whole
+    /// number of the kernel's steps (its first input is then read in place).
+    public init?(outputs OC: Int, inputs IC: Int, product: Product, products: BLAS.BF16Products = BLAS.bf16Products) {
+        let (k, n) = product == .forward ? (IC, OC) : (OC, IC)
+        guard products == .amx, BLAS.amxRuns, k > 0, n > 0, k % Int(BT_AMX_DEPTH) == 0 else { return nil }
+        self.product = product
+        self.k = k
+        self.n = n
+        let elements = Int(bt_amx_packed_elements(k, n))
+        storage = UnsafeMutableRawPointer.allocate(byteCount: elements * 2, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: elements)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Lays `weight` ([OC, IC] in BF16, oneDNN's format) out for the product, its panels split over the threads.
+    public func pack(_ weight: BF16Matrix) {
+        precondition(weight.count == n * k, "AMX panels of \(k) × \(n) given a weight of \(weight.count) values")
+        precondition(weight.kernels.isOneDNN, "AMX panels given values converted for \(weight.kernels)")
+        let values = UnsafePointer(weight.storage.assumingMemoryBound(to: UInt16.self))
+        // The forward's second input is the weight transposed ([IC, OC] read from [OC, IC], rows IC apart); the
+        // input gradient's is the weight as stored ([OC, IC], rows IC apart).
+        let transposed: Int32 = product == .forward ? 1 : 0, ldb = product == .forward ? k : n
+        let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL)
+        Parallel.forEachChunk(panels, grain: 4) { r in
+            bt_amx_pack(storage, values, ldb, transposed, k, n, r.lowerBound, r.upperBound)
+        }
+        packed = true
     }
 }

@@ -491,7 +491,7 @@ public enum BLAS {
     }
 
     @inline(__always)
-    private static func checkSizes(_ m: Int, _ n: Int, _ k: Int) {
+    static func checkSizes(_ m: Int, _ n: Int, _ k: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0 && m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max),
                      "matrix product sizes out of range: m \(m), n \(n), k \(k)")
     }

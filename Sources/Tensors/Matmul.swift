@@ -12,6 +12,9 @@ public struct ConvertedInputs: Sendable {
     public var outputGradient: BF16Matrix?
     /// The weight packed for the forward product in BF16 (it then needs no `weight`).
     public var packedWeight: PackedWeights?
+    /// The weight in the AMX kernel's panels for this call's product (the forward's, or backward's input gradient),
+    /// laid out once for the step instead of at every product.
+    public var weightPanels: AMXPanels?
     /// The weight packed for the forward product in single precision (used instead of the weight's pointer).
     public var packedFP32Weight: PackedFP32Weights?
     /// In INT8, the weight quantized and packed (required), and the input quantized already, when several
@@ -21,13 +24,14 @@ public struct ConvertedInputs: Sendable {
     public var quantizing: QuantizedRows?
 
     public init(input: BF16Matrix? = nil, weight: BF16Matrix? = nil, outputGradient: BF16Matrix? = nil,
-                packedWeight: PackedWeights? = nil, packedFP32Weight: PackedFP32Weights? = nil,
-                int8Weight: PackedInt8Weights? = nil, quantizedInput: QuantizedRows? = nil,
-                quantizing: QuantizedRows? = nil) {
+                packedWeight: PackedWeights? = nil, weightPanels: AMXPanels? = nil,
+                packedFP32Weight: PackedFP32Weights? = nil, int8Weight: PackedInt8Weights? = nil,
+                quantizedInput: QuantizedRows? = nil, quantizing: QuantizedRows? = nil) {
         self.input = input
         self.weight = weight
         self.outputGradient = outputGradient
         self.packedWeight = packedWeight
+        self.weightPanels = weightPanels
         self.packedFP32Weight = packedFP32Weight
         self.int8Weight = int8Weight
         self.quantizedInput = quantizedInput
@@ -67,6 +71,12 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
         BLAS.gemmBF16(m: T, a: inp16, packed: packed, bias: bias, c: out)
         return
     }
+    if let panels = converted.weightPanels {
+        precondition(panels.product == .forward && panels.n == OC && panels.k == IC,
+                     "AMX panels for \(panels.product) of \(panels.k) × \(panels.n) used for the forward of \(IC) × \(OC)")
+        BLAS.gemmBF16(m: T, a: inp16, panels: panels, bias: bias, c: out)
+        return
+    }
     let weight16 = converted.weight ?? bf16Scratch(scratch).b.convert(weight, count: OC * IC)
     BLAS.gemmBF16(.none, .transposed, m: T, n: OC, k: IC, a: inp16, lda: IC, b: weight16, ldb: IC,
                   beta: 0, bias: bias, c: out, ldc: OC)
@@ -100,7 +110,11 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
     let inp16 = converted.input ?? scratch.b.convert(inp, count: T * IC)
     BLAS.gemmBF16(.transposed, .none, m: OC, n: IC, k: T, a: dout16, lda: OC, b: inp16, ldb: IC,
                   beta: 1, c: dweight, ldc: IC)
-    if let dinp {
+    if let dinp, let panels = converted.weightPanels {
+        precondition(panels.product == .inputGradient && panels.n == IC && panels.k == OC,
+                     "AMX panels for \(panels.product) of \(panels.k) × \(panels.n) used for the input gradient of \(OC) × \(IC)")
+        BLAS.gemmBF16(m: T, a: dout16, panels: panels, bias: nil, accumulate: accumulateInput, c: dinp)
+    } else if let dinp {
         // The input's copy in the scratch has been read: the weight may take its place.
         let weight16 = converted.weight ?? scratch.b.convert(weight, count: OC * IC)
         BLAS.gemmBF16(.none, .none, m: T, n: IC, k: OC, a: dout16, lda: OC, b: weight16, ldb: IC,

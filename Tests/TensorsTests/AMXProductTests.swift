@@ -100,6 +100,48 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
         Parallel.setThreadCount(threads)
         #expect(zip(all, one).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
+
+    /// A training weight laid out once in the kernel's panels gives the forward's output and the input gradient bit
+    /// for bit as the products that lay the weight out at every call, with and without accumulating into the input
+    /// gradient, on rows past a block of 32 and depths past a chunk.
+    @Test(arguments: [(384, 128), (64, 576)])
+    func weightPanelsGiveTheBitsOfLayingTheWeightOutAtEachProduct(inputs IC: Int, outputs OC: Int) throws {
+        let T = 70
+        var r = TestRandom(13)
+        let inp = r.floats(T * IC), weight = r.floats(OC * IC), bias = r.floats(OC), dout = r.floats(T * OC)
+        let start = r.floats(T * IC)
+        let buffer = BF16Buffer(capacity: T * IC + OC * IC + T * OC)
+        let inp16 = buffer.matrix(count: T * IC), w16 = buffer.matrix(offset: T * IC, count: OC * IC)
+        let dout16 = buffer.matrix(offset: T * IC + OC * IC, count: T * OC)
+        inp16.convert(from: inp)
+        w16.convert(from: weight)
+        dout16.convert(from: dout)
+        let forward = try #require(AMXPanels(outputs: OC, inputs: IC, product: .forward))
+        let inputGradient = try #require(AMXPanels(outputs: OC, inputs: IC, product: .inputGradient))
+        forward.pack(w16)
+        inputGradient.pack(w16)
+        let scratch = GEMMScratch(capacity: max(T * IC, OC * IC, T * OC))  // backward's, unused with all converted
+        var out = [Float](repeating: .nan, count: T * OC), outPanels = out
+        matmulForward(&out, inp, weight, bias, T: T, IC: IC, OC: OC, precision: .bf16,
+                      converted: ConvertedInputs(input: inp16, weight: w16))
+        matmulForward(&outPanels, inp, weight, bias, T: T, IC: IC, OC: OC, precision: .bf16,
+                      converted: ConvertedInputs(input: inp16, weight: w16, weightPanels: forward))
+        #expect(zip(out, outPanels).allSatisfy { $0.bitPattern == $1.bitPattern }, "forward \(IC) → \(OC)")
+        for accumulate in [false, true] {
+            var dinp = start, dinpPanels = start
+            var dweight = [Float](repeating: 0, count: OC * IC), dweightPanels = dweight
+            matmulBackward(&dinp, &dweight, nil, dout, inp, weight, T: T, IC: IC, OC: OC, accumulateInput: accumulate,
+                           precision: .bf16, scratch: scratch,
+                           converted: ConvertedInputs(input: inp16, weight: w16, outputGradient: dout16))
+            matmulBackward(&dinpPanels, &dweightPanels, nil, dout, inp, weight, T: T, IC: IC, OC: OC,
+                           accumulateInput: accumulate, precision: .bf16, scratch: scratch,
+                           converted: ConvertedInputs(input: inp16, weight: w16, outputGradient: dout16,
+                                                      weightPanels: inputGradient))
+            #expect(zip(dinp, dinpPanels).allSatisfy { $0.bitPattern == $1.bitPattern },
+                    "input gradient \(OC) → \(IC), accumulating: \(accumulate)")
+            #expect(zip(dweight, dweightPanels).allSatisfy { $0.bitPattern == $1.bitPattern })
+        }
+    }
 }
 
 @Suite struct BF16ProductsChoiceTests {
