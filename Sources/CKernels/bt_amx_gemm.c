@@ -12,8 +12,9 @@
 // 16 × 16 × 32. The first input is read where it lies (rows lda apart); the second is packed beforehand in
 // panels of 16 columns, each panel the whole depth, so its tiles are 1 KB each, one after the other.
 // Accumulators start from zero, from the output (accumulate) or from the bias, and are stored once.
-// Blocks at the edges (fewer than 16 rows, or a last panel narrower than 16 columns) go through small
-// buffers, so no tile reads or writes past a matrix.
+// The last rows of a first input read in place (fewer than 16) run on tiles configured to that many rows; the
+// rest of the edges (every row of a first input whose depth is not a whole number of steps, a last panel
+// narrower than 16 columns) go through small buffers, so no tile reads or writes past a matrix.
 
 size_t bt_amx_packed_elements(size_t k, size_t n) {
     const size_t kp = (k + BT_AMX_DEPTH - 1) / BT_AMX_DEPTH * BT_AMX_DEPTH;
@@ -140,11 +141,13 @@ typedef struct {
     uint8_t rows[16];
 } bt_tile_config;
 
-static BT_AMX void bt_amx_configure(void) {
+// Tiles 0-3 (outputs) and 4-5 (the first input's rows) of `rows` rows, 6-7 (the second input's pairs) of 16: rows
+// below 16 are the last rows of a product, read and written in place.
+static BT_AMX void bt_amx_configure(int rows) {
     bt_tile_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
-    for (int t = 0; t < 8; t++) { config.rows[t] = 16; config.colsb[t] = 64; }
+    for (int t = 0; t < 8; t++) { config.rows[t] = t < 6 ? rows : 16; config.colsb[t] = 64; }
     _tile_loadconfig(&config);
 }
 
@@ -246,9 +249,8 @@ BT_AMX void bt_amx_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, con
     const int direct = kp == k;
     const size_t whole_rows = direct ? m / 16 * 16 : 0;
     const int init = accumulate ? 1 : bias ? 2 : 0;
-    bt_amx_edge *edge = whole_rows < m || (n % BT_AMX_PANEL && panel_end * BT_AMX_PANEL > n)
-                            ? bt_amx_edge_buffers(kp) : NULL;
-    bt_amx_configure();
+    bt_amx_edge *edge = !direct || (n % BT_AMX_PANEL && panel_end * BT_AMX_PANEL > n) ? bt_amx_edge_buffers(kp) : NULL;
+    bt_amx_configure(16);
     // Whole tiles, the depth in chunks; after the first chunk the accumulators start from the output. Within a
     // chunk, each block of 32 rows (at most 32 KB of the first input) is held while every pair of panels passes
     // over it: the panels stream one after the other, which the prefetchers follow, and the rows' tiles, read at
@@ -276,11 +278,34 @@ BT_AMX void bt_amx_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, con
             }
         }
     }
-    // Rows past the whole tiles, and every row of a panel narrower than 16 columns, over the whole depth.
+    // The last rows (fewer than 16) of a first input read in place, on tiles configured to that many rows, over
+    // whole panels: no copies, and pairs of panels as above.
+    const size_t tail = direct ? m - whole_rows : 0;
+    if (tail) {
+        bt_amx_configure((int)tail);
+        for (size_t x0 = 0; x0 < kp; x0 += chunk) {
+            const size_t depth = kp - x0 < chunk ? kp - x0 : chunk;
+            const int start = x0 == 0 ? init : 1;
+            const uint16_t *ax = a + whole_rows * lda + x0;
+            for (size_t panel = panel_begin; panel < panel_end && (panel + 1) * BT_AMX_PANEL <= n;) {
+                const size_t j = panel * BT_AMX_PANEL;
+                const int pair = panel + 1 < panel_end && (panel + 2) * BT_AMX_PANEL <= n;
+                const uint16_t *p0 = packed + j * kp + x0 * BT_AMX_PANEL, *p1 = p0 + BT_AMX_PANEL * kp;
+                const float *bias0 = bias ? bias + j : NULL;
+                float *cj = c + whole_rows * ldc + j;
+                if (pair) bt_amx_block_01(ax, lda, p0, p1, depth, cj, ldc, start, bias0);
+                else bt_amx_block_00(ax, lda, p0, p1, depth, cj, ldc, start, bias0);
+                panel += pair ? 2 : 1;
+            }
+        }
+        bt_amx_configure(16);
+    }
+    // Rows past the whole tiles when the first input is not read in place, and every row of a panel narrower than
+    // 16 columns, over the whole depth, through the edge buffers.
     for (size_t q = panel_begin; q < panel_end; q++) {
         const size_t jq = q * BT_AMX_PANEL;
         const size_t width = n - jq < BT_AMX_PANEL ? n - jq : BT_AMX_PANEL;
-        for (size_t r = width == BT_AMX_PANEL ? whole_rows : 0; r < m; r += 16) {
+        for (size_t r = width == BT_AMX_PANEL ? whole_rows + tail : 0; r < m; r += 16) {
             const size_t rows = m - r < 16 ? m - r : 16;
             bt_amx_edge_tile(edge, a + r * lda, lda, rows, k, kp, packed + jq * kp, c + r * ldc + jq, ldc, width,
                              accumulate, bias ? bias + jq : NULL);
