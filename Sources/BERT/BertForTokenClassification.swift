@@ -799,7 +799,7 @@ private struct LayerBF16Weights {
 
     /// In training on the AMX kernel, the same weights in its panels for the forward's products and for the input
     /// gradients' (nil otherwise): laid out once per change, for every lane.
-    let panels: (forward: LayerAMXPanels, inputGradient: LayerAMXPanels)?
+    let panels: (forward: LayerPackedWeights<AMXPanels>, inputGradient: LayerPackedWeights<AMXPanels>)?
 
     static func count(C: Int, F: Int) -> Int { 4 * C * C + 2 * C * F }
 
@@ -818,8 +818,10 @@ private struct LayerBF16Weights {
         } else {
             packed = nil
         }
-        if !pack, let forward = LayerAMXPanels(C: C, F: F, product: .forward),
-           let inputGradient = LayerAMXPanels(C: C, F: F, product: .inputGradient) {
+        func laidOut(_ product: AMXPanels.Product) -> LayerPackedWeights<AMXPanels>? {
+            LayerPackedWeights(C: C, F: F) { AMXPanels(outputs: $0, inputs: $1, product: product) }
+        }
+        if !pack, let forward = laidOut(.forward), let inputGradient = laidOut(.inputGradient) {
             panels = (forward, inputGradient)
         } else {
             panels = nil
@@ -830,8 +832,9 @@ private struct LayerBF16Weights {
     /// they are kept so.
     func pack() {
         if let panels {
-            panels.forward.pack(self)
-            panels.inputGradient.pack(self)
+            let weights = [query, key, value, output, intermediate, ffOutput]
+            for (forward, weight) in zip(panels.forward.all, weights) { forward.pack(weight) }
+            for (inputGradient, weight) in zip(panels.inputGradient.all, weights) { inputGradient.pack(weight) }
         }
         guard let packed else { return }
         packed.query.pack(query)
@@ -843,31 +846,6 @@ private struct LayerBF16Weights {
     }
 }
 
-/// One encoder layer's projection weights in the AMX kernel's panels for one kind of product.
-private struct LayerAMXPanels {
-    let query, key, value, output, intermediate, ffOutput: AMXPanels
-
-    init?(C: Int, F: Int, product: AMXPanels.Product) {
-        guard let query = AMXPanels(outputs: C, inputs: C, product: product),
-              let key = AMXPanels(outputs: C, inputs: C, product: product),
-              let value = AMXPanels(outputs: C, inputs: C, product: product),
-              let output = AMXPanels(outputs: C, inputs: C, product: product),
-              let intermediate = AMXPanels(outputs: F, inputs: C, product: product),
-              let ffOutput = AMXPanels(outputs: C, inputs: F, product: product) else { return nil }
-        (self.query, self.key, self.value, self.output, self.intermediate, self.ffOutput)
-            = (query, key, value, output, intermediate, ffOutput)
-    }
-
-    func pack(_ w16: LayerBF16Weights) {
-        query.pack(w16.query)
-        key.pack(w16.key)
-        value.pack(w16.value)
-        output.pack(w16.output)
-        intermediate.pack(w16.intermediate)
-        ffOutput.pack(w16.ffOutput)
-    }
-}
-
 /// A weight laid out for inference's products from its single-precision values, laid out again after each change.
 private protocol PackedFromFloats {
     func pack(_ weight: UnsafePointer<Float>)
@@ -876,9 +854,10 @@ private protocol PackedFromFloats {
 extension PackedFP32Weights: PackedFromFloats {}
 extension PackedInt8Weights: PackedFromFloats {}
 
-/// One encoder layer's projection weights laid out for inference's products: in the packed single-precision
-/// kernel's panels (`PackedFP32Weights`), or quantized and packed for INT8 products (`PackedInt8Weights`).
-private struct LayerPackedWeights<Weight: PackedFromFloats> {
+/// One encoder layer's projection weights laid out for products: for inference's, in the packed single-precision
+/// kernel's panels (`PackedFP32Weights`) or quantized and packed for INT8 (`PackedInt8Weights`); for training's on
+/// the AMX kernel, in its panels (`AMXPanels`).
+private struct LayerPackedWeights<Weight> {
     let query, key, value, output: Weight     // [C, C]
     let intermediate: Weight                  // [F, C]
     let ffOutput: Weight                      // [C, F]
@@ -892,13 +871,14 @@ private struct LayerPackedWeights<Weight: PackedFromFloats> {
         (self.intermediate, self.ffOutput) = (intermediate, ffOutput)
     }
 
+    /// The six in one order: query, key, value, output, intermediate, feed-forward output.
+    var all: [Weight] { [query, key, value, output, intermediate, ffOutput] }
+}
+
+extension LayerPackedWeights where Weight: PackedFromFloats {
     func pack(_ w: LayerViews) {
-        query.pack(w.queryWeight)
-        key.pack(w.keyWeight)
-        value.pack(w.valueWeight)
-        output.pack(w.outputWeight)
-        intermediate.pack(w.intermediateWeight)
-        ffOutput.pack(w.ffOutputWeight)
+        let weights = [w.queryWeight, w.keyWeight, w.valueWeight, w.outputWeight, w.intermediateWeight, w.ffOutputWeight]
+        for (packed, weight) in zip(all, weights) { packed.pack(weight) }
     }
 }
 
