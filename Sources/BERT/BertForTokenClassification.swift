@@ -219,9 +219,11 @@ public final class BertForTokenClassification {
         // second the input of a weight gradient; with the weights converted beforehand, a forward needs no second
         // area. A layer's input, shared by the Q, K and V projections, is converted once into the area that its
         // products leave alone: the first in forward, the second in backward.
+        // In inference the second area takes the attention block's output (`bf16InferenceLayerTail`): a row of C
+        // values for each token.
         let scratchCapacity = max(maxTokens, C) * max(C, F)
         gemmScratch = precision != .bf16 ? nil
-            : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : 0)
+            : GEMMScratch(capacity: scratchCapacity, secondCapacity: purpose == .training ? scratchCapacity : max(maxTokens, 1) * C)
         // Training lanes each keep their own (an inference lane takes its rows' stretch of the first area). Slabs
         // are mapped, so a lane's scratch and gradients take memory only once a batch runs in lanes.
         laneGEMMScratch = precision != .bf16 || purpose == .inference ? []
@@ -542,6 +544,12 @@ public final class BertForTokenClassification {
             let context16 = bf16Input(T * C)
             attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C,
                              dropout: attentionDropoutKey(l, fromRow: t0), scratch: attentionScratch, converted: context16)
+            if purpose == .inference, let gemmScratch, let packed = w16?.packed, let context16 {
+                x16 = bf16InferenceLayerTail(l, x: x, a, T: T, t0: t0, context16: context16, packed: packed,
+                                             scratch: gemmScratch, bf16Start: bf16Start)
+                x = UnsafePointer(a.y2)
+                continue
+            }
             matmulForward(a.residual1, a.context, w.outputWeight, w.outputBias, T: T, IC: C, OC: C,
                           precision: precision, scratch: gemmScratch,
                           converted: ConvertedInputs(input: context16, weight: w16?.output, packedWeight: w16?.packed?.output,
@@ -576,6 +584,43 @@ public final class BertForTokenClassification {
                                      converted: x16)
             x = UnsafePointer(a.y2)
         }
+    }
+
+    /// The rest of an encoder layer in BF16 inference once attention has written its output (`context16`, in the
+    /// lane's stretch of the first BF16 area): each product on packed weights is followed, block by block of its rows
+    /// while they are in cache, by what reads them (the residual LayerNorm, the activation), which writes the next
+    /// product's input (`BLAS.gemmBF16(m:a:packed:bias:c:reusingOutput:epilogue:)`). Every row gets the operations
+    /// of the unfused path in the same order. The attention block's output goes to the second area (the first is
+    /// still being read), the activation to the first, and the layer's output there too, over the activation's
+    /// rows already multiplied (a row of C values never reaches the F-wide rows not yet read). Returns the layer's
+    /// output in BF16 for the next layer, nil after the last.
+    private func bf16InferenceLayerTail(_ l: Int, x: UnsafePointer<Float>, _ a: LayerActivations, T: Int, t0: Int,
+                                        context16: BF16Matrix, packed: LayerBF16Weights.Packed, scratch: GEMMScratch,
+                                        bf16Start: Int) -> BF16Matrix? {
+        let C = config.hiddenSize, F = config.intermediateSize, eps = Float(config.layerNormEps)
+        let w = weights.layers[l]
+        let y1_16 = scratch.b.matrix(offset: t0 * C, count: T * C)
+        BLAS.gemmBF16(m: T, a: context16, packed: packed.output, bias: w.outputBias, c: a.residual1) { rows, out in
+            let t = rows.lowerBound
+            residualLayerNormForward(a.y1 + t * C, a.mean1 + t, a.rstd1 + t, out, out, x + t * C, w.ln1Weight, w.ln1Bias,
+                                     T: rows.count, C: C, eps: eps, dropout: nil,
+                                     converted: y1_16.slice(from: t * C, count: rows.count * C))
+        }
+        // The intermediate projection's outputs are read only by the activation: each block takes the first rows'
+        // place, which stays in cache.
+        let act16 = scratch.a.matrix(offset: bf16Start, count: T * F)
+        BLAS.gemmBF16(m: T, a: y1_16, packed: packed.intermediate, bias: nil, c: a.ff1, reusingOutput: true) { rows, out in
+            biasGELUForward(act16.slice(from: rows.lowerBound * F, count: rows.count * F), nil, out, w.intermediateBias,
+                            T: rows.count, N: F, form: activation)
+        }
+        let next16 = l + 1 < config.numHiddenLayers ? scratch.a.matrix(offset: bf16Start, count: T * C) : nil
+        BLAS.gemmBF16(m: T, a: act16, packed: packed.ffOutput, bias: w.ffOutputBias, c: a.residual2) { rows, out in
+            let t = rows.lowerBound
+            residualLayerNormForward(a.y2 + t * C, a.mean2 + t, a.rstd2 + t, out, out, a.y1 + t * C, w.ln2Weight,
+                                     w.ln2Bias, T: rows.count, C: C, eps: eps, dropout: nil,
+                                     converted: next16?.slice(from: t * C, count: rows.count * C))
+        }
+        return next16
     }
 
     /// One encoder layer in INT8 (inference): each projection's int32 sums are scaled back, block by block of rows
@@ -794,8 +839,9 @@ private struct LayerBF16Weights {
     let ffOutput: BF16Matrix                        // [C, F]
 
     /// The same weights packed for the forward's products (nil: not packed, or oneDNN does not run them).
-    let packed: (query: PackedWeights, key: PackedWeights, value: PackedWeights, output: PackedWeights,
-                 intermediate: PackedWeights, ffOutput: PackedWeights)?
+    typealias Packed = (query: PackedWeights, key: PackedWeights, value: PackedWeights, output: PackedWeights,
+                        intermediate: PackedWeights, ffOutput: PackedWeights)
+    let packed: Packed?
 
     /// In training on the AMX kernel, the same weights in its panels for the forward's products and for the input
     /// gradients' (nil otherwise): laid out once per change, for every lane.

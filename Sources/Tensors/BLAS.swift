@@ -87,6 +87,14 @@ public struct BF16Matrix: @unchecked Sendable {
         self.count = count
     }
 
+    /// Values `offset ..< offset + count` of this view, as a view of their own.
+    public func slice(from offset: Int, count: Int) -> BF16Matrix {
+        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
+                     "values \(offset) ..< \(offset + count) are outside a BF16 matrix of \(self.count)")
+        let bytes = kernels.isOneDNN ? MemoryLayout<UInt16>.stride : MemoryLayout<Float>.stride
+        return BF16Matrix(buffer: buffer, storage: storage + offset * bytes, count: count)
+    }
+
     /// Sets the view's values from `count` values of `source`, rounded to bfloat16.
     public func convert(from source: UnsafePointer<Float>) {
         if kernels.isOneDNN {
@@ -272,6 +280,41 @@ public enum BLAS {
         }
         #endif
     }
+
+    /// `gemmBF16(m:a:packed:bias:c:)` followed by `epilogue`, a pass over the product's rows that reads nothing of
+    /// other rows: where the AMX kernel runs the product (its panels exist), it multiplies `epilogueRows` rows at a
+    /// time and `epilogue` follows each block while its outputs are in cache; elsewhere the whole product runs, then
+    /// `epilogue(0 ..< m, c)`. `epilogue` gets the rows and where their outputs start: in `c` at the first row's
+    /// place, or with `reusingOutput` at `c` itself, each block written over the last (the outputs then are read by
+    /// `epilogue` only). The kernel's rows are independent, so every row gets the same bits whatever the blocks.
+    public static func gemmBF16(m: Int, a: BF16Matrix, packed: PackedWeights, bias: UnsafePointer<Float>?,
+                                c: UnsafeMutablePointer<Float>, reusingOutput: Bool = false,
+                                epilogue: (_ rows: Range<Int>, _ outputs: UnsafeMutablePointer<Float>) -> Void) {
+        let n = packed.n, k = packed.k
+        guard let panels = packed.amxPanels, m > 0 else {
+            gemmBF16(m: m, a: a, packed: packed, bias: bias, c: c)
+            epilogue(0 ..< m, c)
+            return
+        }
+        checkSizes(m, n, k)
+        precondition(m * k <= a.count, "a BF16 product of \(m) × \(k) inputs given a matrix of \(a.count)")
+        precondition(a.kernels.isOneDNN, "BF16 inputs converted for \(a.kernels) multiplied on AMX panels")
+        precondition((bias != nil) == packed.bias, "a weight packed \(packed.bias ? "with" : "without") a bias given \(bias == nil ? "none" : "one")")
+        let inputs = UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self))
+        var done = 0
+        while done < m {
+            let rows = done ..< min(m, done + epilogueRows)
+            let out = reusingOutput ? c : c + done * n
+            gemmAMX(m: rows.count, a: inputs + done * k, packed: UnsafePointer(panels), n: n, k: k, bias: bias, c: out)
+            epilogue(rows, out)
+            done = rows.upperBound
+        }
+    }
+
+    /// The rows of one block of `gemmBF16(m:a:packed:bias:c:reusingOutput:epilogue:)` on the AMX kernel: a block's
+    /// outputs (at most 64 × 1,536 floats, 384 KiB, in the default encoder) stay in the second-level cache for the
+    /// pass that follows.
+    static let epilogueRows = 64
 
     /// Whether a oneDNN matmul primitive is made for one shape (m, n, k) or for any (oneDNN's runtime dimensions).
     enum OneDNNShapes: Sendable {

@@ -38,9 +38,11 @@ public enum ComputeLibraries {
         return text + " (\(fp32Description) runs single precision here; the packed kernel, AVX2 only, tagged at 0.4-0.65 times its speed on an AVX-512 Xeon)"
     }
 
-    /// Who runs BF16 products in training and inference's rows left over after its whole blocks, where BF16
-    /// products run on oneDNN: "training: oneDNN's primitive for any shape; inference's rows left over: the
-    /// tool's AMX kernel on weights packed once at load".
+    /// Who runs BF16 products in training and in inference (the rows left over after its whole blocks, and the
+    /// products a pass over their rows follows), where BF16 products run on oneDNN: "training: the tool's AMX
+    /// kernel; inference's rows left over after blocks of 256, and all rows of the products a LayerNorm or the
+    /// activation follows (in blocks of 64 rows, each followed by its pass): the tool's AMX kernel on weights packed
+    /// once at load".
     public static var bf16ProductsDescription: String {
         let byHand = BLAS.bf16ProductsAsked.map { " (\(BLAS.bf16ProductsVariable)=\($0.rawValue) set by hand)" } ?? ""
         guard BLAS.amxRuns else {
@@ -48,9 +50,13 @@ public enum ComputeLibraries {
                                              ? " (Linux did not grant the AMX tiles to the tool's kernel)" : "")
         }
         let training = BLAS.bf16Products == .amx ? "the tool's AMX kernel" : "oneDNN's primitive for any shape"
-        let leftover = BLAS.inferenceLeftoverRows == .amx ? "the tool's AMX kernel on weights packed once at load"
-            : "oneDNN's primitive for any shape"
-        return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock): \(leftover)\(byHand)"
+        guard BLAS.inferenceLeftoverRows == .amx else {
+            return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock): oneDNN's primitive "
+                + "for any shape\(byHand)"
+        }
+        return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock), and all rows of the "
+            + "products a LayerNorm or the activation follows (in blocks of \(BLAS.epilogueRows) rows, each followed by "
+            + "its pass): the tool's AMX kernel on weights packed once at load\(byHand)"
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".

@@ -123,9 +123,14 @@ import Testing
     /// In BF16 an inference model keeps its projection weights packed for blocks of rows where oneDNN runs the
     /// products: at 600 tokens (two blocks and a rest) its logits are those of the training model's forward on the
     /// row-major weights, and after the parameters change (packed again) those of the new parameters. (The
-    /// classifier, single precision in either, multiplies through the library in both here.)
-    @Test func packedBF16WeightsGiveTheLogitsOfTheRowMajorWeights() throws {
-        let config = Self.config(.gelu), tokens = 600
+    /// classifier, single precision in either, multiplies through the library in both here.) Where the AMX kernel
+    /// runs, the products whose outputs a pass over their rows reads next run in blocks of rows with that pass (the
+    /// feed-forward output only with an intermediate width of whole steps of the kernel's depth: 64, not 48).
+    @Test(arguments: [48, 64])
+    func packedBF16WeightsGiveTheLogitsOfTheRowMajorWeights(intermediateSize: Int) throws {
+        var config = Self.config(.gelu)
+        config.intermediateSize = intermediateSize
+        let tokens = 600
         let training = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5, precision: .bf16)
         let inference = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
                                                    precision: .bf16, purpose: .inference, initializingParameters: true,

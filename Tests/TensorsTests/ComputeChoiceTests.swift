@@ -278,6 +278,47 @@ import Testing
             }
         }
     }
+
+    /// A product on packed weights followed by a pass over its rows (`gemmBF16(...epilogue:)`) hands the pass every
+    /// row once, in order: in blocks of `BLAS.epilogueRows` where the AMX kernel multiplies them, all at once
+    /// elsewhere. Each block's outputs have the bits of the product without the pass (below a block of oneDNN's
+    /// rows both run the same kernel), in place, or with `reusingOutput` each block at the output's start.
+    @Test(.enabled(if: oneDNNRunsBF16), arguments: [BLAS.BF16Products.onednn] + (BLAS.amxRuns ? [.amx] : []), [false, true])
+    func aProductWithAPassOverItsRowsGivesEachRowOnceWithTheProductsBits(leftoverRows: BLAS.BF16Products,
+                                                                         reusingOutput: Bool) throws {
+        let n = 40, k = 64, maxRows = 3 * BLAS.epilogueRows + 9
+        #expect(maxRows < BLAS.rowBlock)
+        var r = TestRandom(31)
+        let a16 = BF16Buffer(capacity: maxRows * k), w16 = BF16Buffer(capacity: n * k)
+        let am = a16.convert(r.floats(maxRows * k, scale: 1), count: maxRows * k)
+        let weight = w16.convert(r.floats(n * k, scale: 1), count: n * k)
+        let bias = r.floats(n, scale: 1)
+        let packed = try #require(PackedWeights(n: n, k: k, bias: true, leftoverRows: leftoverRows))
+        packed.pack(weight)
+        let blocks = packed.amxPanels != nil
+        #expect(blocks == (leftoverRows == .amx))
+        for m in [1, BLAS.epilogueRows - 1, BLAS.epilogueRows, BLAS.epilogueRows + 1, maxRows] {
+            var whole = [Float](repeating: .nan, count: m * n)
+            bias.withUnsafeBufferPointer { BLAS.gemmBF16(m: m, a: am, packed: packed, bias: $0.baseAddress, c: &whole) }
+            var c = [Float](repeating: .nan, count: m * n), seen = [Float](repeating: .nan, count: m * n)
+            var visited: [Range<Int>] = [], misplaced = 0
+            c.withUnsafeMutableBufferPointer { c in
+                bias.withUnsafeBufferPointer { bias in
+                    BLAS.gemmBF16(m: m, a: am, packed: packed, bias: bias.baseAddress, c: c.baseAddress!,
+                                  reusingOutput: reusingOutput) { rows, out in
+                        visited.append(rows)
+                        if out != c.baseAddress! + (reusingOutput ? 0 : rows.lowerBound * n) { misplaced += 1 }
+                        for i in 0 ..< rows.count * n { seen[rows.lowerBound * n + i] = out[i] }
+                    }
+                }
+            }
+            let expected = blocks
+                ? stride(from: 0, to: m, by: BLAS.epilogueRows).map { $0 ..< min(m, $0 + BLAS.epilogueRows) } : [0 ..< m]
+            #expect(visited == expected, "m \(m)")
+            #expect(misplaced == 0, "m \(m): \(misplaced) blocks' outputs were not where they belong")
+            #expect(seen.map(\.bitPattern) == whole.map(\.bitPattern), "m \(m)")
+        }
+    }
 }
 
 /// Weights are packed only for oneDNN's products: where BF16 products are emulated (no AMX, or no BF16
