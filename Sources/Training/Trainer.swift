@@ -343,8 +343,9 @@ public final class Trainer {
             // The epoch's end: evaluate, save, decide whether to go on.
             state.epoch += 1
             state.nextBatch = 0
-            epochSeconds.append(Date().timeIntervalSince(epochStart))
             try evaluateAndKeepBest(epoch: Double(state.epoch))
+            // The epoch's time counts its validation, as transformers' Trainer's evaluation at each epoch's end.
+            epochSeconds.append(Date().timeIntervalSince(epochStart))
             if let patience = options.patience, state.evaluationsWithoutImprovement >= patience {
                 say("no better dev \(metric.rawValue) in \(counted(patience, "evaluation")): stopping early")
                 stoppedEarly = true

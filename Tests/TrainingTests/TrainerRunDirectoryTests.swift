@@ -8,6 +8,21 @@ import Testing
 
 /// What a finished run leaves behind, and whether training learns at all.
 @Suite(.serialized) struct TrainerRunDirectoryTests {
+    /// An epoch's time, as the run reports it ("epoch 1 took … s (training and validation)", the summary's seconds
+    /// per epoch), counts its validation: with one step of training and a dev set of thousands of sentences, it is
+    /// at least the evaluation's own time.
+    @Test func anEpochsTimeCountsItsValidation() throws {
+        let task = try TinyTaggingTask(sentences: 4, devSentences: 3000)
+        defer { task.remove() }
+        let run = task.runDirectory()
+        let (summary, messages) = try TinyTaggingTask.run(task.options(output: run, epochs: 1))
+        let evaluation = try #require(column(try metricsRows(run, "evaluations"), "seconds").first)
+        let epoch = try #require(summary.secondsPerEpoch)
+        #expect(evaluation > 0 && epoch >= evaluation, "epoch \(epoch) s, its evaluation \(evaluation) s")
+        #expect(messages.contains { $0.hasPrefix("epoch 1 took ") && $0.hasSuffix(" s (training and validation)") },
+                "\(messages)")
+    }
+
     @Test func aRunLeavesTheDocumentedRunDirectory() throws {
         let task = try TinyTaggingTask()
         defer { task.remove() }
