@@ -290,30 +290,26 @@ public enum BLAS {
     public static func gemmBF16(m: Int, a: BF16Matrix, packed: PackedWeights, bias: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>, reusingOutput: Bool = false,
                                 epilogue: (_ rows: Range<Int>, _ outputs: UnsafeMutablePointer<Float>) -> Void) {
-        let n = packed.n, k = packed.k
-        guard let panels = packed.amxPanels, m > 0 else {
+        guard packed.amxPanels != nil else {
             gemmBF16(m: m, a: a, packed: packed, bias: bias, c: c)
             epilogue(0 ..< m, c)
             return
         }
-        checkSizes(m, n, k)
-        precondition(m * k <= a.count, "a BF16 product of \(m) × \(k) inputs given a matrix of \(a.count)")
-        precondition(a.kernels.isOneDNN, "BF16 inputs converted for \(a.kernels) multiplied on AMX panels")
-        precondition((bias != nil) == packed.bias, "a weight packed \(packed.bias ? "with" : "without") a bias given \(bias == nil ? "none" : "one")")
-        let inputs = UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self))
+        // A block is fewer rows than oneDNN's, so each runs on the kernel alone.
         var done = 0
         while done < m {
             let rows = done ..< min(m, done + epilogueRows)
-            let out = reusingOutput ? c : c + done * n
-            gemmAMX(m: rows.count, a: inputs + done * k, packed: UnsafePointer(panels), n: n, k: k, bias: bias, c: out)
+            let out = reusingOutput ? c : c + done * packed.n
+            gemmBF16(m: rows.count, a: a.slice(from: done * packed.k, count: rows.count * packed.k), packed: packed,
+                     bias: bias, c: out)
             epilogue(rows, out)
             done = rows.upperBound
         }
     }
 
-    /// The rows of one block of `gemmBF16(m:a:packed:bias:c:reusingOutput:epilogue:)` on the AMX kernel: a block's
-    /// outputs (at most 64 × 1,536 floats, 384 KiB, in the default encoder) stay in the second-level cache for the
-    /// pass that follows.
+    /// The rows of one block of `gemmBF16(m:a:packed:bias:c:reusingOutput:epilogue:)` on the AMX kernel (fewer than
+    /// `rowBlock`): a block's outputs (at most 64 × 1,536 floats, 384 KiB, in the default encoder) stay in the
+    /// second-level cache for the pass that follows.
     static let epilogueRows = 64
 
     /// Whether a oneDNN matmul primitive is made for one shape (m, n, k) or for any (oneDNN's runtime dimensions).
