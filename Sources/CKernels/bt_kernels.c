@@ -234,17 +234,23 @@ BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
 // Rows of dropout and softmax: the bodies of bt_dropout_forward, bt_softmax_forward and bt_softmax_backward, which
 // attention also runs on the rows of its score blocks.
 
-/// out[i] = keep(counter_base + i) ? in[i] · scale : 0 for i < count; out may alias in. Sixteen counters at a time
-/// in explicit vectors: attention runs it on short rows, in place.
+/// out[i] = keep(counter_base + i · counter_step) ? in[i] · scale : 0 for i < count; out may alias in. Sixteen
+/// counters at a time in explicit vectors: attention runs it on short rows, in place, a row of its probabilities
+/// (step 1) or a column of them (step: the counters between rows).
 BT_INLINE void bt_dropout_row(float *out, const float *in, size_t count, const bt_dropout *dropout,
-                              uint32_t counter_base) {
+                              uint32_t counter_base, uint32_t counter_step) {
     const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const size_t whole = count - count % BT_LANES;
+    // The counters of the next sixteen elements, advanced by addition (arithmetic modulo 2^32 gives each element's
+    // counter whatever the grouping).
+    bt_vu counter = lane * counter_step + counter_base;
+    const uint32_t advance = BT_LANES * counter_step;
     bt_vf x;
     for (size_t i = 0; i <= whole; i += BT_LANES) {
         const size_t n = i < whole ? BT_LANES : count - whole;
         if (n == 0) break;
-        bt_vu h = (lane + (counter_base + (uint32_t)i) + dropout->key0) * 0x9E3779B1u;
+        bt_vu h = (counter + dropout->key0) * 0x9E3779B1u;
+        counter += advance;
         h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;
         h ^= dropout->key1;
         h ^= h >> 16; h *= 0x85EBCA6Bu; h ^= h >> 13; h *= 0xC2B2AE35u; h ^= h >> 16;

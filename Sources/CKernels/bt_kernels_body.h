@@ -204,7 +204,7 @@ void BT_NAME(bt_gelu_bias_backward)(float *dinp, float *dbias, const float *dout
 
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_dropout_forward)(float *out, const float *in, size_t count, bt_dropout dropout, uint32_t counter_base) {
-    bt_dropout_row(out, in, count, &dropout, counter_base);
+    bt_dropout_row(out, in, count, &dropout, counter_base, 1);
 }
 
 BT_VARIANT_FUNCTION
@@ -536,71 +536,106 @@ BT_INLINE void BT_NAME(bt_attention_weighted_rows)(float *out, size_t ldo, const
     }
 }
 
-/// p = softmax over a padded row's first n of np values (np a multiple of sixteen), with zeros past n: the bits of
-/// bt_softmax_row on the first n, in whole vectors.
-BT_INLINE void BT_NAME(bt_attention_softmax_row)(float *p, size_t n, size_t np) {
-    const bt_vu lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    bt_vf largest = -INFINITY, v, e;
-    for (size_t i = 0; i < np; i += BT_LANES) {
-        BT_LOAD(v, p + i);
-        if (i + BT_LANES > n) v = lane < (uint32_t)(n - i) ? v : -INFINITY;
-        largest = largest >= v ? largest : v;
-    }
-    float lanes[BT_LANES];
-    memcpy(lanes, &largest, sizeof lanes);
-    const float m = bt_max_lanes(lanes);
-    bt_vf sum = 0.0f;
-    for (size_t i = 0; i < np; i += BT_LANES) {
-        BT_LOAD(v, p + i);
-        v = v - m;
-        fast_exp_v(&e, &v);
-        if (i + BT_LANES > n) e = lane < (uint32_t)(n - i) ? e : 0.0f;
-        BT_STORE(p + i, e);
-        sum += e;
-    }
-    memcpy(lanes, &sum, sizeof lanes);
-    const float inv = 1.0f / bt_reduce_lanes(lanes);
-    for (size_t i = 0; i < np; i += BT_LANES) {
-        BT_LOAD(v, p + i);
-        v = v * inv;
-        BT_STORE(p + i, v);
-    }
-}
+// Attention's blocks are held transposed: row i holds key i's entry for every query, so a query's softmax runs
+// down a column. Sixteen queries at a time, each a lane, every sum and maximum of a query over its keys runs as
+// bt_softmax_row and bt_softmax_backward_row run it over a row (keys i ≡ j (mod 16) in lane j's partial sum, then
+// one fixed tree), with vectors of sixteen queries where those have scalars: no reduction across the lanes of a
+// vector and one division for sixteen queries, where a row at a time reduced across lanes twice and divided once
+// for each query. Columns from n to np (the padding of the last sixteen queries) get values no one reads.
 
-/// ds = p · (dp - Σ dp · p) over a padded row of np values whose p is zero past n: bt_softmax_backward_row's
-/// bits on the first n. With `kept` (dropout's output for p) not NULL, dp is first dropped where dropout dropped
-/// p: dp · scale where kept is not zero, else 0 (where p is zero the result is zero either way).
-BT_INLINE void BT_NAME(bt_attention_softmax_backward_row)(float *ds, const float *p, const float *kept, float scale,
-                                                           size_t np) {
-    bt_vf acc = 0.0f, dp, pv, kv;
-    for (size_t i = 0; i < np; i += BT_LANES) {
-        BT_LOAD(dp, ds + i);
-        if (kept) {
-            BT_LOAD(kv, kept + i);
-            dp = kv != 0.0f ? dp * scale : 0.0f;
-            BT_STORE(ds + i, dp);
+/// The softmax down the columns r < n of a block's rows i < n (np apart): column r becomes query r's
+/// probabilities, the bits of bt_softmax_row over query r's n scores. Keys from n to np count as the padding of a
+/// row of np does: -∞ to the maxima, nothing to the sums (zeros, which change no sum of exponentials).
+BT_INLINE void BT_NAME(bt_attention_softmax_columns)(float *p, size_t n, size_t np) {
+    // Keys in blocks of sixteen, key i0 + j in lane j's vectors: indices known when compiled keep the vectors in
+    // registers.
+    for (size_t r0 = 0; r0 < np; r0 += BT_LANES) {
+        bt_vf most[BT_LANES], sums[BT_LANES], v, e;
+        for (int j = 0; j < BT_LANES; j++) { most[j] = -INFINITY; sums[j] = 0.0f; }
+        for (size_t i0 = 0; i0 < np; i0 += BT_LANES) {
+            _Pragma("clang loop unroll(full)")
+            for (int j = 0; j < BT_LANES; j++) {
+                if (i0 + j < n) BT_LOAD(v, p + (i0 + j) * np + r0); else v = -INFINITY;
+                most[j] = most[j] >= v ? most[j] : v;
+            }
         }
-        BT_LOAD(pv, p + i);
-        acc += dp * pv;
-    }
-    float lanes[BT_LANES];
-    memcpy(lanes, &acc, sizeof lanes);
-    const float dot = bt_reduce_lanes(lanes);
-    for (size_t i = 0; i < np; i += BT_LANES) {
-        BT_LOAD(dp, ds + i);
-        BT_LOAD(pv, p + i);
-        dp = pv * (dp - dot);
-        BT_STORE(ds + i, dp);
+        for (int width = BT_LANES / 2; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) most[j] = most[j] >= most[j + width] ? most[j] : most[j + width];
+        for (size_t i0 = 0; i0 < n; i0 += BT_LANES) {
+            _Pragma("clang loop unroll(full)")
+            for (int j = 0; j < BT_LANES; j++) {
+                if (i0 + j >= n) break;
+                float *row = p + (i0 + j) * np + r0;
+                BT_LOAD(v, row);
+                v = v - most[0];
+                fast_exp_v(&e, &v);
+                BT_STORE(row, e);
+                sums[j] += e;
+            }
+        }
+        for (int width = BT_LANES / 2; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) sums[j] += sums[j + width];
+        const bt_vf inv = 1.0f / sums[0];
+        for (size_t i = 0; i < n; i++) {
+            BT_LOAD(v, p + i * np + r0);
+            v = v * inv;
+            BT_STORE(p + i * np + r0, v);
+        }
     }
 }
 
-/// The forward's probabilities after dropout, p = softmax(scale · q kᵀ) with row i's dropout counters from
-/// counter_base + i · counter_row_stride, into `probs` [n, np]; `transposed` takes kᵀ.
-BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *transposed, const float *q, const float *k,
-                                                    size_t n, size_t np, size_t hs, size_t ld, float scale, int prefetch) {
-    BT_NAME(bt_attention_transpose)(transposed, k, n, np, hs, ld, prefetch);
-    BT_NAME(bt_attention_scores)(probs, q, ld, transposed, n, np, hs, scale, prefetch);
-    for (size_t i = 0; i < n; i++) BT_NAME(bt_attention_softmax_row)(probs + i * np, n, np);
+/// ds = p · (dp - Σ_i dp · p) down the columns r < n (rows i < n, np apart), in place of dp: bt_softmax_backward_row's
+/// bits for each query. With `kept` (dropout's output for p) not NULL, dp is first dropped where dropout dropped p:
+/// dp · scale where kept is not zero, else 0.
+BT_INLINE void BT_NAME(bt_attention_softmax_backward_columns)(float *ds, const float *p, const float *kept, float scale,
+                                                               size_t n, size_t np) {
+    for (size_t r0 = 0; r0 < np; r0 += BT_LANES) {
+        bt_vf sums[BT_LANES], dp, pv, kv;
+        for (int j = 0; j < BT_LANES; j++) sums[j] = 0.0f;
+        for (size_t i0 = 0; i0 < n; i0 += BT_LANES) {
+            _Pragma("clang loop unroll(full)")
+            for (int j = 0; j < BT_LANES; j++) {
+                if (i0 + j >= n) break;
+                const size_t at = (i0 + j) * np + r0;
+                BT_LOAD(dp, ds + at);
+                if (kept) {
+                    BT_LOAD(kv, kept + at);
+                    dp = kv != 0.0f ? dp * scale : 0.0f;
+                    BT_STORE(ds + at, dp);
+                }
+                BT_LOAD(pv, p + at);
+                sums[j] += dp * pv;
+            }
+        }
+        for (int width = BT_LANES / 2; width >= 1; width /= 2)
+            for (int j = 0; j < width; j++) sums[j] += sums[j + width];
+        const bt_vf dot = sums[0];
+        for (size_t i = 0; i < n; i++) {
+            BT_LOAD(dp, ds + i * np + r0);
+            BT_LOAD(pv, p + i * np + r0);
+            dp = pv * (dp - dot);
+            BT_STORE(ds + i * np + r0, dp);
+        }
+    }
+}
+
+/// The forward's probabilities transposed, after dropout, into `probs` [n, np]: row i holds every query's
+/// probability of key i, from scale · k qᵀ (`transposed` takes qᵀ) and the softmax down its columns, each value with
+/// the bits of softmax(scale · q kᵀ)'s: a score's terms are the same products in the same order. Query r's
+/// probability of key i has dropout's counter counter_base + r · counter_row_stride + i (drawn for whole rows of np,
+/// the padding's columns too, so a row is whole vectors); with `kept` NULL dropout works in place, else it writes
+/// `kept` and leaves `probs` as the softmax gave it.
+BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *kept, float *transposed, const float *q,
+                                                    const float *k, size_t n, size_t np, size_t hs, size_t ld,
+                                                    float scale, const bt_dropout *dropout, uint32_t counter_base,
+                                                    uint32_t counter_row_stride, int prefetch) {
+    BT_NAME(bt_attention_transpose)(transposed, q, n, np, hs, ld, prefetch);
+    BT_NAME(bt_attention_scores)(probs, k, ld, transposed, n, np, hs, scale, prefetch);
+    BT_NAME(bt_attention_softmax_columns)(probs, n, np);
+    if (dropout)
+        for (size_t i = 0; i < n; i++)
+            bt_dropout_row((kept ? kept : probs) + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i,
+                           counter_row_stride);
 }
 
 BT_VARIANT_FUNCTION
@@ -610,11 +645,10 @@ void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, c
     if (n == 0) return;
     const size_t np = bt_attention_padded(n);
     float *probs = scratch, *transposed = scratch + 3 * n * np;
-    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale, 1);
-    if (dropout)
-        for (size_t i = 0; i < n; i++)
-            bt_dropout_row(probs + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
-    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 0, v, ld, n, n, hs, 1.0f, 1);
+    BT_NAME(bt_attention_probabilities)(probs, NULL, transposed, q, k, n, np, hs, ld, scale, dropout, counter_base,
+                                        counter_row_stride, 1);
+    // out = p · v, reading the probabilities' block transposed.
+    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 1, v, ld, n, n, hs, 1.0f, 1);
     // The head's block converted while it is in cache, for the output projection's BF16 product.
     if (out16)
         for (size_t i = 0; i < n; i++) BT_NAME(bt_convert_f32_to_bf16)(out16 + i * ld, out + i * ld, hs);
@@ -628,24 +662,20 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
     if (n == 0) return;
     const size_t np = bt_attention_padded(n);
     float *probs = scratch, *kept = scratch + n * np, *dprobs = scratch + 2 * n * np, *transposed = scratch + 3 * n * np;
-    // The forward's probabilities, recomputed, and what dropout kept of them.
-    BT_NAME(bt_attention_probabilities)(probs, transposed, q, k, n, np, hs, ld, scale, 0);
-    if (dropout) {
-        for (size_t i = 0; i < n; i++)
-            bt_dropout_row(kept + i * np, probs + i * np, np, dropout, counter_base + (uint32_t)i * counter_row_stride);
-    } else {
-        kept = probs;
-    }
-    // out = kept · v: dv = keptᵀ · dout, dkept = dout · vᵀ.
-    BT_NAME(bt_attention_weighted_rows)(dv, ld, kept, np, 1, dout, ld, n, n, hs, 1.0f, 0);
-    BT_NAME(bt_attention_transpose)(transposed, v, n, np, hs, ld, 0);
-    BT_NAME(bt_attention_scores)(dprobs, dout, ld, transposed, n, np, hs, 1.0f, 0);
-    for (size_t i = 0; i < n; i++)
-        BT_NAME(bt_attention_softmax_backward_row)(dprobs + i * np, probs + i * np, dropout ? kept + i * np : NULL,
-                                                   dropout ? dropout->scale : 1.0f, np);
+    // The forward's probabilities, recomputed, and what dropout kept of them; every block below is transposed as
+    // they are (row i: key i, for every query).
+    BT_NAME(bt_attention_probabilities)(probs, dropout ? kept : NULL, transposed, q, k, n, np, hs, ld, scale, dropout,
+                                        counter_base, counter_row_stride, 0);
+    if (!dropout) kept = probs;
+    // out = kept · v: dv = keptᵀ · dout, dkept = dout · vᵀ (held as v · doutᵀ).
+    BT_NAME(bt_attention_weighted_rows)(dv, ld, kept, np, 0, dout, ld, n, n, hs, 1.0f, 0);
+    BT_NAME(bt_attention_transpose)(transposed, dout, n, np, hs, ld, 0);
+    BT_NAME(bt_attention_scores)(dprobs, v, ld, transposed, n, np, hs, 1.0f, 0);
+    BT_NAME(bt_attention_softmax_backward_columns)(dprobs, probs, dropout ? kept : NULL,
+                                                   dropout ? dropout->scale : 1.0f, n, np);
     // scores = scale · q kᵀ: dq = scale · dscores · k, dk = scale · dscoresᵀ · q.
-    BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 0, k, ld, n, n, hs, scale, 0);
-    BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 1, q, ld, n, n, hs, scale, 0);
+    BT_NAME(bt_attention_weighted_rows)(dq, ld, dprobs, np, 1, k, ld, n, n, hs, scale, 0);
+    BT_NAME(bt_attention_weighted_rows)(dk, ld, dprobs, np, 0, q, ld, n, n, hs, scale, 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

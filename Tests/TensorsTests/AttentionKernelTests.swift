@@ -110,6 +110,41 @@ import Testing
 }
 
 extension AttentionKernelTests {
+    /// The kernel takes each query's softmax down a column of a transposed block, sixteen queries at a time; each
+    /// query's probabilities are still the row softmax's (`softmaxForward`) over its scores, to the bit. Small
+    /// integers make every score exact (scale 1/8 for heads of 64), and V the identity makes the output the
+    /// probabilities themselves: every other term of an output is a probability times zero.
+    @Test func eachQuerysProbabilitiesAreTheRowSoftmaxsBitsOfItsScores() {
+        let hs = 64, NH = 1, C = hs
+        let offsets = Self.lengths.reduce(into: [Int32(0)]) { $0.append($0.last! + Int32($1)) }
+        let T = Int(offsets.last!), B = Self.lengths.count
+        var r = TestRandom(74)
+        let q = r.ints(T * C, below: 7).map { Float($0 - 3) }, k = r.ints(T * C, below: 7).map { Float($0 - 3) }
+        var v = [Float](repeating: 0, count: T * C)
+        for b in 0 ..< B {
+            for j in Int(offsets[b]) ..< Int(offsets[b + 1]) { v[j * C + j - Int(offsets[b])] = 1 }
+        }
+        let scratch = AttentionScratch(maxSequenceLength: Self.maxLength, headSize: hs, workers: 2)
+        var out = [Float](repeating: .nan, count: T * C)
+        attentionForward(&out, q, k, v, offsets, B: B, NH: NH, C: C, dropout: nil, scratch: scratch)
+        for b in 0 ..< B {
+            let start = Int(offsets[b]), n = Int(offsets[b + 1]) - start
+            var scores = [Float](repeating: 0, count: n * n), probabilities = scores
+            for i in 0 ..< n {
+                for j in 0 ..< n {
+                    let dot = (0 ..< hs).reduce(Float(0)) { $0 + q[(start + i) * C + $1] * k[(start + j) * C + $1] }
+                    scores[i * n + j] = dot * 0.125
+                }
+            }
+            softmaxForward(&probabilities, scores, R: n, N: n)
+            for i in 0 ..< n {
+                let row = Array(out[(start + i) * C ..< (start + i) * C + n])
+                #expect(row.map(\.bitPattern) == probabilities[i * n ..< (i + 1) * n].map(\.bitPattern),
+                        "sequence of \(n), query \(i): \(row) against \(Array(probabilities[i * n ..< (i + 1) * n]))")
+            }
+        }
+    }
+
     /// The output written straight into the output projection's BF16 input is the conversion of the single-precision
     /// output, to the bit, in both input formats, with dropout; the single-precision output is unchanged.
     @Test func bf16OutputIsTheConversionOfTheSinglePrecisionOne() {
