@@ -198,9 +198,10 @@ import Testing
     }
 
     /// An inference forward splits a batch's sequences between lanes, each running the whole encoder on a thread
-    /// of its own on its own rows and scratch: the logits and the last hidden state are those of the same batch
-    /// run in one piece, bit for bit, in every precision (each row gets the same operations wherever it falls,
-    /// as a sentence alone and in a batch do), batch after batch, for two parameter sets.
+    /// of its own on its own rows and scratch, taking parts in turn: the logits and the last hidden state are
+    /// those of the same batch run in one piece, bit for bit, in every precision (each row gets the same
+    /// operations wherever it falls, as a sentence alone and in a batch do), batch after batch, for two parameter
+    /// sets, in parts of the default size and in many small ones.
     @Test(.enabled(if: BLAS.productsRunOnCallingThread, "lanes multiply on oneDNN"),
           arguments: [GEMMPrecision.fp32, .bf16] + (BLAS.int8Runs ? [.int8] : []))
     func lanesGiveTheLogitsOfTheBatchInOnePiece(precision: GEMMPrecision) throws {
@@ -208,7 +209,9 @@ import Testing
         let model = BertForTokenClassification(config: config, numLabels: 5, maxTokens: tokens, seed: 5,
                                                precision: precision, purpose: .inference)
         try #require(model.laneCapacity >= 2, "a model plans scratch for one lane a thread")
-        for (seed, size) in [(UInt64(5), tokens), (6, 300)] {
+        for (seed, size, partTokens) in [(UInt64(5), tokens, 24), (5, tokens, BertForTokenClassification.defaultMinimumPartTokens),
+                                         (6, 300, 24)] {
+            model.minimumPartTokens = partTokens
             let trained = perturbedModel(config, maxTokens: 16, seed: seed)
             withExtendedLifetime(trained) { _ = model.parameters.update(fromContentsOf: trained.parameters) }
             let batch = Self.unevenBatch(tokens: size)
@@ -219,12 +222,51 @@ import Testing
                 #expect(model.lastLaneCount == lanes, "\(size) tokens asked for \(lanes) lanes and ran \(model.lastLaneCount)")
                 return (Array(model.logits), Array(model.lastHiddenState))
             }
-            let inLanes = try run(lanes: 2), inOnePiece = try run(lanes: 1)
+            let inLanes = try run(lanes: 2)
+            let parts = model.lastInferenceParts.count
+            #expect(partTokens > 100 ? parts >= 2 : parts > 6, "\(size) tokens in parts of \(partTokens) ran \(parts) parts")
+            let inOnePiece = try run(lanes: 1)
+            #expect(model.lastInferenceParts.isEmpty)
             let differing = zip(inLanes.logits, inOnePiece.logits).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(inLanes.logits.count == batch.ids.count * 5 && differing == 0,
                     "\(precision), parameters \(seed): \(differing) of \(inLanes.logits.count) logits differ")
             #expect(zip(inLanes.hidden, inOnePiece.hidden).allSatisfy { $0.bitPattern == $1.bitPattern },
                     "\(precision), parameters \(seed): the last hidden states differ")
+        }
+    }
+
+    /// The parts an inference forward hands out take whole consecutive sequences, together every row once, each
+    /// but the last within half the longest sequence of a (2 · lanes)th of the tokens left before it or of the
+    /// minimum, whichever is more, so they shrink towards the end; the last takes what is left, under a part and a
+    /// half of the minimum.
+    @Test func inferencePartsShrinkTowardsTheEndOfTheBatch() throws {
+        let tokens = 2_000
+        let model = BertForTokenClassification(config: Self.config(.gelu), numLabels: 5, maxTokens: tokens, seed: 5,
+                                               precision: .fp32, purpose: .inference)
+        let batch = Self.unevenBatch(tokens: tokens), T = batch.ids.count, B = batch.offsets.count - 1, longest = 20
+        try model.forward(inputIDs: batch.ids, positionIDs: batch.positions, sequenceOffsets: batch.offsets,
+                          labels: nil, training: false)
+        for (lanes, minimum) in [(2, 256), (2, 64), (3, 100)] {
+            model.minimumPartTokens = minimum
+            let parts = model.inferenceParts(T: T, B: B, lanes: lanes)
+            #expect(parts.first?.rows.lowerBound == 0 && parts.last?.rows.upperBound == T)
+            #expect(parts.first?.sequences.lowerBound == 0 && parts.last?.sequences.upperBound == B)
+            for (part, next) in zip(parts, parts.dropFirst()) {
+                #expect(part.rows.upperBound == next.rows.lowerBound && part.sequences.upperBound == next.sequences.lowerBound)
+                if next != parts.last { #expect(next.rows.count <= part.rows.count + longest, "\(next) after \(part)") }
+            }
+            // The last takes what is left: less than half a part more than a part of the minimum.
+            #expect(parts.last!.rows.count < minimum + minimum / 2 + longest, "the last part: \(parts.last!)")
+            for part in parts {
+                #expect(Int(batch.offsets[part.sequences.lowerBound]) == part.rows.lowerBound
+                        && Int(batch.offsets[part.sequences.upperBound]) == part.rows.upperBound, "\(part)")
+                let target = max(minimum, (T - part.rows.lowerBound) / (2 * lanes))
+                if part != parts.last {
+                    #expect(abs(part.rows.count - target) <= longest / 2, "\(part) against \(target) tokens")
+                }
+            }
+            #expect(parts.count > 2 * lanes, "\(lanes) lanes, \(minimum) tokens at least: \(parts.count) parts")
+            #expect(parts[0].rows.count > parts[parts.count - 2].rows.count + longest, "the first part is the largest")
         }
     }
 
