@@ -26,13 +26,15 @@ extension BLAS {
     public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: amxRuns, asked: bf16ProductsAsked,
                                                                       byDefault: .amx)
 
-    /// Who multiplies the rows left over after inference's whole blocks of `rowBlock` rows by packed weights (a
-    /// sentence alone is all rows left over): the AMX kernel on its own panels, where it runs, unless oneDNN is asked
-    /// for by hand (oneDNN then runs its primitive for any shape, whose gemm kernels use AVX512-BF16, not AMX).
-    public static let inferenceLeftoverRows: BF16Products = bf16ProductsChoice(amxRuns: amxRuns,
-                                                                               asked: bf16ProductsAsked, byDefault: .amx)
+    /// Who multiplies inference's BF16 products on packed weights (`PackedWeights`): the AMX kernel on its own
+    /// panels, every row, where it runs, unless oneDNN is asked for by hand (oneDNN then runs whole blocks of
+    /// `rowBlock` rows on its packed primitive and the rest on its primitive for any shape). Q, K and V tagged as
+    /// fast on the kernel as in oneDNN's blocks (0.98-1.01 times, timed call by call, alternating, in one process),
+    /// and with one of the two taking every row a row's bits do not depend on where the blocks fall.
+    public static let inferenceProducts: BF16Products = bf16ProductsChoice(amxRuns: amxRuns,
+                                                                           asked: bf16ProductsAsked, byDefault: .amx)
 
-    /// The decision behind `bf16Products` and `inferenceLeftoverRows`: what was asked for, else `byDefault`, and
+    /// The decision behind `bf16Products` and `inferenceProducts`: what was asked for, else `byDefault`, and
     /// oneDNN wherever the AMX kernel does not run.
     public static func bf16ProductsChoice(amxRuns: Bool, asked: BF16Products?, byDefault: BF16Products) -> BF16Products {
         guard amxRuns else { return .onednn }

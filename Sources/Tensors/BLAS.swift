@@ -247,9 +247,9 @@ public enum BLAS {
     }
 
     /// c[m, n] = a[m, k] · weightᵀ (+ bias in every row, given exactly when the weight was made for one), a in
-    /// BF16 with leading dimension k, c with leading dimension n: whole blocks of `rowBlock` rows through the
-    /// primitive that reads the packed weight, the rows left over through the primitive for any shape on the
-    /// weight as it was packed.
+    /// BF16 with leading dimension k, c with leading dimension n: every row on the AMX kernel where the weight has
+    /// its panels; otherwise whole blocks of `rowBlock` rows through the primitive that reads the packed weight, the
+    /// rows left over through the primitive for any shape on the weight as it was packed.
     public static func gemmBF16(m: Int, a: BF16Matrix, packed: PackedWeights, bias: UnsafePointer<Float>?,
                                 c: UnsafeMutablePointer<Float>) {
         let n = packed.n, k = packed.k
@@ -260,17 +260,19 @@ public enum BLAS {
         precondition(a.kernels.isOneDNN, "BF16 inputs converted for \(a.kernels) multiplied by packed weights")
         precondition((bias != nil) == packed.bias, "a weight packed \(packed.bias ? "with" : "without") a bias given \(bias == nil ? "none" : "one")")
         #if !canImport(Accelerate)
-        guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("packed weights without oneDNN") }
+        if let panels = packed.amxPanels {
+            gemmAMX(m: m, a: UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self)), packed: panels, n: n, k: k,
+                    bias: bias, c: c)
+            return
+        }
+        guard case .success(let dnnl) = OneDNNLibrary.shared, let matmul = packed.matmul else {
+            preconditionFailure("packed weights without oneDNN")
+        }
         var done = 0
         while m - done >= rowBlock {
-            dnnl.run(packed.matmul, m: rowBlock, n: n, k: k, a: a.storage + done * k * 2, b: packed.storage,
+            dnnl.run(matmul, m: rowBlock, n: n, k: k, a: a.storage + done * k * 2, b: packed.storage,
                      bias: bias, c: c + done * n, threads: Parallel.threadCount)
             done += rowBlock
-        }
-        if done < m, let panels = packed.amxPanels {
-            let inputs = UnsafePointer(a.storage.assumingMemoryBound(to: UInt16.self)) + done * k
-            gemmAMX(m: m - done, a: inputs, packed: panels, n: n, k: k, bias: bias, c: c + done * n)
-            return
         }
         if done < m {
             let rest = dnnl.matmul(.init(transA: false, transB: true, m: m - done, n: n, k: k, lda: k, ldb: k, ldc: n,

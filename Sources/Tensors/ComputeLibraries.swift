@@ -38,11 +38,9 @@ public enum ComputeLibraries {
         return text + " (\(fp32Description) runs single precision here; the packed kernel, AVX2 only, tagged at 0.4-0.65 times its speed on an AVX-512 Xeon)"
     }
 
-    /// Who runs BF16 products in training and in inference (the rows left over after its whole blocks, and the
-    /// products a pass over their rows follows), where BF16 products run on oneDNN: "training: the tool's AMX
-    /// kernel; inference's rows left over after blocks of 256, and all rows of the products a LayerNorm or the
-    /// activation follows (in blocks of 64 rows, each followed by its pass): the tool's AMX kernel on weights packed
-    /// once at load".
+    /// Who runs BF16 products in training and in inference, where BF16 products run on oneDNN: "training: the
+    /// tool's AMX kernel; inference: the tool's AMX kernel on weights packed once at load, every row (the products a
+    /// LayerNorm or the activation follows in blocks of 64 rows, each followed by its pass)".
     public static var bf16ProductsDescription: String {
         let byHand = BLAS.bf16ProductsAsked.map { " (\(BLAS.bf16ProductsVariable)=\($0.rawValue) set by hand)" } ?? ""
         guard BLAS.amxRuns else {
@@ -50,13 +48,13 @@ public enum ComputeLibraries {
                                              ? " (Linux did not grant the AMX tiles to the tool's kernel)" : "")
         }
         let training = BLAS.bf16Products == .amx ? "the tool's AMX kernel" : "oneDNN's primitive for any shape"
-        guard BLAS.inferenceLeftoverRows == .amx else {
-            return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock): oneDNN's primitive "
-                + "for any shape\(byHand)"
+        guard BLAS.inferenceProducts == .amx else {
+            return "training: \(training); inference: oneDNN's packed primitive in blocks of \(BLAS.rowBlock) rows, the "
+                + "rows left over on its primitive for any shape\(byHand)"
         }
-        return "training: \(training); inference's rows left over after blocks of \(BLAS.rowBlock), and all rows of the "
-            + "products a LayerNorm or the activation follows (in blocks of \(BLAS.epilogueRows) rows, each followed by "
-            + "its pass): the tool's AMX kernel on weights packed once at load\(byHand)"
+        return "training: \(training); inference: the tool's AMX kernel on weights packed once at load, every row (the "
+            + "products a LayerNorm or the activation follows in blocks of \(BLAS.epilogueRows) rows, each followed by "
+            + "its pass)\(byHand)"
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".

@@ -4,9 +4,10 @@ import CDNNL
 #endif
 
 /// A projection's weight [n, k] (a PyTorch Linear weight) for the BF16 products `out = inp · weightᵀ` whose rows
-/// are tokens, laid out once so that no product lays it out again: as oneDNN's primitive for a block of
-/// `BLAS.rowBlock` rows reads it (its AMX tiles), and, where the AMX kernel runs (`BLAS.amxRuns`), a second time in
-/// the kernel's panels for the rows left over after the whole blocks (a sentence alone is all rows left over).
+/// are tokens, laid out once so that no product lays it out again: where the AMX kernel runs (`BLAS.amxRuns`) and
+/// k is a whole number of its steps of depth, in the kernel's panels, which take every row; elsewhere as oneDNN's
+/// primitive for a block of `BLAS.rowBlock` rows reads it, the rows left over after the whole blocks (a sentence
+/// alone is all rows left over) multiplied by the weight as packed last.
 /// For weights that stay put over many products (inference): `pack` again after every change.
 public final class PackedWeights: @unchecked Sendable {
     /// The weight's rows (the product's output columns) and columns (its depth).
@@ -14,21 +15,25 @@ public final class PackedWeights: @unchecked Sendable {
     /// Whether each product adds a bias row (given with the product), written with it in one pass.
     public let bias: Bool
     #if !canImport(Accelerate)
-    let matmul: OneDNNLibrary.Matmul
+    /// oneDNN's primitive for whole blocks of rows, nil where the AMX kernel takes every row.
+    let matmul: OneDNNLibrary.Matmul?
     private let dnnl: OneDNNLibrary
     #endif
+    /// The weight as `matmul` reads it (64 bytes, unused, without one).
     let storage: UnsafeMutableRawPointer
-    /// The weight in the AMX kernel's panels, or nil where the rows left over run on oneDNN.
+    /// The weight in the AMX kernel's panels, which every row is multiplied by; nil where oneDNN multiplies them.
+    /// The kernel and oneDNN's primitive round differently, so one of them takes all the rows: a row then gets the
+    /// same bits whatever the rows around it (a sentence alone or in a batch, whichever lane or part).
     let amxPanels: UnsafeMutablePointer<UInt16>?
     /// The weight as packed last, row-major: the rows left over after the whole blocks are multiplied by it on
     /// oneDNN when there are no AMX panels.
     private(set) var plain: BF16Matrix?
 
     /// Nil where BF16 products do not run on oneDNN (or without oneDNN's packing, as with Accelerate).
-    /// `leftoverRows` says who multiplies the rows left over (the AMX kernel only where it runs and k is a whole
-    /// number of its steps of depth).
+    /// `rows` says who multiplies the rows: the AMX kernel, all of them, only where it runs and k is a whole
+    /// number of its steps of depth; oneDNN otherwise.
     public init?(n: Int, k: Int, bias: Bool, kernels: BLAS.Kernels = BLAS.bf16Kernels,
-                 leftoverRows: BLAS.BF16Products = BLAS.inferenceLeftoverRows) {
+                 rows: BLAS.BF16Products = BLAS.inferenceProducts) {
         #if canImport(Accelerate)
         return nil
         #else
@@ -37,14 +42,17 @@ public final class PackedWeights: @unchecked Sendable {
         self.k = k
         self.bias = bias
         self.dnnl = dnnl
-        matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
-                                   alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul.packedWeightBytes, 64), alignment: 64)
-        let panelElements = Int(bt_amx_packed_elements(k, n))
-        amxPanels = leftoverRows == .amx && BLAS.amxRuns && k % Int(BT_AMX_DEPTH) == 0
-            ? UnsafeMutableRawPointer.allocate(byteCount: panelElements * 2, alignment: 64)
+        if rows == .amx && BLAS.amxRuns && k % Int(BT_AMX_DEPTH) == 0 {
+            let panelElements = Int(bt_amx_packed_elements(k, n))
+            amxPanels = UnsafeMutableRawPointer.allocate(byteCount: panelElements * 2, alignment: 64)
                 .bindMemory(to: UInt16.self, capacity: panelElements)
-            : nil
+            matmul = nil
+        } else {
+            amxPanels = nil
+            matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
+                                       alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
+        }
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul?.packedWeightBytes ?? 0, 64), alignment: 64)
         #endif
     }
 
@@ -59,7 +67,7 @@ public final class PackedWeights: @unchecked Sendable {
         precondition(weight.count == n * k, "a packed weight of \(n) × \(k) given \(weight.count) values")
         precondition(weight.kernels.isOneDNN, "a packed weight given values converted for \(weight.kernels)")
         #if !canImport(Accelerate)
-        dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount)
+        if let matmul { dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount) }
         if let amxPanels {
             let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL)
             bt_amx_pack(amxPanels, weight.storage.assumingMemoryBound(to: UInt16.self), k, 1, k, n, 0, panels)

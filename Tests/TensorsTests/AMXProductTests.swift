@@ -176,11 +176,11 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
         let asked = try? BLAS.bf16ProductsOverride(ProcessInfo.processInfo.environment)
         if BLAS.bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX {
             #expect(BLAS.amxRuns, "\(CPUFeatures.current.identity) has AMX but Linux did not grant the tiles")
-            #expect(BLAS.inferenceLeftoverRows == (asked == .onednn ? .onednn : .amx))
+            #expect(BLAS.inferenceProducts == (asked == .onednn ? .onednn : .amx))
             #expect(BLAS.bf16Products == (asked == .onednn ? .onednn : .amx))
         } else {
             #expect(!BLAS.amxRuns)
-            #expect(BLAS.inferenceLeftoverRows == .onednn && BLAS.bf16Products == .onednn)
+            #expect(BLAS.inferenceProducts == .onednn && BLAS.bf16Products == .onednn)
         }
     }
 }
