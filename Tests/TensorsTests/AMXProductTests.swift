@@ -145,8 +145,8 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
 }
 
 @Suite struct BF16ProductsChoiceTests {
-    /// Training's products and inference's rows left over go to the kernel by default, unless asked otherwise;
-    /// nothing goes to the kernel where it does not run.
+    /// Training's products and inference's products on packed weights go to the kernel by default, unless asked
+    /// otherwise; nothing goes to the kernel where it does not run.
     @Test func theKernelRunsWhereAMXDoesAsDefaultedOrAsked() {
         for byDefault in BLAS.BF16Products.allCases {
             #expect(BLAS.bf16ProductsChoice(amxRuns: true, asked: nil, byDefault: byDefault) == byDefault)
@@ -171,7 +171,7 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
     }
 
     /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the kernel runs, and training's
-    /// products and inference's rows left over go to it unless the variable asks for oneDNN.
+    /// products and inference's products on packed weights go to it unless the variable asks for oneDNN.
     @Test func amxHardwareRunsTheAMXKernel() {
         let asked = try? BLAS.bf16ProductsOverride(ProcessInfo.processInfo.environment)
         if BLAS.bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX {
