@@ -66,7 +66,7 @@ public final class BertForTokenClassification {
     /// The most lanes a forward splits into, in place of the thread count (tests: 1 runs the batch in one piece).
     var laneLimit: Int?
     /// Lanes the last forward ran (1: the batch in one piece).
-    private(set) var lastLaneCount = 1
+    var lastLaneCount: Int { max(1, lastParts.count) }
     /// The parts the last inference forward in lanes handed out to them (`inferenceParts`); empty otherwise.
     private(set) var lastInferenceParts: [BatchPart] = []
     /// The fewest tokens a part of `inferenceParts` takes, unless fewer are left (tests lower it to cut small
@@ -436,7 +436,6 @@ public final class BertForTokenClassification {
         if productWeightsStale || (precision == .bf16 && lastTraining) { prepareProductWeights() }
         let parts = lanes(T: T, B: B)
         lastParts = parts
-        lastLaneCount = parts.count
         if purpose == .inference && parts.count > 1 {
             // No backward follows: the lanes take parts in turn instead of a fixed share each.
             let shares = inferenceParts(T: T, B: B, lanes: parts.count), queue = PartQueue(count: shares.count)

@@ -210,6 +210,17 @@ BT_INLINE void bt_store_part(float *x, const bt_vf *v, size_t count) {
 #define BT_LOAD(v, x) memcpy(&(v), (x), sizeof(bt_vf))
 #define BT_STORE(x, v) memcpy((x), &(v), sizeof(bt_vf))
 
+/// bt_reduce_lanes and bt_max_lanes for sixteen sums (or maxima) at once, one in each lane: BT_LANES vectors of
+/// partial results combined lane for lane in the same fixed tree, the result left in acc[0].
+BT_INLINE void bt_reduce_vectors(bt_vf *acc) {
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) acc[j] += acc[j + width];
+}
+BT_INLINE void bt_max_vectors(bt_vf *most) {
+    for (int width = BT_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++) most[j] = most[j] >= most[j + width] ? most[j] : most[j + width];
+}
+
 /// fast_exp in sixteen lanes, operation for operation.
 BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
     const bt_vf lower = -87.33654f, upper = 88.37626f;

@@ -559,8 +559,7 @@ BT_INLINE void BT_NAME(bt_attention_softmax_columns)(float *p, size_t n, size_t 
                 most[j] = most[j] >= v ? most[j] : v;
             }
         }
-        for (int width = BT_LANES / 2; width >= 1; width /= 2)
-            for (int j = 0; j < width; j++) most[j] = most[j] >= most[j + width] ? most[j] : most[j + width];
+        bt_max_vectors(most);
         for (size_t i0 = 0; i0 < n; i0 += BT_LANES) {
             _Pragma("clang loop unroll(full)")
             for (int j = 0; j < BT_LANES; j++) {
@@ -573,8 +572,7 @@ BT_INLINE void BT_NAME(bt_attention_softmax_columns)(float *p, size_t n, size_t 
                 sums[j] += e;
             }
         }
-        for (int width = BT_LANES / 2; width >= 1; width /= 2)
-            for (int j = 0; j < width; j++) sums[j] += sums[j + width];
+        bt_reduce_vectors(sums);
         const bt_vf inv = 1.0f / sums[0];
         for (size_t i = 0; i < n; i++) {
             BT_LOAD(v, p + i * np + r0);
@@ -607,8 +605,7 @@ BT_INLINE void BT_NAME(bt_attention_softmax_backward_columns)(float *ds, const f
                 sums[j] += dp * pv;
             }
         }
-        for (int width = BT_LANES / 2; width >= 1; width /= 2)
-            for (int j = 0; j < width; j++) sums[j] += sums[j + width];
+        bt_reduce_vectors(sums);
         const bt_vf dot = sums[0];
         for (size_t i = 0; i < n; i++) {
             BT_LOAD(dp, ds + i * np + r0);

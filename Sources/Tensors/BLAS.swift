@@ -265,12 +265,11 @@ public enum BLAS {
                     bias: bias, c: c)
             return
         }
-        guard case .success(let dnnl) = OneDNNLibrary.shared, let matmul = packed.matmul else {
-            preconditionFailure("packed weights without oneDNN")
-        }
+        guard case .success(let dnnl) = OneDNNLibrary.shared, let matmul = packed.matmul, let storage = packed.storage
+        else { preconditionFailure("packed weights without oneDNN") }
         var done = 0
         while m - done >= rowBlock {
-            dnnl.run(matmul, m: rowBlock, n: n, k: k, a: a.storage + done * k * 2, b: packed.storage,
+            dnnl.run(matmul, m: rowBlock, n: n, k: k, a: a.storage + done * k * 2, b: storage,
                      bias: bias, c: c + done * n, threads: Parallel.threadCount)
             done += rowBlock
         }

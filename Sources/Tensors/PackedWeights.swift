@@ -19,8 +19,8 @@ public final class PackedWeights: @unchecked Sendable {
     let matmul: OneDNNLibrary.Matmul?
     private let dnnl: OneDNNLibrary
     #endif
-    /// The weight as `matmul` reads it (64 bytes, unused, without one).
-    let storage: UnsafeMutableRawPointer
+    /// The weight as `matmul` reads it, nil without one.
+    let storage: UnsafeMutableRawPointer?
     /// The weight in the AMX kernel's panels, which every row is multiplied by; nil where oneDNN multiplies them.
     /// The kernel and oneDNN's primitive round differently, so one of them takes all the rows: a row then gets the
     /// same bits whatever the rows around it (a sentence alone or in a batch, whichever lane or part).
@@ -52,12 +52,12 @@ public final class PackedWeights: @unchecked Sendable {
             matmul = dnnl.matmul(.init(transA: false, transB: true, m: BLAS.rowBlock, n: n, k: k, lda: k, ldb: k, ldc: n,
                                        alpha: 1, beta: 0, bf16: true, shapes: .each, packedWeights: true, bias: bias))
         }
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(matmul?.packedWeightBytes ?? 0, 64), alignment: 64)
+        storage = matmul.map { UnsafeMutableRawPointer.allocate(byteCount: max($0.packedWeightBytes, 64), alignment: 64) }
         #endif
     }
 
     deinit {
-        storage.deallocate()
+        storage?.deallocate()
         amxPanels?.deallocate()
     }
 
@@ -67,7 +67,9 @@ public final class PackedWeights: @unchecked Sendable {
         precondition(weight.count == n * k, "a packed weight of \(n) × \(k) given \(weight.count) values")
         precondition(weight.kernels.isOneDNN, "a packed weight given values converted for \(weight.kernels)")
         #if !canImport(Accelerate)
-        if let matmul { dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount) }
+        if let matmul, let storage {
+            dnnl.pack(matmul, weights: weight.storage, into: storage, threads: Parallel.threadCount)
+        }
         if let amxPanels {
             let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL)
             bt_amx_pack(amxPanels, weight.storage.assumingMemoryBound(to: UInt16.self), k, 1, k, n, 0, panels)
