@@ -15,23 +15,25 @@ public enum GEMMPrecision: String, CaseIterable, Sendable, CustomStringConvertib
     public var description: String { rawValue }
 }
 
-/// The precision a user asks for: one of the three, or `auto`, which is BF16 where the processor has AMX tiles and
-/// oneDNN runs them, else FP32 (see the README's figures for why); `auto` never picks INT8, which changes results
-/// more than BF16 does.
+/// The precision a user asks for: one of the three, or `auto`, which is BF16 where oneDNN multiplies BF16 faster
+/// than single precision (AMX tiles; AVX512-BF16 on AMD), else FP32 (see the README's figures for why); `auto` never
+/// picks INT8, which changes results more than BF16 does.
 public enum PrecisionChoice: String, CaseIterable, Codable, Sendable {
     case auto, fp32, bf16, int8
 
     public var resolved: GEMMPrecision { resolved(cpu: .current, bf16Kernels: BLAS.bf16Kernels) }
 
-    /// The precision on a processor whose BF16 products run on `bf16Kernels`: `auto` is BF16 only where AMX
-    /// multiplies it (on AVX512-BF16 alone, BF16 steps measured slower than FP32 ones: see the README).
+    /// The precision on a processor whose BF16 products run on `bf16Kernels`: `auto` is BF16 only where oneDNN
+    /// multiplies it on AMX, or on an AMD processor's AVX512-BF16 (an AMD EPYC of family 25 model 17 ran BF16
+    /// training steps 1.65-1.69 times and inference 1.8 times as fast as FP32 ones); on Intel's AVX512-BF16 alone,
+    /// BF16 steps measured slower than FP32 ones (see the README).
     public func resolved(cpu: CPUFeatures, bf16Kernels: BLAS.Kernels) -> GEMMPrecision {
         switch self {
         case .fp32: return .fp32
         case .bf16: return .bf16
         case .int8: return .int8
         case .auto:
-            guard cpu.hasAMX, bf16Kernels.isOneDNN else { return .fp32 }
+            guard cpu.hasAMX || cpu.isAMD, bf16Kernels.isOneDNN else { return .fp32 }
             return .bf16
         }
     }
@@ -491,27 +493,52 @@ public enum BLAS {
     /// The rows of the packed kernel's tile, and the row count from which threads split rows rather than panels.
     static let packedTileRows = Int(BT_PACKED_TILE_ROWS), packedRowSplit = 256
 
-    /// Who runs BF16 products: oneDNN where the processor has AMX, else the emulation.
+    /// Who runs BF16 products: oneDNN where its BF16 kernels beat the emulation (AMX; AVX512-BF16 on AMD), else the
+    /// emulation. `BERT_TAGGER_BF16_GEMM=onednn|emulated` overrides it.
     public static let bf16Kernels: Kernels = {
         #if canImport(Accelerate)
         return .emulatedBF16(reason: "Accelerate offers no BF16 products")
         #else
-        return bf16Choice(cpu: .current, oneDNN: OneDNNLibrary.shared.map(\.isa))
+        let asked = try? bf16Override(ProcessInfo.processInfo.environment)
+        return bf16Choice(cpu: .current, oneDNN: OneDNNLibrary.shared.map(\.isa), asked: asked ?? nil)
         #endif
     }()
 
-    /// The decision behind `bf16Kernels`, for a processor and oneDNN's instruction set on it (or why it is absent).
-    /// On AVX512-BF16 without AMX (measured with the instruction sets capped at `avx512_core_bf16`), oneDNN 2.6's
-    /// BF16 products ran at 0.5-0.6 times the emulation's speed, so they are used only with AMX.
-    public static func bf16Choice(cpu: CPUFeatures, oneDNN: Result<String, KernelLibraryError>) -> Kernels {
+    /// The decision behind `bf16Kernels`, for a processor, oneDNN's instruction set on it (or why it is absent) and
+    /// the library asked for by hand, if any. oneDNN where the processor has AMX, and on AMD processors with
+    /// AVX512-BF16 (Zen 4), where one BF16 dot product does the work of two single-precision multiply-adds: on an
+    /// AMD EPYC of family 25 model 17, oneDNN 2.6's BF16 products ran at 1.9 times the emulation's rate. On Intel's
+    /// AVX512-BF16 without AMX (Cooper Lake; measured with a Xeon's instruction sets capped at `avx512_core_bf16`)
+    /// they ran at 0.5-0.6 times the emulation's, so BF16 products are emulated there.
+    public static func bf16Choice(cpu: CPUFeatures, oneDNN: Result<String, KernelLibraryError>,
+                                  asked: BF16Library? = nil) -> Kernels {
         guard cpu.hasBF16 else { return .emulatedBF16(reason: "the CPU has no BF16 instructions") }
-        guard cpu.hasAMX else {
-            return .emulatedBF16(reason: "AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this")
+        if asked == .emulated { return .emulatedBF16(reason: "\(bf16Variable)=emulated set by hand") }
+        guard cpu.hasAMX || cpu.isAMD || asked == .onednn else {
+            return .emulatedBF16(reason: "Intel's AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this")
         }
         switch oneDNN {
         case .success(let isa): return .oneDNN(isa: isa)
         case .failure(let error): return .emulatedBF16(reason: error.description)
         }
+    }
+
+    /// The BF16 libraries that `BERT_TAGGER_BF16_GEMM` names.
+    public enum BF16Library: String, CaseIterable, Sendable {
+        case onednn, emulated
+    }
+
+    /// The variable that names the BF16 library by hand.
+    public static let bf16Variable = "BERT_TAGGER_BF16_GEMM"
+
+    /// The library `BERT_TAGGER_BF16_GEMM` asks for: nil when unset or empty, an error naming the value otherwise.
+    public static func bf16Override(_ environment: [String: String]) throws(KernelLibraryError) -> BF16Library? {
+        guard let value = environment[bf16Variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let library = BF16Library(rawValue: value.lowercased()) else {
+            throw KernelLibraryError(description: "\(bf16Variable)=\(value) names no BF16 library: use "
+                                     + BF16Library.allCases.map(\.rawValue).joined(separator: " or ") + ", or unset it")
+        }
+        return library
     }
 
     /// The number of threads one matrix product may use. OpenBLAS keeps its own pool, sized here;

@@ -10,6 +10,7 @@ public enum ComputeLibraries {
         let environment = ProcessInfo.processInfo.environment
         _ = try InstructionSetCap.fromEnvironment(environment)
         _ = try BLAS.fp32Override(environment)
+        _ = try BLAS.bf16Override(environment)
         _ = try BLAS.fp32InferenceOverride(environment)
         _ = try BLAS.bf16ProductsOverride(environment)
         #if !canImport(Accelerate)

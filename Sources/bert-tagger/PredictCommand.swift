@@ -68,7 +68,7 @@ struct PredictCommand: ParsableCommand {
     var context: Int?
     @Option(help: "Real tokens per batch.") var batchTokens = 4096
     @Option(help: "Threads. Default: all cores (under mpirun, shared between the ranks of a host, which tag shards of --input).") var threads: Int?
-    @Option(help: "Number format of the encoder's matrix products: fp32, bf16, int8 (8-bit inputs quantized per token and per output channel, fastest where oneDNN has AMX or AVX512-VNNI; slightly different tags), or auto (bf16 on CPUs with AMX, else fp32).")
+    @Option(help: "Number format of the encoder's matrix products: fp32, bf16, int8 (8-bit inputs quantized per token and per output channel, fastest where oneDNN has AMX or AVX512-VNNI; slightly different tags), or auto (bf16 on CPUs with AMX and on AMD CPUs with AVX512-BF16, else fp32).")
     var precision: PrecisionChoice = .auto
 
     func validate() throws {

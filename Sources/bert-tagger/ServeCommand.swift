@@ -36,7 +36,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("batch-wait-ms"), help: "Milliseconds a request waits for others to share its batch (0: none).")
     var batchWaitMilliseconds = ServerOptions().batchWaitMilliseconds
     @Option(help: "Threads of the matrix products. Default: all cores.") var threads: Int?
-    @Option(help: "Number format of the encoder's matrix products: fp32, bf16, int8 (8-bit inputs quantized per token and per output channel, fastest where oneDNN has AMX or AVX512-VNNI; slightly different tags), or auto (bf16 on CPUs with AMX, else fp32).")
+    @Option(help: "Number format of the encoder's matrix products: fp32, bf16, int8 (8-bit inputs quantized per token and per output channel, fastest where oneDNN has AMX or AVX512-VNNI; slightly different tags), or auto (bf16 on CPUs with AMX and on AMD CPUs with AVX512-BF16, else fp32).")
     var precision: PrecisionChoice = .auto
     @Option(help: "Least severe log level written to standard error: trace, debug, info (access logs), notice, warning, error, critical.")
     var logLevel: LogLevelChoice = .info

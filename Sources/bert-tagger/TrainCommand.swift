@@ -71,7 +71,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Save the resumable state every this many steps.") var saveEvery = 500
     @Option(help: "Dev metric that picks the best model: f1 or accuracy. Default: f1 for BIO-style tags, accuracy otherwise.")
     var metric: TrainingOptions.Metric?
-    @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX, else fp32).")
+    @Option(help: "Number format of the encoder's matrix products: fp32, bf16 (BF16 inputs, FP32 accumulation, weights and optimizer), or auto (bf16 on CPUs with AMX and on AMD CPUs with AVX512-BF16, else fp32).")
     var precision: PrecisionChoice = .auto
     @Option(help: ArgumentHelp("How dev and test labels are read from the scores, as the saved model then tags: viterbi (the most probable well-formed sequence under the scheme of the training labels; unconstrained for labels without one, such as POS tags) or argmax (each word's most probable label).",
                                valueName: "viterbi|argmax"),

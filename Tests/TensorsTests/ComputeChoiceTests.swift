@@ -15,7 +15,9 @@ import Testing
         ("Xeon Skylake (AVX-512, no BF16)", Processors.xeonSkylake, "avx512_core",
          .oneDNN(isa: "avx512_core"), .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
         ("EPYC Genoa (AVX-512 with BF16)", Processors.epycGenoa, "avx512_core_bf16",
-         .oneDNN(isa: "avx512_core_bf16"), .emulatedBF16(reason: noAMX), .fp32),
+         .oneDNN(isa: "avx512_core_bf16"), .oneDNN(isa: "avx512_core_bf16"), .bf16),
+        ("EPYC Genoa, no oneDNN", Processors.epycGenoa, nil,
+         .openBLAS, .emulatedBF16(reason: "no oneDNN"), .fp32),
         ("Intel laptop (AVX2)", Processors.intelLaptop, "avx2",
          .openBLAS, .emulatedBF16(reason: "the CPU has no BF16 instructions"), .fp32),
         ("EPYC Milan (AVX2)", Processors.epycMilan, "avx2",
@@ -25,7 +27,7 @@ import Testing
         ("Xeon with AMX, no oneDNN", Processors.xeonAMX, nil,
          .openBLAS, .emulatedBF16(reason: "no oneDNN"), .fp32),
     ]
-    static let noAMX = "AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this"
+    static let noAMX = "Intel's AVX512-BF16 without AMX: oneDNN's BF16 products measured slower than this"
 
     @Test(arguments: decisions)
     func eachProcessorGetsTheLibrariesItsFiguresChose(name: String, cpu: CPUFeatures, isa: String?,
@@ -48,6 +50,33 @@ import Testing
         #expect(BLAS.fp32Choice(cpu: Processors.xeonAMX, oneDNNISA: nil, asked: .onednn) == .openBLAS)
         #expect(try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": "OneDNN"]) == .onednn)
         #expect(try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": " "]) == nil)
+    }
+
+    @Test func theBF16LibraryNamedByHandIsRespectedWhereTheCPUHasBF16() throws {
+        let isa: Result<String, KernelLibraryError> = .success("avx512_core_bf16")
+        #expect(BLAS.bf16Choice(cpu: Processors.xeonCooperLake, oneDNN: isa, asked: .onednn) == .oneDNN(isa: "avx512_core_bf16"))
+        #expect(BLAS.bf16Choice(cpu: Processors.epycGenoa, oneDNN: isa, asked: .emulated)
+                == .emulatedBF16(reason: "BERT_TAGGER_BF16_GEMM=emulated set by hand"))
+        #expect(BLAS.bf16Choice(cpu: Processors.xeonAMX, oneDNN: .success("avx512_core_amx"), asked: .emulated).isEmulated)
+        // oneDNN asked for where the CPU has no BF16 instructions, or where oneDNN is absent: the emulation.
+        #expect(BLAS.bf16Choice(cpu: Processors.epycMilan, oneDNN: .success("avx2"), asked: .onednn)
+                == .emulatedBF16(reason: "the CPU has no BF16 instructions"))
+        #expect(BLAS.bf16Choice(cpu: Processors.epycGenoa, oneDNN: .failure(KernelLibraryError(description: "no oneDNN")),
+                                asked: .onednn) == .emulatedBF16(reason: "no oneDNN"))
+        // `auto` follows the processor, not the library named by hand: Intel's AVX512-BF16 alone stays FP32.
+        let asked = BLAS.bf16Choice(cpu: Processors.xeonCooperLake, oneDNN: isa, asked: .onednn)
+        #expect(PrecisionChoice.auto.resolved(cpu: Processors.xeonCooperLake, bf16Kernels: asked) == .fp32)
+        #expect(try BLAS.bf16Override(["BERT_TAGGER_BF16_GEMM": "Emulated"]) == .emulated)
+        #expect(try BLAS.bf16Override(["BERT_TAGGER_BF16_GEMM": ""]) == nil)
+    }
+
+    @Test func aBF16LibraryThatDoesNotExistIsAnErrorNamingTheVariable() {
+        do {
+            _ = try BLAS.bf16Override(["BERT_TAGGER_BF16_GEMM": "mkl"])
+            Issue.record("BERT_TAGGER_BF16_GEMM=mkl was accepted")
+        } catch {
+            #expect(error.description == "BERT_TAGGER_BF16_GEMM=mkl names no BF16 library: use onednn or emulated, or unset it")
+        }
     }
 
     @Test func aSinglePrecisionLibraryThatDoesNotExistIsAnErrorNamingTheVariable() {
@@ -279,19 +308,20 @@ import Testing
         }
     }
 
-    /// Where the AMX kernel takes a packed weight's products, it takes every row, so a row gets the same bits
-    /// wherever it falls against oneDNN's blocks of `BLAS.rowBlock` rows: rows around the first block's end
-    /// multiplied alone, and all rows shifted by one, give the bits of the same rows in the whole product. (The
-    /// kernel and oneDNN's primitive round differently at a depth of two steps and more, so a block on one and the
-    /// rows left over on the other gave a row other bits alone than in a batch.)
-    @Test(.enabled(if: oneDNNRunsBF16 && BLAS.amxRuns))
-    func aRowGetsTheSameBitsWhereverTheBlocksFall() throws {
-        let n = 48, k = 96, block = BLAS.rowBlock, m = 2 * block + 40
+    /// Inference's products on a packed weight give a row the same bits wherever it falls against blocks of
+    /// `BLAS.rowBlock` rows: rows around the first block's end multiplied alone, and all rows shifted by one, give
+    /// the bits of the same rows in the whole product, on whatever runs them here (the AMX kernel takes every row
+    /// where it runs). (The kernel and oneDNN's primitives round differently at a depth of two steps and more, so a
+    /// block on one and the rows left over on another gave a row other bits alone than in a batch.)
+    @Test(.enabled(if: oneDNNRunsBF16), arguments: [96, 384])
+    func aRowGetsTheSameBitsWhereverTheBlocksFall(k: Int) throws {
+        let n = 48, block = BLAS.rowBlock, m = 2 * block + 40
         var r = TestRandom(17)
         let a16 = BF16Buffer(capacity: m * k), w16 = BF16Buffer(capacity: n * k)
         let am = a16.convert(r.floats(m * k, scale: 1), count: m * k)
         let bias = r.floats(n, scale: 1)
-        let packed = try #require(PackedWeights(n: n, k: k, bias: true, rows: .amx))
+        let packed = try #require(PackedWeights(n: n, k: k, bias: true))
+        #expect((packed.amxPanels != nil) == BLAS.amxRuns)
         packed.pack(w16.convert(r.floats(n * k, scale: 1), count: n * k))
         func product(rows: Range<Int>) -> [UInt32] {
             var c = [Float](repeating: .nan, count: rows.count * n)
