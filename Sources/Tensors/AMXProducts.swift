@@ -15,6 +15,14 @@ extension BLAS {
     /// `BERT_TAGGER_MAX_CPU_ISA`'s cap) and Linux grants the tiles.
     public static let amxRuns = bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX && bt_amx_request() != 0
 
+    /// Whether the tool's AVX512-BF16 kernel runs here (`bt_bf16_gemm.c`, on the AMX kernel's panels): BF16 products
+    /// run on oneDNN's input format on a processor with AVX512-BF16 where the AMX kernel does not run.
+    public static let bf16DotRuns = bf16Kernels.isOneDNN && CPUFeatures.current.vectorLevel == .avx512
+        && CPUFeatures.current.has(.avx512_bf16) && !amxRuns
+
+    /// Whether one of the tool's BF16 kernels runs here: the AMX kernel, or else the AVX512-BF16 one.
+    public static let bf16KernelRuns = amxRuns || bf16DotRuns
+
     /// What `BERT_TAGGER_BF16_PRODUCTS` asks for in this process (nil: unset, or a value `ComputeLibraries` reports).
     static let bf16ProductsAsked = (try? bf16ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
 
@@ -22,20 +30,26 @@ extension BLAS {
     /// runs, unless oneDNN is asked for by hand. With each lane multiplying its own sentences on one thread, oneDNN's
     /// primitive for any shape runs its AVX512-BF16 gemm kernels, not AMX; on a Xeon with AMX (family 6 model 167)
     /// training steps on the kernel, once it held each block of rows while the weights' panels passed over it, ran
-    /// 1.17-1.47 times as fast (README, Performance).
-    public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: amxRuns, asked: bf16ProductsAsked,
+    /// 1.17-1.47 times as fast (README, Performance). Where the AVX512-BF16 kernel runs instead, it takes the
+    /// forward's products alone (`gemmAMX`), which then have the bits inference gives; on an AMD EPYC of family 25
+    /// model 17 training steps ran level with oneDNN's either way (0.98-1.01 times), and at 0.82-1.02 times with the
+    /// backward's products on the kernel too.
+    public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: bf16KernelRuns, asked: bf16ProductsAsked,
                                                                       byDefault: .amx)
 
-    /// Who multiplies inference's BF16 products on packed weights (`PackedWeights`): the AMX kernel on its own
-    /// panels, every row, where it runs, unless oneDNN is asked for by hand (oneDNN then runs whole blocks of
-    /// `rowBlock` rows on its packed primitive and the rest on its primitive for any shape). Q, K and V tagged as
-    /// fast on the kernel as in oneDNN's blocks (0.98-1.01 times, timed call by call, alternating, in one process),
-    /// and with one of the two taking every row a row's bits do not depend on where the blocks fall.
-    public static let inferenceProducts: BF16Products = bf16ProductsChoice(amxRuns: amxRuns,
+    /// Who multiplies inference's BF16 products on packed weights (`PackedWeights`): the tool's kernel on its own
+    /// panels, every row, where one runs (AMX tiles, else AVX512-BF16's dot products), unless oneDNN is asked for by
+    /// hand (oneDNN then runs whole blocks of `rowBlock` rows on its packed primitive and the rest on its primitive
+    /// for any shape). Q, K and V tagged as fast on the AMX kernel as in oneDNN's blocks (0.98-1.01 times, timed call
+    /// by call, alternating, in one process), and with one of the two taking every row a row's bits do not depend on
+    /// where the blocks fall. On an AMD EPYC of family 25 model 17 (AVX512-BF16, no AMX) the AVX512-BF16 kernel
+    /// multiplied 7 to 64 rows at 218-228 GFLOP/s on one core, and one sentence's tagging latency fell from 5.7-6.3
+    /// to 3.1-3.5 ms (README, Performance).
+    public static let inferenceProducts: BF16Products = bf16ProductsChoice(amxRuns: bf16KernelRuns,
                                                                            asked: bf16ProductsAsked, byDefault: .amx)
 
     /// The decision behind `bf16Products` and `inferenceProducts`: what was asked for, else `byDefault`, and
-    /// oneDNN wherever the AMX kernel does not run.
+    /// oneDNN wherever the kernel in question does not run.
     public static func bf16ProductsChoice(amxRuns: Bool, asked: BF16Products?, byDefault: BF16Products) -> BF16Products {
         guard amxRuns else { return .onednn }
         return asked ?? byDefault
@@ -53,14 +67,17 @@ extension BLAS {
         return products
     }
 
-    /// A BF16 product on the AMX kernel, when its form is one the kernel takes: c = a · b (+ c with beta 1, or
-    /// + bias), a as stored or transposed, b as stored or transposed, alpha 1. Returns false, having done
-    /// nothing, for any other form (the caller then runs oneDNN's).
+    /// A BF16 product on the tool's kernel, when its form is one the kernel takes: c = a · b (+ c with beta 1, or
+    /// + bias), a as stored or transposed, b as stored or transposed, alpha 1, on AMX; on AVX512-BF16 alone only
+    /// the forward's a · bᵀ (training's backward products ran 7% slower on it than on oneDNN, and the forward on it
+    /// gives the bits inference gives). Returns false, having done nothing, for any other form (the caller then runs
+    /// oneDNN's).
     static func gemmAMX(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
                         a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int, beta: Float,
                         bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         let depth = Int(BT_AMX_DEPTH), panelWidth = Int(BT_AMX_PANEL)
         guard alpha == 1, beta == 0 || (beta == 1 && bias == nil), k > 0 else { return false }
+        guard amxRuns || (transA == .none && transB == .transposed) else { return false }
         // The first input is read in place only as rows of whole steps of depth; transposed, it is copied anyway.
         guard transA == .transposed || k % depth == 0 else { return false }
         let a16 = a.assumingMemoryBound(to: UInt16.self), b16 = b.assumingMemoryBound(to: UInt16.self)
@@ -79,6 +96,7 @@ extension BLAS {
         // About two million multiply-adds per thread at least (tens of microseconds on AMX).
         let workers = min(Parallel.threadCount, pairs, max(1, m * n * k / 2_000_000))
         let accumulate: Int32 = beta == 1 ? 1 : 0
+        let kernel = amxRuns ? bt_amx_gemm : bt_bf16_gemm
         if transA == .transposed {
             // Every worker reads all of the first input: both inputs are laid out before any product starts.
             Parallel.forEachWorker(workers) { w in
@@ -86,7 +104,7 @@ extension BLAS {
                 bt_amx_transpose(transposed, kp, a16, lda, k, m * w / workers, m * (w + 1) / workers)
             }
             Parallel.forEachWorker(workers) { w in
-                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias,
+                kernel(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias,
                             2 * (pairs * w / workers), min(panels, 2 * (pairs * (w + 1) / workers)))
             }
         } else {
@@ -94,7 +112,7 @@ extension BLAS {
             Parallel.forEachWorker(workers) { w in
                 let begin = 2 * (pairs * w / workers), end = min(panels, 2 * (pairs * (w + 1) / workers))
                 bt_amx_pack(work, b16, ldb, transposedB, k, n, begin, end)
-                bt_amx_gemm(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias, begin, end)
+                kernel(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias, begin, end)
             }
         }
         return true
@@ -102,15 +120,16 @@ extension BLAS {
 
     /// c[m, n] = a[m, k] · b (+ c when `accumulate`, or + bias), b already in the kernel's panels (`PackedWeights`,
     /// `AMXPanels`), a and c dense: the panels split over the threads in pairs, so that one sentence keeps both
-    /// cores busy.
+    /// cores busy. On AMX tiles where they run, else on AVX512-BF16's dot products (`bf16DotRuns`).
     static func gemmAMX(m: Int, a: UnsafePointer<UInt16>, packed: UnsafePointer<UInt16>, n: Int, k: Int,
                         bias: UnsafePointer<Float>?, accumulate: Bool = false, c: UnsafeMutablePointer<Float>) {
         precondition(!(accumulate && bias != nil), "the AMX kernel adds the output or a bias, not both")
         let panels = (n + Int(BT_AMX_PANEL) - 1) / Int(BT_AMX_PANEL), pairs = (panels + 1) / 2
         let workers = min(Parallel.threadCount, pairs, max(1, m * n * k / 1_000_000))
+        let kernel = amxRuns ? bt_amx_gemm : bt_bf16_gemm
         Parallel.forEachWorker(workers) { w in
-            bt_amx_gemm(c, n, a, k, packed, m, n, k, accumulate ? 1 : 0, bias, 2 * (pairs * w / workers),
-                        min(panels, 2 * (pairs * (w + 1) / workers)))
+            kernel(c, n, a, k, packed, m, n, k, accumulate ? 1 : 0, bias, 2 * (pairs * w / workers),
+                   min(panels, 2 * (pairs * (w + 1) / workers)))
         }
     }
 
@@ -146,7 +165,8 @@ public final class AMXPanels: @unchecked Sendable {
     /// number of the kernel's steps (its first input is then read in place).
     public init?(outputs OC: Int, inputs IC: Int, product: Product, products: BLAS.BF16Products = BLAS.bf16Products) {
         let (k, n) = product == .forward ? (IC, OC) : (OC, IC)
-        guard products == .amx, BLAS.amxRuns, k > 0, n > 0, k % Int(BT_AMX_DEPTH) == 0 else { return nil }
+        guard products == .amx, BLAS.amxRuns || (BLAS.bf16KernelRuns && product == .forward), k > 0, n > 0,
+              k % Int(BT_AMX_DEPTH) == 0 else { return nil }
         self.product = product
         self.k = k
         self.n = n

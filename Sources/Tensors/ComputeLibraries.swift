@@ -44,18 +44,19 @@ public enum ComputeLibraries {
     /// LayerNorm or the activation follows in blocks of 64 rows, each followed by its pass)".
     public static var bf16ProductsDescription: String {
         let byHand = BLAS.bf16ProductsAsked.map { " (\(BLAS.bf16ProductsVariable)=\($0.rawValue) set by hand)" } ?? ""
-        guard BLAS.amxRuns else {
-            return "oneDNN's primitives" + (CPUFeatures.current.hasAMX && BLAS.bf16Kernels.isOneDNN
-                                             ? " (Linux did not grant the AMX tiles to the tool's kernel)" : "")
-        }
-        let training = BLAS.bf16Products == .amx ? "the tool's AMX kernel" : "oneDNN's primitive for any shape"
+        let notGranted = CPUFeatures.current.hasAMX && BLAS.bf16Kernels.isOneDNN && !BLAS.amxRuns
+            ? " (Linux did not grant the AMX tiles to the tool's kernel)" : ""
+        guard BLAS.bf16KernelRuns else { return "oneDNN's primitives" + notGranted + byHand }
+        let kernel = BLAS.amxRuns ? "the tool's AMX kernel" : "the tool's AVX512-BF16 kernel"
+        let training = BLAS.bf16Products != .amx ? "oneDNN's primitive for any shape"
+            : BLAS.amxRuns ? kernel : "\(kernel) in the forward, oneDNN's primitive for any shape in the backward"
         guard BLAS.inferenceProducts == .amx else {
             return "training: \(training); inference: oneDNN's packed primitive in blocks of \(BLAS.rowBlock) rows, the "
-                + "rows left over on its primitive for any shape\(byHand)"
+                + "rows left over on its primitive for any shape\(notGranted)\(byHand)"
         }
-        return "training: \(training); inference: the tool's AMX kernel on weights packed once at load, every row (the "
+        return "training: \(training); inference: \(kernel) on weights packed once at load, every row (the "
             + "products a LayerNorm or the activation follows in blocks of \(BLAS.epilogueRows) rows, each followed by "
-            + "its pass)\(byHand)"
+            + "its pass)\(notGranted)\(byHand)"
     }
 
     /// "OpenBLAS 0.3.21, Cooperlake kernels (named from the CPU's instruction sets)".

@@ -4,8 +4,9 @@ import CDNNL
 #endif
 
 /// A projection's weight [n, k] (a PyTorch Linear weight) for the BF16 products `out = inp · weightᵀ` whose rows
-/// are tokens, laid out once so that no product lays it out again: where the AMX kernel runs (`BLAS.amxRuns`) and
-/// k is a whole number of its steps of depth, in the kernel's panels, which take every row; elsewhere as oneDNN's
+/// are tokens, laid out once so that no product lays it out again: where one of the tool's BF16 kernels runs
+/// (`BLAS.bf16KernelRuns`: AMX, else AVX512-BF16) and k is a whole number of the AMX kernel's steps of depth, in the
+/// kernels' panels, which take every row; elsewhere as oneDNN's
 /// primitive for a block of `BLAS.rowBlock` rows reads it, the rows left over after the whole blocks (a sentence
 /// alone is all rows left over) multiplied by the weight as packed last.
 /// For weights that stay put over many products (inference): `pack` again after every change.
@@ -21,7 +22,7 @@ public final class PackedWeights: @unchecked Sendable {
     #endif
     /// The weight as `matmul` reads it, nil without one.
     let storage: UnsafeMutableRawPointer?
-    /// The weight in the AMX kernel's panels, which every row is multiplied by; nil where oneDNN multiplies them.
+    /// The weight in the tool's kernels' panels, which every row is multiplied by; nil where oneDNN multiplies them.
     /// The kernel and oneDNN's primitive round differently, so one of them takes all the rows: a row then gets the
     /// same bits whatever the rows around it (a sentence alone or in a batch, whichever lane or part).
     let amxPanels: UnsafeMutablePointer<UInt16>?
@@ -30,8 +31,8 @@ public final class PackedWeights: @unchecked Sendable {
     private(set) var plain: BF16Matrix?
 
     /// Nil where BF16 products do not run on oneDNN (or without oneDNN's packing, as with Accelerate).
-    /// `rows` says who multiplies the rows: the AMX kernel, all of them, only where it runs and k is a whole
-    /// number of its steps of depth; oneDNN otherwise.
+    /// `rows` says who multiplies the rows: the tool's kernel (`.amx`: AMX, else AVX512-BF16), all of them, only
+    /// where one runs and k is a whole number of the AMX kernel's steps of depth; oneDNN otherwise.
     public init?(n: Int, k: Int, bias: Bool, kernels: BLAS.Kernels = BLAS.bf16Kernels,
                  rows: BLAS.BF16Products = BLAS.inferenceProducts) {
         #if canImport(Accelerate)
@@ -42,7 +43,7 @@ public final class PackedWeights: @unchecked Sendable {
         self.k = k
         self.bias = bias
         self.dnnl = dnnl
-        if rows == .amx && BLAS.amxRuns && k % Int(BT_AMX_DEPTH) == 0 {
+        if rows == .amx && BLAS.bf16KernelRuns && k % Int(BT_AMX_DEPTH) == 0 {
             let panelElements = Int(bt_amx_packed_elements(k, n))
             amxPanels = UnsafeMutableRawPointer.allocate(byteCount: panelElements * 2, alignment: 64)
                 .bindMemory(to: UInt16.self, capacity: panelElements)

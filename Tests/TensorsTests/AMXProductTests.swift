@@ -4,11 +4,14 @@ import Testing
 @testable import Tensors
 
 private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX, or a cap below avx512_core_amx)")
+private let noKernel = Comment(rawValue: "neither of the tool's BF16 kernels runs here (no AVX512-BF16 or AMX with oneDNN)")
 
-/// BF16 products on the tool's AMX kernel (CKernels' bt_amx_gemm).
-@Suite(.enabled(if: BLAS.amxRuns, noAMX)) struct AMXProductTests {
+/// BF16 products on the tool's kernels on the machine at hand: AMX tiles (CKernels' bt_amx_gemm) where they run,
+/// else AVX512-BF16's dot products (bt_bf16_gemm), on the same panels.
+@Suite(.enabled(if: BLAS.bf16KernelRuns, noKernel)) struct AMXProductTests {
     /// c = a · b (+ bias, or + c) within γ_k of Σ|terms| of a Double reference on the inputs rounded to bfloat16, for
-    /// every form training uses (forward a · bᵀ, the input's gradient a · b, the weight's aᵀ · b), row counts below,
+    /// every form training uses (forward a · bᵀ, the input's gradient a · b, the weight's aᵀ · b; the forward's alone
+    /// on AVX512-BF16, which declines the others), row counts below,
     /// at and past a tile and a block of 32 (edge tiles), widths below, at and across a panel and a pair of panels,
     /// and depths that are whole steps of 32 or, with the first input transposed, any, within and past one chunk
     /// of 512.
@@ -32,6 +35,12 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
                                                  bias: mode == "bias" ? biasp.baseAddress : nil, c: &c, ldc: n)
                                 }
                             }
+                        }
+                        // On AVX512-BF16 alone the kernel takes the forward's form only, and leaves the rest to oneDNN.
+                        guard BLAS.amxRuns || (transA == .none && transB == .transposed) else {
+                            #expect(!ran && zip(c, c0).allSatisfy { $0.bitPattern == $1.bitPattern },
+                                    "\(transA)/\(transB) ran on the AVX512-BF16 kernel")
+                            continue
                         }
                         try #require(ran, "the kernel declined \(transA)/\(transB) m \(m) n \(n) k \(k)")
                         let u = 0x1p-24, gamma = Double(k + 1) * u / (1 - Double(k + 1) * u)
@@ -104,7 +113,7 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
     /// A training weight laid out once in the kernel's panels gives the forward's output and the input gradient bit
     /// for bit as the products that lay the weight out at every call, with and without accumulating into the input
     /// gradient, on rows past a block of 32 and depths past a chunk.
-    @Test(arguments: [(384, 128), (64, 576)])
+    @Test(.enabled(if: BLAS.amxRuns, noAMX), arguments: [(384, 128), (64, 576)])
     func weightPanelsGiveTheBitsOfLayingTheWeightOutAtEachProduct(inputs IC: Int, outputs OC: Int) throws {
         let T = 70
         var r = TestRandom(13)
@@ -170,16 +179,25 @@ private let noAMX = Comment(rawValue: "the AMX kernel does not run here (no AMX,
                 == "BERT_TAGGER_BF16_PRODUCTS=mkl names no way to run BF16 products: use amx or onednn, or unset it")
     }
 
-    /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the kernel runs, and training's
-    /// products and inference's products on packed weights go to it unless the variable asks for oneDNN.
-    @Test func amxHardwareRunsTheAMXKernel() {
+    /// On the machine at hand: wherever BF16 products run on oneDNN with AMX, the AMX kernel runs, and training's
+    /// products and inference's products on packed weights go to it unless the variable asks for oneDNN; with
+    /// AVX512-BF16 alone, the AVX512-BF16 kernel runs and takes the same unless asked, but of training's products
+    /// only the forward's (the backward's stay on oneDNN, which measured faster there).
+    @Test func bf16HardwareRunsTheToolsKernel() {
         let asked = try? BLAS.bf16ProductsOverride(ProcessInfo.processInfo.environment)
-        if BLAS.bf16Kernels.isOneDNN && CPUFeatures.current.hasAMX {
-            #expect(BLAS.amxRuns, "\(CPUFeatures.current.identity) has AMX but Linux did not grant the tiles")
+        let cpu = CPUFeatures.current
+        if BLAS.bf16Kernels.isOneDNN && cpu.hasAMX {
+            #expect(BLAS.amxRuns, "\(cpu.identity) has AMX but Linux did not grant the tiles")
+            #expect(!BLAS.bf16DotRuns)
             #expect(BLAS.inferenceProducts == (asked == .onednn ? .onednn : .amx))
             #expect(BLAS.bf16Products == (asked == .onednn ? .onednn : .amx))
+        } else if BLAS.bf16Kernels.isOneDNN && cpu.vectorLevel == .avx512 && cpu.has(.avx512_bf16) {
+            #expect(!BLAS.amxRuns && BLAS.bf16DotRuns && BLAS.bf16KernelRuns)
+            #expect(BLAS.inferenceProducts == (asked == .onednn ? .onednn : .amx))
+            #expect(BLAS.bf16Products == (asked == .onednn ? .onednn : .amx))
+            #expect(AMXPanels(outputs: 64, inputs: 64, product: .inputGradient) == nil)
         } else {
-            #expect(!BLAS.amxRuns)
+            #expect(!BLAS.amxRuns && !BLAS.bf16DotRuns)
             #expect(BLAS.inferenceProducts == .onednn && BLAS.bf16Products == .onednn)
         }
     }

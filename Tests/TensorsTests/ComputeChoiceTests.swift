@@ -270,7 +270,7 @@ import Testing
     /// counts below, at and across oneDNN's block (on oneDNN, the rows left over going through the primitive for any
     /// shape; where it runs, every row on the AMX kernel's panels when the depth is a whole number of its steps),
     /// with and without a bias added in the product, and a second `pack` replaces what the first laid out.
-    @Test(.enabled(if: oneDNNRunsBF16), arguments: [BLAS.BF16Products.onednn] + (BLAS.amxRuns ? [.amx] : []), [40, 64])
+    @Test(.enabled(if: oneDNNRunsBF16), arguments: [BLAS.BF16Products.onednn] + (BLAS.bf16KernelRuns ? [.amx] : []), [40, 64])
     func packedWeightsMultiplyLikeTheRowMajorWeight(rows: BLAS.BF16Products, k: Int) throws {
         let n = 24, block = BLAS.rowBlock, maxRows = 2 * block + 100
         var r = TestRandom(12)
@@ -321,7 +321,7 @@ import Testing
         let am = a16.convert(r.floats(m * k, scale: 1), count: m * k)
         let bias = r.floats(n, scale: 1)
         let packed = try #require(PackedWeights(n: n, k: k, bias: true))
-        #expect((packed.amxPanels != nil) == BLAS.amxRuns)
+        #expect((packed.amxPanels != nil) == BLAS.bf16KernelRuns)
         packed.pack(w16.convert(r.floats(n * k, scale: 1), count: n * k))
         func product(rows: Range<Int>) -> [UInt32] {
             var c = [Float](repeating: .nan, count: rows.count * n)
@@ -342,7 +342,7 @@ import Testing
     /// row once, in order: in blocks of `BLAS.epilogueRows` where the AMX kernel multiplies them, all at once
     /// elsewhere. Each block's outputs have the bits of the product without the pass (below a block of oneDNN's
     /// rows both run the same kernel), in place, or with `reusingOutput` each block at the output's start.
-    @Test(.enabled(if: oneDNNRunsBF16), arguments: [BLAS.BF16Products.onednn] + (BLAS.amxRuns ? [.amx] : []), [false, true])
+    @Test(.enabled(if: oneDNNRunsBF16), arguments: [BLAS.BF16Products.onednn] + (BLAS.bf16KernelRuns ? [.amx] : []), [false, true])
     func aProductWithAPassOverItsRowsGivesEachRowOnceWithTheProductsBits(rows: BLAS.BF16Products,
                                                                          reusingOutput: Bool) throws {
         let n = 40, k = 64, maxRows = 3 * BLAS.epilogueRows + 9

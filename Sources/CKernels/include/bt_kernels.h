@@ -177,5 +177,10 @@ uint16_t *bt_amx_workspace(size_t elements);
 /// bt_amx_request() granted the tiles.
 void bt_amx_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, const uint16_t *packed, size_t m, size_t n,
                  size_t k, int accumulate, const float *bias, size_t panel_begin, size_t panel_end);
+/// bt_amx_gemm's product on AVX512-BF16's dot products instead of tiles (bt_bf16_gemm.c), on the same panels, for
+/// processors with AVX512-BF16 and no AMX; a reads k values of each row (no padding needed). Only where the
+/// processor has AVX512-BF16.
+void bt_bf16_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, const uint16_t *packed, size_t m, size_t n,
+                  size_t k, int accumulate, const float *bias, size_t panel_begin, size_t panel_end);
 
 #endif
