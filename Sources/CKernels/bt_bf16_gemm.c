@@ -27,6 +27,19 @@ static inline __attribute__((always_inline)) BT_BF16 __m512bh bt_bf16_pair(const
     return (__m512bh)_mm512_set1_epi32((int)pair);
 }
 
+// One pair of depths for R rows: the panels' vectors at this depth against each row's pair.
+static inline __attribute__((always_inline)) BT_BF16
+void bt_bf16_step(const int R, const int two, const uint16_t *a, size_t lda, const uint16_t *p0, const uint16_t *p1,
+                  __m512 *acc0, __m512 *acc1, const int last_single) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(p0);
+    const __m512bh b1 = two ? (__m512bh)_mm512_load_si512(p1) : b0;
+    for (int r = 0; r < R; r++) {
+        const __m512bh av = bt_bf16_pair(a + r * lda, last_single);
+        acc0[r] = _mm512_dpbf16_ps(acc0[r], av, b0);
+        if (two) acc1[r] = _mm512_dpbf16_ps(acc1[r], av, b1);
+    }
+}
+
 // One tile of R rows (at most BT_BF16_ROWS) and one or two panels (`two`), over the whole depth. `init`: 0 zeros,
 // 1 the output, 2 the bias (bias0 at the first panel's columns).
 static inline __attribute__((always_inline)) BT_BF16
@@ -46,25 +59,10 @@ void bt_bf16_tile(const int R, const int two, const uint16_t *a, size_t lda, con
         }
     }
     const size_t even = k & ~(size_t)1;
-    size_t x = 0;
-    for (; x < even; x += 2) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(p0 + x * BT_AMX_PANEL);
-        const __m512bh b1 = two ? (__m512bh)_mm512_load_si512(p1 + x * BT_AMX_PANEL) : b0;
-        for (int r = 0; r < R; r++) {
-            const __m512bh av = bt_bf16_pair(a + r * lda + x, 0);
-            acc0[r] = _mm512_dpbf16_ps(acc0[r], av, b0);
-            if (two) acc1[r] = _mm512_dpbf16_ps(acc1[r], av, b1);
-        }
-    }
-    if (x < k) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(p0 + x * BT_AMX_PANEL);
-        const __m512bh b1 = two ? (__m512bh)_mm512_load_si512(p1 + x * BT_AMX_PANEL) : b0;
-        for (int r = 0; r < R; r++) {
-            const __m512bh av = bt_bf16_pair(a + r * lda + x, 1);
-            acc0[r] = _mm512_dpbf16_ps(acc0[r], av, b0);
-            if (two) acc1[r] = _mm512_dpbf16_ps(acc1[r], av, b1);
-        }
-    }
+    for (size_t x = 0; x < even; x += 2)
+        bt_bf16_step(R, two, a + x, lda, p0 + x * BT_AMX_PANEL, p1 + x * BT_AMX_PANEL, acc0, acc1, 0);
+    if (even < k)
+        bt_bf16_step(R, two, a + even, lda, p0 + even * BT_AMX_PANEL, p1 + even * BT_AMX_PANEL, acc0, acc1, 1);
     for (int r = 0; r < R; r++) {
         _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
         if (two) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc1[r]);

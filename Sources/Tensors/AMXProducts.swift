@@ -32,7 +32,7 @@ extension BLAS {
     /// training steps on the kernel, once it held each block of rows while the weights' panels passed over it, ran
     /// 1.17-1.47 times as fast (README, Performance). Where the AVX512-BF16 kernel runs instead, it takes the
     /// forward's products alone (`gemmAMX`), which then have the bits inference gives; on an AMD EPYC of family 25
-    /// model 17 training steps ran level with oneDNN's either way (0.98-1.01 times), and at 0.82-1.02 times with the
+    /// model 17 training steps so ran level with all on oneDNN (1.00-1.01 times), and at 0.79-1.02 times with the
     /// backward's products on the kernel too.
     public static let bf16Products: BF16Products = bf16ProductsChoice(amxRuns: bf16KernelRuns, asked: bf16ProductsAsked,
                                                                       byDefault: .amx)
@@ -69,7 +69,7 @@ extension BLAS {
 
     /// A BF16 product on the tool's kernel, when its form is one the kernel takes: c = a · b (+ c with beta 1, or
     /// + bias), a as stored or transposed, b as stored or transposed, alpha 1, on AMX; on AVX512-BF16 alone only
-    /// the forward's a · bᵀ (training's backward products ran 7% slower on it than on oneDNN, and the forward on it
+    /// the forward's a · bᵀ (training's backward phase ran 7% slower on it than on oneDNN, and the forward on it
     /// gives the bits inference gives). Returns false, having done nothing, for any other form (the caller then runs
     /// oneDNN's).
     static func gemmAMX(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
