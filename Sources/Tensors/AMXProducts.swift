@@ -43,7 +43,7 @@ extension BLAS {
     /// for any shape). Q, K and V tagged as fast on the AMX kernel as in oneDNN's blocks (0.98-1.01 times, timed call
     /// by call, alternating, in one process), and with one of the two taking every row a row's bits do not depend on
     /// where the blocks fall. On an AMD EPYC of family 25 model 17 (AVX512-BF16, no AMX) the AVX512-BF16 kernel
-    /// multiplied 7 to 64 rows at 218-228 GFLOP/s on one core, and one sentence's tagging latency fell from 5.7-6.3
+    /// multiplied 7 to 64 rows at 209-228 GFLOP/s on one core, and one sentence's tagging latency fell from 5.7-6.3
     /// to 3.1-3.5 ms (README, Performance).
     public static let inferenceProducts: BF16Products = bf16ProductsChoice(amxRuns: bf16KernelRuns,
                                                                            asked: bf16ProductsAsked, byDefault: .amx)
@@ -105,7 +105,7 @@ extension BLAS {
             }
             Parallel.forEachWorker(workers) { w in
                 kernel(c, ldc, first, firstStride, packed, m, n, depthRun, accumulate, bias,
-                            2 * (pairs * w / workers), min(panels, 2 * (pairs * (w + 1) / workers)))
+                       2 * (pairs * w / workers), min(panels, 2 * (pairs * (w + 1) / workers)))
             }
         } else {
             // Each worker packs the panels it multiplies.
