@@ -20,7 +20,7 @@ enum Processors {
     static let intelLaptop = CPUFeatures(vendor: "GenuineIntel", family: 6, model: 151, instructionSets: avx2Sets)
     /// AMD EPYC Rome/Milan (family 23/25): AVX2 and FMA.
     static let epycMilan = CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 1, instructionSets: avx2Sets)
-    /// AMD EPYC Genoa (family 25, model 17): AVX-512 with BF16, newer than OpenBLAS 0.3.21.
+    /// AMD EPYC Genoa (family 25, model 17, Zen 4): AVX-512 with BF16, no AMX.
     static let epycGenoa = CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 17,
                                        instructionSets: avx512Sets.union([.avx512_bf16]))
     /// A processor whose OS does not save AVX state (CPUID says AVX, XCR0 does not): SSE only.
