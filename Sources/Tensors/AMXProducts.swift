@@ -57,27 +57,25 @@ extension BLAS {
 
     /// What `BERT_TAGGER_BF16_PRODUCTS` asks for: nil when unset or empty, an error naming the value otherwise.
     public static func bf16ProductsOverride(_ environment: [String: String]) throws(KernelLibraryError) -> BF16Products? {
-        guard let value = environment[bf16ProductsVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
-        else { return nil }
-        guard let products = BF16Products(rawValue: value.lowercased()) else {
-            throw KernelLibraryError(description: "\(bf16ProductsVariable)=\(value) names no way to run BF16 products: "
-                                     + "use " + BF16Products.allCases.map(\.rawValue).joined(separator: " or ")
-                                     + ", or unset it")
-        }
-        return products
+        try choiceSetByHand(bf16ProductsVariable, in: environment, namesNo: "way to run BF16 products")
     }
 
-    /// A BF16 product on the tool's kernel, when its form is one the kernel takes: c = a · b (+ c with beta 1, or
-    /// + bias), a as stored or transposed, b as stored or transposed, alpha 1, on AMX; on AVX512-BF16 alone only
+    /// Whether the tool's kernel here takes products of this form: every form on AMX; on AVX512-BF16 alone only
     /// the forward's a · bᵀ (training's backward phase ran 7% slower on it than on oneDNN, and the forward on it
-    /// gives the bits inference gives). Returns false, having done nothing, for any other form (the caller then runs
-    /// oneDNN's).
+    /// gives the bits inference gives).
+    static func bf16KernelTakes(_ transA: Transpose, _ transB: Transpose) -> Bool {
+        amxRuns || (bf16DotRuns && transA == .none && transB == .transposed)
+    }
+
+    /// A BF16 product on the tool's kernel, when its form is one the kernel takes (`bf16KernelTakes`): c = a · b
+    /// (+ c with beta 1, or + bias), a as stored or transposed, b as stored or transposed, alpha 1. Returns false,
+    /// having done nothing, for any other form (the caller then runs oneDNN's).
     static func gemmAMX(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
                         a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int, beta: Float,
                         bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         let depth = Int(BT_AMX_DEPTH), panelWidth = Int(BT_AMX_PANEL)
         guard alpha == 1, beta == 0 || (beta == 1 && bias == nil), k > 0 else { return false }
-        guard amxRuns || (transA == .none && transB == .transposed) else { return false }
+        guard bf16KernelTakes(transA, transB) else { return false }
         // The first input is read in place only as rows of whole steps of depth; transposed, it is copied anyway.
         guard transA == .transposed || k % depth == 0 else { return false }
         let a16 = a.assumingMemoryBound(to: UInt16.self), b16 = b.assumingMemoryBound(to: UInt16.self)
@@ -165,7 +163,8 @@ public final class AMXPanels: @unchecked Sendable {
     /// number of the kernel's steps (its first input is then read in place).
     public init?(outputs OC: Int, inputs IC: Int, product: Product, products: BLAS.BF16Products = BLAS.bf16Products) {
         let (k, n) = product == .forward ? (IC, OC) : (OC, IC)
-        guard products == .amx, BLAS.amxRuns || (BLAS.bf16KernelRuns && product == .forward), k > 0, n > 0,
+        // The forward multiplies by the weight transposed, the input gradient by the weight as stored.
+        guard products == .amx, BLAS.bf16KernelTakes(.none, product == .forward ? .transposed : .none), k > 0, n > 0,
               k % Int(BT_AMX_DEPTH) == 0 else { return nil }
         self.product = product
         self.k = k

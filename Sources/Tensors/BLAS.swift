@@ -396,12 +396,20 @@ public enum BLAS {
 
     /// The library `BERT_TAGGER_FP32_GEMM` asks for: nil when unset or empty, an error naming the value otherwise.
     public static func fp32Override(_ environment: [String: String]) throws(KernelLibraryError) -> FP32Library? {
-        guard let value = environment[fp32Variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        guard let library = FP32Library(rawValue: value.lowercased()) else {
-            throw KernelLibraryError(description: "\(fp32Variable)=\(value) names no single-precision library: use "
-                                     + FP32Library.allCases.map(\.rawValue).joined(separator: " or ") + ", or unset it")
+        try choiceSetByHand(fp32Variable, in: environment, namesNo: "single-precision library")
+    }
+
+    /// The case of `Choice` that `variable` names in `environment` (without regard to case): nil when it is unset or
+    /// blank, an error naming the value, what it should name and the accepted values otherwise.
+    static func choiceSetByHand<Choice: RawRepresentable & CaseIterable>(
+        _ variable: String, in environment: [String: String], namesNo what: String
+    ) throws(KernelLibraryError) -> Choice? where Choice.RawValue == String {
+        guard let value = environment[variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let choice = Choice(rawValue: value.lowercased()) else {
+            throw KernelLibraryError(description: "\(variable)=\(value) names no \(what): use "
+                                     + Choice.allCases.map(\.rawValue).joined(separator: " or ") + ", or unset it")
         }
-        return library
+        return choice
     }
 
     /// The variable that names the single-precision library by hand.
@@ -438,15 +446,8 @@ public enum BLAS {
     /// What `BERT_TAGGER_FP32_INFERENCE` asks for: nil when unset or empty, an error naming the value otherwise.
     public static func fp32InferenceOverride(_ environment: [String: String]) throws(KernelLibraryError)
         -> FP32InferenceProducts? {
-        guard let value = environment[fp32InferenceVariable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty
-        else { return nil }
-        guard let products = FP32InferenceProducts(rawValue: value.lowercased()) else {
-            throw KernelLibraryError(description: "\(fp32InferenceVariable)=\(value) names no way to run inference's "
-                                     + "single-precision products: use "
-                                     + FP32InferenceProducts.allCases.map(\.rawValue).joined(separator: " or ")
-                                     + ", or unset it")
-        }
-        return products
+        try choiceSetByHand(fp32InferenceVariable, in: environment,
+                            namesNo: "way to run inference's single-precision products")
     }
 
     /// The variable that chooses inference's single-precision products by hand.
@@ -533,12 +534,7 @@ public enum BLAS {
 
     /// The library `BERT_TAGGER_BF16_GEMM` asks for: nil when unset or empty, an error naming the value otherwise.
     public static func bf16Override(_ environment: [String: String]) throws(KernelLibraryError) -> BF16Library? {
-        guard let value = environment[bf16Variable]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        guard let library = BF16Library(rawValue: value.lowercased()) else {
-            throw KernelLibraryError(description: "\(bf16Variable)=\(value) names no BF16 library: use "
-                                     + BF16Library.allCases.map(\.rawValue).joined(separator: " or ") + ", or unset it")
-        }
-        return library
+        try choiceSetByHand(bf16Variable, in: environment, namesNo: "BF16 library")
     }
 
     /// The number of threads one matrix product may use. OpenBLAS keeps its own pool, sized here;
