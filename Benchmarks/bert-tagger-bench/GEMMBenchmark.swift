@@ -192,10 +192,16 @@ extension GEMMBenchmark {
         let output = FloatSlab(count: maxRows * F)
         let scratch = GEMMScratch(capacity: max(maxRows, F) * F)
         let quantized = QuantizedRows(rows: maxRows, k: F)
-        printProductTable(C: C, F: F, heading: "bf16, int8", width: 30, rng: &rng) { IC, OC, weight, bias, input in
+        // Where the tool's INT8 kernel runs, oneDNN's INT8 primitives beside it.
+        let int8OnOneDNN = BLAS.int8Products == .vnni
+        if int8OnOneDNN { print("  and INT8 on oneDNN's primitives, the ratio of the tool's kernel to them") }
+        let heading = int8OnOneDNN ? "bf16, int8 (int8 on oneDNN, kernel / oneDNN)" : "bf16, int8"
+        printProductTable(C: C, F: F, heading: heading, width: int8OnOneDNN ? 46 : 30, rng: &rng) { IC, OC, weight, bias, input in
             let bf16 = PackedWeights(n: OC, k: IC, bias: true)!, int8 = PackedInt8Weights(n: OC, k: IC)!
+            let oneDNN = int8OnOneDNN ? PackedInt8Weights(n: OC, k: IC, products: .onednn) : nil
             bf16.pack(scratch.b.convert(weight.pointer, count: OC * IC))
             int8.pack(weight.pointer)
+            oneDNN?.pack(weight.pointer)
             return { rows in
                 let ops = 2 * Double(rows * OC * IC)
                 let a16 = scratch.a.convert(input.pointer, count: rows * IC)
@@ -206,8 +212,13 @@ extension GEMMBenchmark {
                 let int8Seconds = medianSeconds(atLeast: seconds) {
                     BLAS.gemmInt8(m: rows, a: quantized, packed: int8, bias: bias.pointer, c: output.pointer)
                 }
-                return String(format: "%.0f, %.0f (%.2f×)", ops / bf16Seconds / 1e9, ops / int8Seconds / 1e9,
-                              bf16Seconds / int8Seconds)
+                let text = String(format: "%.0f, %.0f (%.2f×)", ops / bf16Seconds / 1e9, ops / int8Seconds / 1e9,
+                                  bf16Seconds / int8Seconds)
+                guard let oneDNN else { return text }
+                let oneDNNSeconds = medianSeconds(atLeast: seconds) {
+                    BLAS.gemmInt8(m: rows, a: quantized, packed: oneDNN, bias: bias.pointer, c: output.pointer)
+                }
+                return text + String(format: " (%.0f, %.2f×)", ops / oneDNNSeconds / 1e9, oneDNNSeconds / int8Seconds)
             }
         }
     }

@@ -13,6 +13,7 @@ public enum ComputeLibraries {
         _ = try BLAS.bf16Override(environment)
         _ = try BLAS.fp32InferenceOverride(environment)
         _ = try BLAS.bf16ProductsOverride(environment)
+        _ = try BLAS.int8ProductsOverride(environment)
         #if !canImport(Accelerate)
         _ = try OpenBLASLibrary.shared.get()
         #endif
@@ -103,8 +104,13 @@ public enum ComputeLibraries {
         case .failure(let error): return "not available: \(error.description)"
         case .success(let dnnl):
             let kernels = "oneDNN \(dnnl.version) (JIT kernels up to \(dnnl.isa))"
-            return BLAS.int8Runs ? kernels
-                : "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
+            guard BLAS.int8Runs else {
+                return "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
+            }
+            let asked = (try? BLAS.int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
+            let byHand = asked == BLAS.int8Products ? " (\(BLAS.int8ProductsVariable)=\(BLAS.int8Products.rawValue) set by hand)" : ""
+            return (BLAS.int8Products == .vnni ? "the tool's AVX512-VNNI kernel on weights packed once at load" : kernels)
+                + byHand
         }
         #endif
     }
@@ -124,7 +130,7 @@ public enum ComputeLibraries {
             + "fp32 products: \(fp32Description); fp32 inference: \(fp32InferenceDescription); "
             + "bf16 products: \(bf16Description)"
             + (BLAS.bf16Kernels.isOneDNN ? " (\(bf16ProductsDescription))" : "")
-            + "; int8 products: \(BLAS.int8Runs ? "oneDNN" : "not available")"
+            + "; int8 products: \(!BLAS.int8Runs ? "not available" : BLAS.int8Products == .vnni ? "the tool's AVX512-VNNI kernel" : "oneDNN")"
             + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
     }
 

@@ -6,8 +6,8 @@ import CDNNL
 
 // INT8 products for inference: out = inp · weightᵀ + bias with both inputs as signed 8-bit integers, each token's
 // row of inp on a scale of its own (dynamic, symmetric) and each output channel's row of the weight on its own
-// (symmetric), summed exactly in int32 by oneDNN (AMX or AVX512-VNNI tiles where the processor has them) and
-// scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC input channels
+// (symmetric), summed exactly in int32 (by the tool's kernel on AVX512-VNNI without AMX, else by oneDNN: AMX tiles
+// or AVX-VNNI) and scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC input channels
 // (depth), OC output channels.
 
 /// Rows quantized for an INT8 product: 8-bit values [rows, k] and one scale per row. Sized for a forward's
@@ -70,16 +70,20 @@ public final class QuantizedRows: @unchecked Sendable {
     public var rowScales: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: scales, count: rows) }
 }
 
-/// A projection's weight [n, k] (a PyTorch Linear weight) quantized per output channel and laid out once as
-/// oneDNN's INT8 primitives read it, for weights that stay put (inference): `pack` again after every change.
-/// Whole blocks of `BLAS.rowBlock` rows run through one primitive; the rows left over run through a primitive made
-/// for their count rounded up to `BLAS.int8RowStep`, which reads the same packed weight.
+/// A projection's weight [n, k] (a PyTorch Linear weight) quantized per output channel and laid out once as its
+/// products read it, for weights that stay put (inference): `pack` again after every change. On the tool's kernel
+/// (`BLAS.Int8Products.vnni`) in its panels; on oneDNN as its INT8 primitives read it, whole blocks of
+/// `BLAS.rowBlock` rows through one primitive and the rows left over through a primitive made for their count
+/// rounded up to `BLAS.int8RowStep`, which reads the same packed weight.
 public final class PackedInt8Weights: @unchecked Sendable {
     public let n: Int, k: Int
+    /// Who multiplies by this weight.
+    public let products: BLAS.Int8Products
     /// Each output channel's scale [n].
     let columnScales: UnsafeMutablePointer<Float>
     #if !canImport(Accelerate)
-    let block: OneDNNLibrary.Matmul
+    /// oneDNN's primitive for a block of rows (nil on the tool's kernel).
+    let block: OneDNNLibrary.Matmul?
     private let dnnl: OneDNNLibrary
     #endif
     let storage: UnsafeMutableRawPointer
@@ -90,17 +94,26 @@ public final class PackedInt8Weights: @unchecked Sendable {
     /// Whether `pack` ran since the weights were made.
     private(set) var packed = false
 
-    /// Nil where oneDNN is absent (INT8 products run on it alone).
-    public init?(n: Int, k: Int) {
+    /// Nil where oneDNN is absent (INT8 products need it), or where `products` is the tool's kernel and the
+    /// processor does not run it.
+    public init?(n: Int, k: Int, products: BLAS.Int8Products = BLAS.int8Products) {
         #if canImport(Accelerate)
         return nil
         #else
         guard case .success(let dnnl) = OneDNNLibrary.shared, n > 0, k > 0 else { return nil }
+        guard products == .onednn || BLAS.vnniKernelRuns(on: .current) else { return nil }
         self.n = n
         self.k = k
+        self.products = products
         self.dnnl = dnnl
-        block = dnnl.matmul(PackedInt8Weights.key(rows: BLAS.rowBlock, n: n, k: k))
-        storage = UnsafeMutableRawPointer.allocate(byteCount: max(block.packedWeightBytes, 64), alignment: 64)
+        if products == .vnni {
+            block = nil
+            storage = UnsafeMutableRawPointer.allocate(byteCount: max(bt_vnni_packed_bytes(k, n), 64), alignment: 64)
+        } else {
+            let block = dnnl.matmul(PackedInt8Weights.key(rows: BLAS.rowBlock, n: n, k: k))
+            self.block = block
+            storage = UnsafeMutableRawPointer.allocate(byteCount: max(block.packedWeightBytes, 64), alignment: 64)
+        }
         columnScales = .allocate(capacity: n)
         columnScales.initialize(repeating: 0, count: n)
         sumAreas = [.allocate(capacity: BLAS.rowBlock * n)]
@@ -127,9 +140,10 @@ public final class PackedInt8Weights: @unchecked Sendable {
               bf16: false, int8: true, shapes: .each, packedWeights: true)
     }
 
-    /// The primitive for `rows` (a multiple of `BLAS.int8RowStep`, at most a block) and the rows it multiplies:
-    /// its own where it reads the packed weight as the block's does, else the block's.
+    /// oneDNN's primitive for `rows` (a multiple of `BLAS.int8RowStep`, at most a block) and the rows it
+    /// multiplies: its own where it reads the packed weight as the block's does, else the block's.
     func primitive(rows: Int) -> (OneDNNLibrary.Matmul, rows: Int) {
+        guard let block else { preconditionFailure("oneDNN's primitives for a weight packed for the tool's kernel") }
         if rows == BLAS.rowBlock { return (block, rows) }
         let matmul = dnnl.matmul(PackedInt8Weights.key(rows: rows, n: n, k: k))
         return matmul.readsPackedWeights(like: block) ? (matmul, rows) : (block, BLAS.rowBlock)
@@ -155,7 +169,11 @@ public final class PackedInt8Weights: @unchecked Sendable {
         let values = UnsafeMutablePointer<Int8>.allocate(capacity: n * k)
         defer { values.deallocate() }
         bt_quantize_rows_s8(values, columnScales, weight, n, k)
-        dnnl.pack(block, weights: values, into: storage, threads: Parallel.threadCount)
+        if let block {
+            dnnl.pack(block, weights: values, into: storage, threads: Parallel.threadCount)
+        } else {
+            bt_vnni_pack(storage.assumingMemoryBound(to: UInt8.self), values, k, n)
+        }
         packed = true
         #endif
     }
@@ -211,6 +229,39 @@ extension BLAS {
     /// of this: a primitive per multiple (8 at most a weight shape), at the cost of at most this many rows more.
     public static let int8RowStep = 32
 
+    /// Who multiplies INT8 products: `vnni`, the tool's kernel on AVX512-VNNI's dot products (`bt_vnni_gemm.c`), or
+    /// `onednn`, oneDNN's INT8 primitives.
+    public enum Int8Products: String, CaseIterable, Sendable {
+        case vnni, onednn
+    }
+
+    /// The variable that chooses INT8 products by hand.
+    public static let int8ProductsVariable = "BERT_TAGGER_INT8_PRODUCTS"
+
+    /// Whether the tool's INT8 kernel runs on this processor: AVX-512 with VNNI.
+    public static func vnniKernelRuns(on cpu: CPUFeatures) -> Bool {
+        cpu.vectorLevel == .avx512 && cpu.has(.avx512_vnni)
+    }
+
+    /// Who runs INT8 products in this process (`int8ProductsChoice`).
+    public static let int8Products: Int8Products = int8ProductsChoice(
+        cpu: .current, asked: (try? int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil)
+
+    /// The decision behind `int8Products`: the tool's kernel where the processor runs it and has no AMX tiles for
+    /// 8-bit products, unless oneDNN is asked for by hand; oneDNN elsewhere (its AMX kernels, or AVX-VNNI without
+    /// AVX-512). On an AMD EPYC of family 25 model 17 the kernel multiplied the encoder's shapes at 400-447 GOP/s on
+    /// one core (the instruction's rate there: 457), where oneDNN's primitives made about 337 (README, Performance).
+    public static func int8ProductsChoice(cpu: CPUFeatures, asked: Int8Products?) -> Int8Products {
+        guard vnniKernelRuns(on: cpu) else { return .onednn }
+        if let asked { return asked }
+        return cpu.has(.amx_tile) && cpu.has(.amx_int8) ? .onednn : .vnni
+    }
+
+    /// What `BERT_TAGGER_INT8_PRODUCTS` asks for: nil when unset or empty, an error naming the value otherwise.
+    public static func int8ProductsOverride(_ environment: [String: String]) throws(KernelLibraryError) -> Int8Products? {
+        try choiceSetByHand(int8ProductsVariable, in: environment, namesNo: "way to run INT8 products")
+    }
+
     /// Whether INT8 products run here: oneDNN is present and its kernels have VNNI's 8-bit dot products (AVX-VNNI,
     /// AVX512-VNNI or AMX). On AVX2 alone oneDNN 2.6's 8-bit products are not exact (their int16 pair sums
     /// saturate), so INT8 is refused there.
@@ -252,6 +303,10 @@ extension BLAS {
         #if canImport(Accelerate)
         preconditionFailure("INT8 products need oneDNN")
         #else
+        if packed.products == .vnni {
+            gemmVNNI(m: m, a: a, packed: packed, rowsDone: rowsDone)
+            return
+        }
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
         let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
         guard workers > 1 else {
@@ -276,6 +331,45 @@ extension BLAS {
     /// all threads: a sentence alone).
     static let int8RowsPerWorker = 64
 
+    /// `gemmInt8` on the tool's kernel, in blocks of `epilogueRows` rows (a block's sums, at most 384 KB for 1,536
+    /// output channels, stay in the second-level cache for `rowsDone`). With enough rows each worker takes a
+    /// contiguous share of them, as on oneDNN; with fewer (a sentence) the workers share each block's panels.
+    private static func gemmVNNI(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
+                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
+        let n = packed.n, k = packed.k
+        let weights = UnsafePointer(packed.storage.assumingMemoryBound(to: UInt8.self))
+        let panels = (n + Int(BT_VNNI_PANEL) - 1) / Int(BT_VNNI_PANEL), pairs = (panels + 1) / 2
+        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
+        if workers > 1 {
+            let areas = packed.sums(workers: workers)
+            Parallel.forEachWorker(workers) { w in
+                var done = m * w / workers
+                let end = m * (w + 1) / workers
+                while done < end {
+                    let block = done ..< Swift.min(end, done + epilogueRows)
+                    bt_vnni_gemm(areas[w], n, a.values + done * k, k, weights, block.count, n, k, 0, panels)
+                    rowsDone(block, areas[w])
+                    done = block.upperBound
+                }
+            }
+            return
+        }
+        // A lane's own sums area (Parallel.forEachLane), the first outside lanes.
+        let sums = packed.sums(workers: Parallel.lane + 1)[Parallel.lane]
+        var done = 0
+        while done < m {
+            let block = done ..< Swift.min(m, done + epilogueRows)
+            // About a million multiply-adds per thread at least.
+            let share = Swift.min(Parallel.threadCount, pairs, Swift.max(1, block.count * n * k / 1_000_000))
+            Parallel.forEachWorker(share) { w in
+                bt_vnni_gemm(sums, n, a.values + done * k, k, weights, block.count, n, k, 2 * (pairs * w / share),
+                             Swift.min(panels, 2 * (pairs * (w + 1) / share)))
+            }
+            rowsDone(block, sums)
+            done = block.upperBound
+        }
+    }
+
     #if !canImport(Accelerate)
     /// Multiplies `rows` block by block through `run(primitive, rows multiplied, first input row)`: whole
     /// blocks through the block's primitive, the rows left over through one for their count rounded up (the
@@ -288,7 +382,7 @@ extension BLAS {
         var done = rows.lowerBound
         while done < rows.upperBound {
             let rest = rows.upperBound - done
-            let (matmul, multiplied) = rest >= rowBlock ? (packed.block, rowBlock)
+            let (matmul, multiplied) = rest >= rowBlock ? (packed.block!, rowBlock)
                 : packed.primitive(rows: (rest + int8RowStep - 1) / int8RowStep * int8RowStep)
             run(matmul, multiplied, UnsafeRawPointer(a.values) + done * k)
             let block = done ..< done + Swift.min(rest, rowBlock)

@@ -42,16 +42,147 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
     }
 }
 
-/// INT8 products on oneDNN (`BLAS.gemmInt8`, `PackedInt8Weights`).
+/// Who multiplies INT8 products on each class of processor (`BLAS.int8ProductsChoice`).
+@Suite struct Int8ProductsChoiceTests {
+    static let cascadeLake = CPUFeatures(vendor: "GenuineIntel", family: 6, model: 85, stepping: 7,
+                                         instructionSets: Processors.avx512Sets)
+    static let skylakeWithoutVNNI = CPUFeatures(vendor: "GenuineIntel", family: 6, model: 85,
+                                                instructionSets: Processors.avx512Sets.subtracting([.avx512_vnni]))
+    static let epycGenoa = CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 17,
+                                       instructionSets: Processors.avx512Sets.union([.avx512_bf16]))
+
+    /// The tool's kernel where AVX-512 has VNNI and no AMX tiles multiply 8-bit values; oneDNN on AMX, on AVX2
+    /// (AVX-VNNI or none) and on AVX-512 without VNNI; a choice by hand is followed where the kernel runs.
+    @Test func theToolsKernelRunsWhereAVX512HasVNNIAndNoAMX() {
+        let cases: [(String, CPUFeatures, BLAS.Int8Products?, BLAS.Int8Products)] = [
+            ("EPYC Genoa", Self.epycGenoa, nil, .vnni),
+            ("EPYC Genoa, oneDNN by hand", Self.epycGenoa, .onednn, .onednn),
+            ("Xeon Cascade Lake", Self.cascadeLake, nil, .vnni),
+            ("Xeon Cooper Lake", Processors.xeonCooperLake, nil, .vnni),
+            ("Xeon with AMX", Processors.xeonAMX, nil, .onednn),
+            ("Xeon with AMX, the kernel by hand", Processors.xeonAMX, .vnni, .vnni),
+            ("Xeon Skylake without VNNI", Self.skylakeWithoutVNNI, nil, .onednn),
+            ("Xeon Skylake without VNNI, the kernel by hand", Self.skylakeWithoutVNNI, .vnni, .onednn),
+            ("Intel laptop (AVX2)", Processors.intelLaptop, .vnni, .onednn),
+            ("EPYC Milan (AVX2)", Processors.epycMilan, nil, .onednn),
+        ]
+        for (name, cpu, asked, expected) in cases {
+            #expect(BLAS.int8ProductsChoice(cpu: cpu, asked: asked) == expected, "\(name)")
+        }
+    }
+
+    @Test func aWayOfRunningINT8ProductsThatDoesNotExistIsAnErrorNamingTheVariable() throws {
+        #expect(try BLAS.int8ProductsOverride(["BERT_TAGGER_INT8_PRODUCTS": " VNNI "]) == .vnni)
+        #expect(try BLAS.int8ProductsOverride(["BERT_TAGGER_INT8_PRODUCTS": ""]) == nil)
+        do {
+            _ = try BLAS.int8ProductsOverride(["BERT_TAGGER_INT8_PRODUCTS": "amx"])
+            Issue.record("BERT_TAGGER_INT8_PRODUCTS=amx was accepted")
+        } catch {
+            #expect(error.description == "BERT_TAGGER_INT8_PRODUCTS=amx names no way to run INT8 products: use vnni or onednn, or unset it")
+        }
+    }
+}
+
+/// The tool's INT8 kernel alone (`bt_vnni_gemm`), against sums in Int.
+@Suite(.enabled(if: BLAS.vnniKernelRuns(on: .current), "the processor has no AVX-512 with VNNI"))
+struct VNNIKernelTests {
+    /// Sums of a · wᵀ for rows `lda` apart with bytes between them that must not be read, over panels
+    /// `panels` (all when nil); the columns of other panels stay as they were (Int32.min).
+    static func kernelSums(_ a: [Int8], lda: Int, _ w: [Int8], m: Int, n: Int, k: Int, panels: Range<Int>? = nil) -> [Int32] {
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: bt_vnni_packed_bytes(k, n), alignment: 64)
+        defer { packed.deallocate() }
+        let bytes = packed.assumingMemoryBound(to: UInt8.self)
+        w.withUnsafeBufferPointer { bt_vnni_pack(bytes, $0.baseAddress!, k, n) }
+        var c = [Int32](repeating: .min, count: m * n)
+        let all = 0 ..< (n + Int(BT_VNNI_PANEL) - 1) / Int(BT_VNNI_PANEL)
+        let range = panels ?? all
+        a.withUnsafeBufferPointer { a in
+            bt_vnni_gemm(&c, n, a.baseAddress!, lda, bytes, m, n, k, range.lowerBound, range.upperBound)
+        }
+        return c
+    }
+
+    /// Values from -127 to 127, as quantization makes them.
+    static func bytes(_ count: Int, _ r: inout TestRandom) -> [Int8] {
+        r.ints(count, below: 255).map { Int8($0 - 127) }
+    }
+
+    static func referenceSums(_ a: [Int8], lda: Int, _ w: [Int8], m: Int, n: Int, k: Int) -> [Int32] {
+        var c = [Int32](repeating: 0, count: m * n)
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                var sum = 0
+                for p in 0 ..< k { sum += Int(a[i * lda + p]) * Int(w[j * k + p]) }
+                c[i * n + j] = Int32(sum)
+            }
+        }
+        return c
+    }
+
+    /// Exact sums for every count of rows in a tile and across the blocks of 64, depths with 0 to 3 values past a
+    /// group of four, channels past a panel and a pair of panels; rows 5 bytes apart hold 127 between them, which
+    /// would show in the sums if the kernel read past a row's k values.
+    @Test(arguments: [(1, 1), (16, 4), (37, 383), (48, 385), (64, 386), (96, 1_536)])
+    func sumsAreExactAndReadNothingPastARow(n: Int, k: Int) {
+        var r = TestRandom(UInt64(n * 31 + k))
+        let lda = k + 5
+        for m in [1, 7, 8, 9, 63, 64, 65, 130] {
+            var a = [Int8](repeating: 127, count: m * lda)
+            let values = Self.bytes(m * k, &r)
+            for i in 0 ..< m { for p in 0 ..< k { a[i * lda + p] = values[i * k + p] } }
+            let w = Self.bytes(n * k, &r)
+            let ours = Self.kernelSums(a, lda: lda, w, m: m, n: n, k: k)
+            let reference = Self.referenceSums(a, lda: lda, w, m: m, n: n, k: k)
+            let differing = zip(ours, reference).filter { $0 != $1 }.count
+            #expect(differing == 0, "m \(m), n \(n), k \(k): \(differing) sums differ")
+        }
+    }
+
+    /// The largest sums the encoder's depths make (every value ±127, 4,096 deep) stay exact, of either sign.
+    @Test func theLargestSumsStayExact() {
+        let m = 9, n = 33, k = 4_096
+        for (x, y) in [(Int8(127), Int8(127)), (-127, 127), (-127, -127)] {
+            let a = [Int8](repeating: x, count: m * k), w = [Int8](repeating: y, count: n * k)
+            let ours = Self.kernelSums(a, lda: k, w, m: m, n: n, k: k)
+            #expect(ours.allSatisfy { $0 == Int32(x) * Int32(y) * Int32(k) }, "\(x) · \(y): \(ours.first!)")
+        }
+    }
+
+    /// A range of panels writes their columns and no others, so workers can share one product's panels.
+    @Test func aRangeOfPanelsWritesOnlyItsColumns() {
+        let m = 10, n = 80, k = 64
+        var r = TestRandom(3)
+        let a = Self.bytes(m * k, &r), w = Self.bytes(n * k, &r)
+        let ours = Self.kernelSums(a, lda: k, w, m: m, n: n, k: k, panels: 1 ..< 4)
+        let reference = Self.referenceSums(a, lda: k, w, m: m, n: n, k: k)
+        for i in 0 ..< m {
+            for j in 0 ..< n {
+                let inside = (16 ..< 64).contains(j)
+                #expect(ours[i * n + j] == (inside ? reference[i * n + j] : .min), "row \(i), column \(j)")
+            }
+        }
+    }
+}
+
+/// INT8 products (`BLAS.gemmInt8`, `PackedInt8Weights`), on each way that runs here.
 @Suite(.enabled(if: BLAS.int8Runs, noOneDNN)) struct Int8ProductTests {
+    /// The ways of running INT8 products that run on this processor.
+    static let productsHere = BLAS.Int8Products.allCases.filter { PackedInt8Weights(n: 16, k: 16, products: $0) != nil }
+
     /// The products equal the integer reference bit for bit (the sums are exact, and the scaling is one fixed
     /// sequence of roundings): row counts below, at and across a block of 256 and a step of 32, one row alone,
-    /// depths of the encoder's projections, with and without a bias.
-    @Test(arguments: [(40, 64), (384, 384), (96, 1_536)])
+    /// depths of the encoder's projections and an odd one, with and without a bias, on each way that runs here.
+    @Test(arguments: [(40, 64), (37, 383), (384, 384), (96, 1_536)])
     func productsMatchTheIntegerReferenceExactly(n: Int, k: Int) throws {
+        for products in Self.productsHere {
+            try productsMatchTheIntegerReferenceExactly(n: n, k: k, products: products)
+        }
+    }
+
+    func productsMatchTheIntegerReferenceExactly(n: Int, k: Int, products: BLAS.Int8Products) throws {
         var r = TestRandom(UInt64(n * 7 + k))
         let weight = r.floats(n * k), bias = r.floats(n)
-        let packed = try #require(PackedInt8Weights(n: n, k: k))
+        let packed = try #require(PackedInt8Weights(n: n, k: k, products: products))
         packed.pack(weight)
         let rows = QuantizedRows(rows: 600, k: k)
         for m in [1, 31, 32, 33, 256, 300, 513] {
@@ -64,7 +195,7 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
                     int8MatmulForwardReference(&reference, a, weight, withBias ? b.baseAddress : nil, T: m, IC: k, OC: n)
                 }
                 let differing = zip(ours, reference).filter { $0 != $1 }.count
-                #expect(differing == 0, "m \(m), n \(n), k \(k), bias \(withBias): \(differing) outputs differ")
+                #expect(differing == 0, "\(products): m \(m), n \(n), k \(k), bias \(withBias): \(differing) outputs differ")
             }
         }
     }
@@ -184,11 +315,11 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
     /// Every count of rows left over after the whole blocks    /// Every count of rows left over after the whole blocks runs through a primitive for its multiple of 32 that
     /// reads the weights packed for the block (or the block's own, where oneDNN lays them out otherwise).
     @Test func leftoverRowsShareTheBlocksPackedWeights() throws {
-        let packed = try #require(PackedInt8Weights(n: 64, k: 128))
+        let packed = try #require(PackedInt8Weights(n: 64, k: 128, products: .onednn))
         for rows in stride(from: BLAS.int8RowStep, through: BLAS.rowBlock, by: BLAS.int8RowStep) {
             let (matmul, multiplied) = packed.primitive(rows: rows)
             #expect(multiplied == rows || multiplied == BLAS.rowBlock)
-            #expect(matmul.readsPackedWeights(like: packed.block))
+            #expect(matmul.readsPackedWeights(like: try #require(packed.block)))
         }
     }
 }

@@ -183,4 +183,18 @@ void bt_amx_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, const uint
 void bt_bf16_gemm(float *c, size_t ldc, const uint16_t *a, size_t lda, const uint16_t *packed, size_t m, size_t n,
                   size_t k, int accumulate, const float *bias, size_t panel_begin, size_t panel_end);
 
+/// INT8 products on AVX512-VNNI's dot products (bt_vnni_gemm.c): sums[m, n] = a[m, k] · wᵀ, exact in int32, a and
+/// w [n, k] signed 8-bit values. The weight is packed beforehand in panels of BT_VNNI_PANEL output channels, the
+/// depth padded to a multiple of BT_VNNI_DEPTH.
+#define BT_VNNI_PANEL 16
+#define BT_VNNI_DEPTH 4
+/// Bytes the packed form of an n × k weight takes.
+size_t bt_vnni_packed_bytes(size_t k, size_t n);
+/// Packs w [n, k] (rows k apart) into bt_vnni_packed_bytes(k, n) bytes, 64-byte aligned.
+void bt_vnni_pack(uint8_t *packed, const int8_t *w, size_t k, size_t n);
+/// Columns of panels panel_begin ..< panel_end of c (rows ldc apart) from a (rows lda apart, k values each, read no
+/// further) and the packed weight. Only where the processor has AVX512-VNNI.
+void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m, size_t n,
+                  size_t k, size_t panel_begin, size_t panel_end);
+
 #endif
