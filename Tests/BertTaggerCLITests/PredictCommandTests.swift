@@ -51,7 +51,9 @@ import Testing
         let result = try runTool(["predict", "--model", model.path, "--input", files.dev.path, "--output", output.path,
                                   "--threads", "1", "--precision", "int8"])
         let info = try Binary.run(["info"])
-        if info.stdout.contains("INT8 products (tagging): oneDNN") {
+        if !info.stdout.contains("INT8 products (tagging): not available") {
+            #expect(info.stdout.contains("INT8 products (tagging): oneDNN")
+                    || info.stdout.contains("INT8 products (tagging): the tool's AVX512-VNNI kernel"), "\(info.stdout)")
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("tagged 12 sentences"), "\(result.stderr)")
             let input = try String(contentsOf: files.dev, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
