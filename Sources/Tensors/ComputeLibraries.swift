@@ -108,7 +108,10 @@ public enum ComputeLibraries {
                 return "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
             }
             let asked = (try? BLAS.int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
-            let byHand = asked == BLAS.int8Products ? " (\(BLAS.int8ProductsVariable)=\(BLAS.int8Products.rawValue) set by hand)" : ""
+            let byHand = asked.map { asked in
+                " (\(BLAS.int8ProductsVariable)=\(asked.rawValue) set by hand"
+                    + (asked == BLAS.int8Products ? ")" : ", but the processor has no AVX-512 with VNNI for the kernel)")
+            } ?? ""
             return (BLAS.int8Products == .vnni ? "the tool's AVX512-VNNI kernel on weights packed once at load" : kernels)
                 + byHand
         }
