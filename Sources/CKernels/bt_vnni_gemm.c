@@ -6,8 +6,9 @@
 //
 // The instruction multiplies unsigned bytes by signed ones, so the weight is stored as w + 128 (unsigned) and each
 // row of a, signed, is the other operand: the dot product of a row is then its true sum plus 128 times the sum of the
-// row's values, which is subtracted before the store. Every term fits in 16 bits and the sums stay far inside int32
-// (at most 255 · 127 · k), so the result is exact whatever the order, and the same as any other exact product.
+// row's values, which is subtracted before the store. The instruction adds in 32 bits modulo 2^32 (it does not
+// saturate), and so does the subtraction, so the result is the true sum whenever that fits in int32 (at most
+// 127 · 127 · k: any depth below 133,000), exact whatever the order and the same as any other exact product.
 //
 // A panel holds 16 output channels over the whole depth, each group of four depths as sixteen 32-bit groups
 // (w[j, 4x .. 4x + 3] + 128 for channel j): one vector, which is what the instruction reads. A tile of 8 rows × 32
@@ -128,7 +129,7 @@ static BT_VNNI int32_t bt_vnni_offset(const int8_t *a, size_t k) {
     for (; x + 64 <= k; x += 64) s0 = _mm512_dpbusd_epi32(s0, ones, _mm512_loadu_si512(a + x));
     if (x < k) s1 = _mm512_dpbusd_epi32(s1, ones, _mm512_maskz_loadu_epi8(((__mmask64)1 << (k - x)) - 1, a + x));
     const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
-    return 128 * _mm512_reduce_add_epi32(sum);
+    return (int32_t)(128u * (uint32_t)_mm512_reduce_add_epi32(sum));
 }
 
 BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m,

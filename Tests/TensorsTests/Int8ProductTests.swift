@@ -138,13 +138,15 @@ struct VNNIKernelTests {
         }
     }
 
-    /// The largest sums the encoder's depths make (every value ±127, 4,096 deep) stay exact, of either sign.
-    @Test func theLargestSumsStayExact() {
-        let m = 9, n = 33, k = 4_096
+    /// The largest sums stay exact, of either sign: every value ±127, 4,096 deep (the encoder's depths go to 1,536
+    /// in the default model), and 70,000 deep, where the sums with the weight's offset of 128 pass 2^31 (255 · 127 ·
+    /// 70,000) while the true sums (127 · 127 · 70,000) fit in int32.
+    @Test(arguments: [(9, 33, 4_096), (2, 17, 70_000)])
+    func theLargestSumsStayExact(m: Int, n: Int, k: Int) {
         for (x, y) in [(Int8(127), Int8(127)), (-127, 127), (-127, -127)] {
             let a = [Int8](repeating: x, count: m * k), w = [Int8](repeating: y, count: n * k)
             let ours = Self.kernelSums(a, lda: k, w, m: m, n: n, k: k)
-            #expect(ours.allSatisfy { $0 == Int32(x) * Int32(y) * Int32(k) }, "\(x) · \(y): \(ours.first!)")
+            #expect(ours.allSatisfy { $0 == Int32(x) * Int32(y) * Int32(k) }, "k \(k), \(x) · \(y): \(ours.first!)")
         }
     }
 
