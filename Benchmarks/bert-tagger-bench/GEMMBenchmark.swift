@@ -194,8 +194,10 @@ extension GEMMBenchmark {
         let quantized = QuantizedRows(rows: maxRows, k: F)
         // Where the tool's INT8 kernel runs, oneDNN's INT8 primitives beside it.
         let int8OnOneDNN = BLAS.int8Products == .vnni
-        if int8OnOneDNN { print("  and INT8 on oneDNN's primitives, the ratio of the tool's kernel to them") }
-        let heading = int8OnOneDNN ? "bf16, int8 (int8 on oneDNN, kernel / oneDNN)" : "bf16, int8"
+        if int8OnOneDNN {
+            print("  and in brackets INT8 on oneDNN's primitives, GOP/s, and the ratio of the tool's kernel to them")
+        }
+        let heading = int8OnOneDNN ? "bf16, int8 (oneDNN int8, ratio)" : "bf16, int8"
         printProductTable(C: C, F: F, heading: heading, width: int8OnOneDNN ? 46 : 30, rng: &rng) { IC, OC, weight, bias, input in
             let bf16 = PackedWeights(n: OC, k: IC, bias: true)!, int8 = PackedInt8Weights(n: OC, k: IC)!
             let oneDNN = int8OnOneDNN ? PackedInt8Weights(n: OC, k: IC, products: .onednn) : nil
