@@ -30,8 +30,8 @@ void bt_vnni_pack(uint8_t *packed, const int8_t *w, size_t k, size_t n) {
         for (size_t x = 0; x < kp; x += BT_VNNI_DEPTH)
             for (size_t j = 0; j < BT_VNNI_PANEL; j++)
                 for (size_t q = 0; q < BT_VNNI_DEPTH; q++) {
-                    const int in = j0 + j < n && x + q < k;
-                    p[x * BT_VNNI_PANEL + j * BT_VNNI_DEPTH + q] = (uint8_t)((in ? (int)w[(j0 + j) * k + x + q] : 0) + 128);
+                    const int value = j0 + j < n && x + q < k ? w[(j0 + j) * k + x + q] : 0;
+                    p[x * BT_VNNI_PANEL + j * BT_VNNI_DEPTH + q] = (uint8_t)(value + 128);
                 }
     }
 }

@@ -7,8 +7,8 @@ import CDNNL
 // INT8 products for inference: out = inp · weightᵀ + bias with both inputs as signed 8-bit integers, each token's
 // row of inp on a scale of its own (dynamic, symmetric) and each output channel's row of the weight on its own
 // (symmetric), summed exactly in int32 (by the tool's kernel on AVX512-VNNI without AMX, else by oneDNN: AMX tiles
-// or AVX-VNNI) and scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC input channels
-// (depth), OC output channels.
+// or AVX-VNNI) and scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC
+// input channels (depth), OC output channels.
 
 /// Rows quantized for an INT8 product: 8-bit values [rows, k] and one scale per row. Sized for a forward's
 /// largest input, plus the rows a block of leftover rows is rounded up to (their values are read, their
@@ -258,7 +258,8 @@ extension BLAS {
     }
 
     /// What `BERT_TAGGER_INT8_PRODUCTS` asks for: nil when unset or empty, an error naming the value otherwise.
-    public static func int8ProductsOverride(_ environment: [String: String]) throws(KernelLibraryError) -> Int8Products? {
+    public static func int8ProductsOverride(_ environment: [String: String]) throws(KernelLibraryError)
+        -> Int8Products? {
         try choiceSetByHand(int8ProductsVariable, in: environment, namesNo: "way to run INT8 products")
     }
 
