@@ -179,9 +179,8 @@ extension GEMMBenchmark {
     /// input converted beforehand, as the LayerNorm before writes it) against INT8 (`PackedInt8Weights`: the input
     /// quantized beforehand, as the kernel before does; the int32 sums scaled back with the bias included).
     func taggingProducts(C: Int, F: Int, rng: inout SplitMix64) {
-        let bf16Runner = BLAS.inferenceProducts == .amx && BLAS.bf16KernelRuns
-            ? (BLAS.amxRuns ? "the tool's AMX kernel" : "the tool's AVX512-BF16 kernel")
-            : "oneDNN's packed primitive, \(ComputeLibraries.bf16Description)"
+        let bf16Runner = (BLAS.inferenceProducts == .amx ? BLAS.bf16KernelName : nil)
+            ?? "oneDNN's packed primitive, \(ComputeLibraries.bf16Description)"
         print("\ntagging's forward products on packed weights, GOP/s: BF16 (\(bf16Runner)) against"
               + " INT8 (\(ComputeLibraries.int8Description)), the ratio INT8 / BF16")
         guard BLAS.int8Runs, PackedWeights(n: 16, k: 16, bias: true) != nil else {

@@ -23,6 +23,10 @@ extension BLAS {
     /// Whether one of the tool's BF16 kernels runs here: the AMX kernel, or else the AVX512-BF16 one.
     public static let bf16KernelRuns = amxRuns || bf16DotRuns
 
+    /// The tool's BF16 kernel that runs here, as `info` and the benchmarks name it; nil where neither runs.
+    public static let bf16KernelName: String? = amxRuns ? "the tool's AMX kernel"
+        : bf16DotRuns ? "the tool's AVX512-BF16 kernel" : nil
+
     /// What `BERT_TAGGER_BF16_PRODUCTS` asks for in this process (nil: unset, or a value `ComputeLibraries` reports).
     static let bf16ProductsAsked = (try? bf16ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
 

@@ -47,8 +47,7 @@ public enum ComputeLibraries {
         let byHand = BLAS.bf16ProductsAsked.map { " (\(BLAS.bf16ProductsVariable)=\($0.rawValue) set by hand)" } ?? ""
         let notGranted = CPUFeatures.current.hasAMX && BLAS.bf16Kernels.isOneDNN && !BLAS.amxRuns
             ? " (Linux did not grant the AMX tiles to the tool's kernel)" : ""
-        guard BLAS.bf16KernelRuns else { return "oneDNN's primitives" + notGranted + byHand }
-        let kernel = BLAS.amxRuns ? "the tool's AMX kernel" : "the tool's AVX512-BF16 kernel"
+        guard let kernel = BLAS.bf16KernelName else { return "oneDNN's primitives" + notGranted + byHand }
         let training = BLAS.bf16Products != .amx ? "oneDNN's primitive for any shape"
             : BLAS.amxRuns ? kernel : "\(kernel) in the forward, oneDNN's primitive for any shape in the backward"
         guard BLAS.inferenceProducts == .amx else {
@@ -107,8 +106,7 @@ public enum ComputeLibraries {
             guard BLAS.int8Runs else {
                 return "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
             }
-            let asked = (try? BLAS.int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
-            let byHand = asked.map { asked in
+            let byHand = BLAS.int8ProductsAsked.map { asked in
                 " (\(BLAS.int8ProductsVariable)=\(asked.rawValue) set by hand"
                     + (asked == BLAS.int8Products ? ")" : ", but the processor has no AVX-512 with VNNI for the kernel)")
             } ?? ""

@@ -69,9 +69,8 @@ public struct GEMMCandidate: Sendable {
                                   products: .onednn)
                     })
                 }
-                if BLAS.bf16KernelRuns {
-                    list.append(GEMMCandidate(name: BLAS.amxRuns ? "the tool's AMX kernel" : "the tool's AVX512-BF16 kernel",
-                                              precision: .bf16,
+                if let kernel = BLAS.bf16KernelName {
+                    list.append(GEMMCandidate(name: kernel, precision: .bf16,
                                               inUse: BLAS.bf16Products == .amx, bf16Kernels: .oneDNN(isa: dnnl.isa)) {
                         ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch in
                         BLAS.gemm(.bf16, ta, tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,

@@ -243,9 +243,11 @@ extension BLAS {
         cpu.vectorLevel == .avx512 && cpu.has(.avx512_vnni)
     }
 
+    /// What `BERT_TAGGER_INT8_PRODUCTS` asks for in this process (nil: unset, or a value `ComputeLibraries` reports).
+    static let int8ProductsAsked = (try? int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil
+
     /// Who runs INT8 products in this process (`int8ProductsChoice`).
-    public static let int8Products: Int8Products = int8ProductsChoice(
-        cpu: .current, asked: (try? int8ProductsOverride(ProcessInfo.processInfo.environment)) ?? nil)
+    public static let int8Products: Int8Products = int8ProductsChoice(cpu: .current, asked: int8ProductsAsked)
 
     /// The decision behind `int8Products`: the tool's kernel where the processor runs it and has no AMX tiles for
     /// 8-bit products, unless oneDNN is asked for by hand; oneDNN elsewhere (its AMX kernels, or AVX-VNNI without

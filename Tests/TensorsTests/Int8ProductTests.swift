@@ -48,15 +48,13 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
                                          instructionSets: Processors.avx512Sets)
     static let skylakeWithoutVNNI = CPUFeatures(vendor: "GenuineIntel", family: 6, model: 85,
                                                 instructionSets: Processors.avx512Sets.subtracting([.avx512_vnni]))
-    static let epycGenoa = CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 17,
-                                       instructionSets: Processors.avx512Sets.union([.avx512_bf16]))
 
     /// The tool's kernel where AVX-512 has VNNI and no AMX tiles multiply 8-bit values; oneDNN on AMX, on AVX2
     /// (AVX-VNNI or none) and on AVX-512 without VNNI; a choice by hand is followed where the kernel runs.
     @Test func theToolsKernelRunsWhereAVX512HasVNNIAndNoAMX() {
         let cases: [(String, CPUFeatures, BLAS.Int8Products?, BLAS.Int8Products)] = [
-            ("EPYC Genoa", Self.epycGenoa, nil, .vnni),
-            ("EPYC Genoa, oneDNN by hand", Self.epycGenoa, .onednn, .onednn),
+            ("EPYC Genoa", Processors.epycGenoa, nil, .vnni),
+            ("EPYC Genoa, oneDNN by hand", Processors.epycGenoa, .onednn, .onednn),
             ("Xeon Cascade Lake", Self.cascadeLake, nil, .vnni),
             ("Xeon Cooper Lake", Processors.xeonCooperLake, nil, .vnni),
             ("Xeon with AMX", Processors.xeonAMX, nil, .onednn),
