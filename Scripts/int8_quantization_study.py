@@ -20,21 +20,7 @@ import torch
 from seqeval.metrics import f1_score
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-
-def read_conll(path):
-    sentences, current = [], []
-    for line in open(path, encoding="utf-8"):
-        line = line.strip()
-        if not line or line.startswith("-DOCSTART-"):
-            if current:
-                sentences.append(current)
-                current = []
-            continue
-        parts = line.split()
-        current.append((parts[0], parts[-1]))
-    if current:
-        sentences.append(current)
-    return sentences
+from bench_peers import read_conll
 
 
 def symmetric(x):
@@ -72,11 +58,11 @@ def entity_f1(model, tokenizer, sentences):
     with torch.no_grad():
         for start in range(0, len(sentences), 64):
             batch = sentences[start:start + 64]
-            words = [[word for word, _ in sentence] for sentence in batch]
+            words = [sentence_words for sentence_words, _ in batch]
             encoding = tokenizer(words, is_split_into_words=True, return_tensors="pt", padding=True,
                                  truncation=True, max_length=512)
             best = model(**encoding).logits.argmax(-1)
-            for b, sentence in enumerate(batch):
+            for b, (_, sentence_tags) in enumerate(batch):
                 seen, tags = set(), []
                 for t, word in enumerate(encoding.word_ids(b)):
                     if word is None or word in seen:
@@ -84,7 +70,7 @@ def entity_f1(model, tokenizer, sentences):
                     seen.add(word)
                     tags.append(labels[int(best[b, t])])
                 predicted.append(tags)
-                gold.append([tag for _, tag in sentence])
+                gold.append(sentence_tags)
     return 100 * f1_score(gold, predicted)
 
 
