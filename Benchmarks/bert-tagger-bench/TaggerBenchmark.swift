@@ -25,7 +25,7 @@ struct TaggerBenchmark: ParsableCommand {
     @Option(help: "Timed passes of each measurement, interleaved (after one warm-up pass each).")
     var repeats = 3
 
-    @Option(help: "Sentences timed one at a time for the latency percentiles.")
+    @Option(help: "Sentences timed one at a time for the latency percentiles (0: no latency).")
     var latencySentences = 300
 
     @Option(help: "Number format of the encoder's matrix products, as `predict --precision`: auto, fp32, bf16 or int8.")
@@ -36,6 +36,12 @@ struct TaggerBenchmark: ParsableCommand {
 
     @Flag(help: "Time only the figures Scripts/bench_tagging.py sets beside its peers: the Tagger pre-split and on raw text (first + viterbi), and the latency.")
     var headline = false
+
+    func validate() throws {
+        guard latencySentences >= 0 else {
+            throw ValidationError("--latency-sentences \(latencySentences) is negative; give 0 (no latency) or more")
+        }
+    }
 
     func run() throws {
         try printMachineHeader(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -84,6 +90,7 @@ struct TaggerBenchmark: ParsableCommand {
 
         if !headline { try timeBesidesTheModel(viterbi, texts: texts, corpus: corpus) }
 
+        guard latencySentences > 0 else { return }
         var latencies: [Double] = []
         for text in texts.prefix(latencySentences) {
             let start = Date()

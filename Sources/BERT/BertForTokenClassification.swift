@@ -671,7 +671,8 @@ public final class BertForTokenClassification {
     /// One encoder layer in INT8 (inference): each projection's int32 sums are scaled back, block by block of rows
     /// while they are in cache, together with what follows them on the same rows (the residual LayerNorm, the
     /// activation) and the quantization of the next product's input. Every element gets the operations of the
-    /// unfused path in the same order (`matmulForward`'s INT8 case, then the kernels), so the bits are the same.
+    /// unfused path in the same order (`matmulForward`'s INT8 case, then the kernels; the erf form's activation is
+    /// `geluPiecesForward`, 8-bit rounding being next), so the bits are the same.
     /// `quantized.0` holds x quantized on entry and the output quantized on return (unless this is the last layer,
     /// whose output the classifier reads in single precision); returns the output [T, C].
     private func int8EncoderLayer(_ l: Int, _ x: UnsafePointer<Float>, _ a: LayerActivations, T: Int, B: Int,

@@ -15,6 +15,20 @@ void BT_NAME(bt_round_f32_to_bf16)(float *restrict out, const float *restrict in
     for (size_t i = 0; i < count; i++) outBits[i] = bf16_bits(bits[i]) << 16;
 }
 
+/// q = x rounded to steps of largest / 127 (its scale), for a row whose largest magnitude is `largest`.
+BT_INLINE void BT_NAME(bt_quantize_row_s8)(int8_t *restrict q, float *restrict scale, const float *restrict x, size_t k,
+                                            float largest) {
+    const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
+    *scale = largest / 127.0f;
+    for (size_t i = 0; i < k; i++) {
+        float step = __builtin_rintf(x[i] * inverse);
+        step = step > 127.0f ? 127.0f : step;
+        step = step < -127.0f ? -127.0f : step;
+        step = step == step ? step : 0.0f;
+        q[i] = (int8_t)step;
+    }
+}
+
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, const float *restrict in, size_t rows,
                                   size_t k) {
@@ -37,16 +51,7 @@ void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, 
         }
         float lanes[BT_LANES];
         memcpy(lanes, &most, sizeof lanes);
-        const float largest = bt_max_lanes(lanes);
-        const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
-        scales[r] = largest / 127.0f;
-        for (size_t i = 0; i < k; i++) {
-            float step = __builtin_rintf(x[i] * inverse);
-            step = step > 127.0f ? 127.0f : step;
-            step = step < -127.0f ? -127.0f : step;
-            step = step == step ? step : 0.0f;
-            q[i] = (int8_t)step;
-        }
+        BT_NAME(bt_quantize_row_s8)(q, scales + r, x, k, bt_max_lanes(lanes));
     }
 }
 
@@ -89,6 +94,48 @@ void BT_NAME(bt_adamw)(float *restrict parameters, const float *restrict gradien
         if (zeroing) memset(zeroing, 0, count * sizeof(float));
     }
 #undef BT_ADAMW_ELEMENT
+}
+
+/// GELU by cubic pieces (bt_gelu_pieces_table) in sixteen lanes. The AVX-512 clone looks the coefficients up in
+/// registers (permutes of two registers), the others lane by lane: the same values, so the same bits. NaN stays
+/// NaN (its piece is the last one, and max(x, 0) keeps it).
+BT_INLINE void BT_NAME(bt_gelu_pieces_v)(bt_vf *out, const bt_vf *x) {
+    bt_vf t = __builtin_bit_cast(bt_vf, __builtin_bit_cast(bt_vu, *x) & 0x7FFFFFFFu);
+    t = t < BT_GELU_PIECES_RANGE ? t : BT_GELU_PIECES_RANGE;
+    const bt_vf u = t * BT_GELU_PIECES_SCALE;
+    bt_vf piece = __builtin_elementwise_floor(u);
+    piece = piece < (float)(BT_GELU_PIECES - 1) ? piece : (float)(BT_GELU_PIECES - 1);
+    const bt_vf f = u - piece;
+    bt_vf c[4];
+#if BT_WIDE_BLOCKS
+    const __m512i index = _mm512_cvttps_epi32(__builtin_bit_cast(__m512, piece));
+    for (int j = 0; j < 4; j++)
+        c[j] = __builtin_bit_cast(bt_vf, _mm512_permutex2var_ps(_mm512_load_ps(bt_gelu_pieces_table[j]), index,
+                                                                 _mm512_load_ps(bt_gelu_pieces_table[j] + 16)));
+#else
+    const bt_vi index = __builtin_convertvector(piece, bt_vi);
+    for (int lane = 0; lane < BT_LANES; lane++)
+        for (int j = 0; j < 4; j++) c[j][lane] = bt_gelu_pieces_table[j][index[lane]];
+#endif
+    bt_vf p = c[3] * f;
+    p = p + c[2];
+    p = p * f;
+    p = p + c[1];
+    p = p * f;
+    p = p + c[0];
+    const bt_vf relu = 0.0f >= *x ? 0.0f : *x;
+    *out = relu + p;
+}
+
+BT_VARIANT_FUNCTION
+void BT_NAME(bt_gelu_pieces_forward)(float *out, const float *in, size_t count) {
+    bt_vf x, g;
+    for (size_t i = 0; i < count; i += BT_LANES) {
+        const size_t n = count - i < BT_LANES ? count - i : BT_LANES;
+        if (n == BT_LANES) BT_LOAD(x, in + i); else bt_load_part(&x, in + i, n, 0.0f);
+        BT_NAME(bt_gelu_pieces_v)(&g, &x);
+        if (n == BT_LANES) BT_STORE(out + i, g); else bt_store_part(out + i, &g, n);
+    }
 }
 
 BT_VARIANT_FUNCTION
@@ -681,15 +728,50 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
 // kernels above in the same order (the same bits as running them one after another over the whole matrix).
 
 /// out8 row r (scales out_scales[r]) = the 8-bit quantization of GELU(sums · row_scales · column_scales + bias):
-/// the intermediate projection's rows to the output projection's input. `row` is n floats of scratch.
+/// the intermediate projection's rows to the output projection's input. `row` is n floats of scratch. The erf form
+/// runs GELU by cubic pieces (bt_gelu_pieces_forward), in one pass with the scaling and the running maximum; the
+/// other forms run bt_gelu_forward. Either way the bits of bt_dequantize_rows, the GELU and bt_quantize_rows_s8
+/// one after another.
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
                                 const float *column_scales, const float *bias, size_t rows, size_t n, int form,
                                 float *row) {
+    if (form != BT_GELU_ERF) {
+        for (size_t r = 0; r < rows; r++) {
+            BT_NAME(bt_dequantize_rows)(row, sums + r * n, row_scales + r, column_scales, bias, 1, n);
+            BT_NAME(bt_gelu_forward)(row, row, n, form);
+            BT_NAME(bt_quantize_rows_s8)(out8 + r * n, out_scales + r, row, 1, n);
+        }
+        return;
+    }
     for (size_t r = 0; r < rows; r++) {
-        BT_NAME(bt_dequantize_rows)(row, sums + r * n, row_scales + r, column_scales, bias, 1, n);
-        BT_NAME(bt_gelu_forward)(row, row, n, form);
-        BT_NAME(bt_quantize_rows_s8)(out8 + r * n, out_scales + r, row, 1, n);
+        const int32_t *a = sums + r * n;
+        const float s = row_scales[r];
+        bt_vf most = 0.0f, x, column, b = 0.0f, g;
+        bt_vi whole;
+        for (size_t i = 0; i < n; i += BT_LANES) {
+            const size_t w = n - i < BT_LANES ? n - i : BT_LANES;
+            // The padding past n is a zero sum, scale and bias: GELU(0) = 0, which changes no maximum.
+            if (w == BT_LANES) {
+                memcpy(&whole, a + i, sizeof whole);
+                BT_LOAD(column, column_scales + i);
+                if (bias) BT_LOAD(b, bias + i);
+            } else {
+                whole = 0;
+                for (size_t j = 0; j < w; j++) whole[j] = a[i + j];
+                bt_load_part(&column, column_scales + i, w, 0.0f);
+                if (bias) bt_load_part(&b, bias + i, w, 0.0f);
+            }
+            x = __builtin_convertvector(whole, bt_vf) * s * column;
+            if (bias) x = x + b;
+            BT_NAME(bt_gelu_pieces_v)(&g, &x);
+            if (w == BT_LANES) BT_STORE(row + i, g); else bt_store_part(row + i, &g, w);
+            g = g < 0.0f ? -g : g;
+            most = g > most ? g : most;
+        }
+        float lanes[BT_LANES];
+        memcpy(lanes, &most, sizeof lanes);
+        BT_NAME(bt_quantize_row_s8)(out8 + r * n, out_scales + r, row, n, bt_max_lanes(lanes));
     }
 }
 

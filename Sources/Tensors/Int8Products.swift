@@ -182,7 +182,8 @@ public final class PackedInt8Weights: @unchecked Sendable {
 extension PackedInt8Weights {
     /// The intermediate projection's rows after its product: GELU of the sums scaled back (+ bias), quantized into
     /// the same rows of `output` (shaped [rows, n] beforehand), row by row in the first-level cache; the single-
-    /// precision activation is not kept. The bits of `dequantize`, `geluForward` and `QuantizedRows.quantizeRows`.
+    /// precision activation is not kept. The bits of `dequantize`, the GELU (`geluPiecesForward` for the erf form,
+    /// `geluForward` for the others) and `QuantizedRows.quantizeRows`.
     /// - sums [rows.count, n] of a block (`BLAS.gemmInt8`'s rowsDone); bias [n] or nil
     public func geluRows(_ rows: Range<Int>, sums: UnsafePointer<Int32>, of input: QuantizedRows,
                          bias: UnsafePointer<Float>?, form: GELUForm, into output: QuantizedRows) {

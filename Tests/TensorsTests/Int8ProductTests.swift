@@ -257,9 +257,11 @@ struct VNNIKernelTests {
 
     /// The epilogues that run on a block's rows while they are in cache give the bits of the kernels they stand
     /// for, run one after another over the whole matrix: GELU of the scaled sums quantized (the intermediate
-    /// projection), and the residual LayerNorm of the scaled sums with its output quantized (an output projection).
-    @Test func fusedEpiloguesGiveTheBitsOfTheKernelsOneAfterAnother() throws {
-        let T = 300, C = 48, F = 80
+    /// projection; the erf form by cubic pieces, the others as training runs them), and the residual LayerNorm of
+    /// the scaled sums with its output quantized (an output projection).
+    @Test(arguments: [GELUForm.erf, .tanh])
+    func fusedEpiloguesGiveTheBitsOfTheKernelsOneAfterAnother(form: GELUForm) throws {
+        let T = 300, C = 48, F = 83
         var r = TestRandom(21)
         let up = try #require(PackedInt8Weights(n: F, k: C)), down = try #require(PackedInt8Weights(n: C, k: F))
         let upWeight = r.floats(F * C), downWeight = r.floats(C * F), upBias = r.floats(F), downBias = r.floats(C)
@@ -271,11 +273,11 @@ struct VNNIKernelTests {
         // GELU: the kernels one after another, then the fused rows.
         var act = [Float](repeating: .nan, count: T * F)
         BLAS.gemmInt8(m: T, a: input, packed: up, bias: upBias, c: &act)
-        geluForward(&act, act, count: T * F, form: .erf)
+        if form == .erf { geluPiecesForward(&act, act, count: T * F) } else { geluForward(&act, act, count: T * F, form: form) }
         let separate = QuantizedRows(rows: T, k: F).quantize(act, rows: T, k: F)
         let fused = QuantizedRows(rows: T, k: F).shape(rows: T, k: F)
         BLAS.gemmInt8(m: T, a: input, packed: up) { rows, sums in
-            up.geluRows(rows, sums: sums, of: input, bias: upBias, form: .erf, into: fused)
+            up.geluRows(rows, sums: sums, of: input, bias: upBias, form: form, into: fused)
         }
         #expect(Array(fused.quantizedValues) == Array(separate.quantizedValues))
         #expect(Array(fused.rowScales) == Array(separate.rowScales))

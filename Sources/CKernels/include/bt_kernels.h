@@ -36,7 +36,8 @@ void bt_quantize_rows_s8(int8_t *out, float *scales, const float *in, size_t row
 void bt_dequantize_rows(float *out, const int32_t *sums, const float *row_scales, const float *column_scales,
                         const float *bias, size_t rows, size_t n);
 /// out8 row r (scale out_scales[r]) = the quantization of GELU(dequantized sums + bias), row by row through `row`
-/// (n floats of scratch): bt_dequantize_rows, bt_gelu_forward and bt_quantize_rows_s8 in one pass, the same bits.
+/// (n floats of scratch): bt_dequantize_rows, the GELU and bt_quantize_rows_s8 in one pass, the same bits. The erf
+/// form's GELU is bt_gelu_pieces_forward's, the others bt_gelu_forward's.
 void bt_int8_gelu_rows(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
                        const float *column_scales, const float *bias, size_t rows, size_t n, int form, float *row);
 /// out row r = LayerNorm(dequantized sums + bias + skip) (mean, rstd kept), then, when out8 is not NULL, its
@@ -56,6 +57,9 @@ void bt_adamw(float *parameters, const float *gradients, float *m, float *v, siz
 /// GELU forms, as the Tensors module's `GELUForm`.
 enum { BT_GELU_ERF = 0, BT_GELU_TANH = 1, BT_GELU_RELU = 2 };
 
+/// out = GELU(in) (the erf form) by cubic pieces, within 6e-7 of the exact GELU: INT8 tagging's activation, whose
+/// output is rounded to 8 bits next (see bt_kernels.c). out may alias in.
+void bt_gelu_pieces_forward(float *out, const float *in, size_t count);
 /// out = GELU(in) elementwise (out may alias in), with the Tensors module's fast exp/erf/tanh, operation for
 /// operation, so every clone gives the bits of its scalar forms.
 void bt_gelu_forward(float *out, const float *in, size_t count, int form);
