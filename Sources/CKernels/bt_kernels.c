@@ -245,7 +245,7 @@ BT_INLINE void fast_exp_v(bt_vf *out, const bt_vf *x) {
 // GELU (the erf form) by cubic pieces, for INT8 tagging's intermediate projection, whose output is rounded to 8 bits
 // next: max(x, 0) + h(|x|) with h(t) = -t·Φ(-t) a cubic on each of 32 equal pieces of [0, 5.5] (|h| < 1.1e-7 past
 // 5.5). u = min(|x|, 5.5) · BT_GELU_PIECES_SCALE, piece i = min(floor(u), 31), f = u - i, and
-// h = ((c3·f + c2)·f + c1)·f + c0 from row c0..c3 of the table at i. About a third of fast_erf's operations and no
+// h = ((c3·f + c2)·f + c1)·f + c0 from row c0..c3 of the table at i. Two thirds of gelu_erf's operations and no
 // division, within 6e-7 of the exact GELU (Scripts/make_gelu_pieces.py fits the table and checks it).
 #define BT_GELU_PIECES 32
 #define BT_GELU_PIECES_RANGE 5.5f
