@@ -15,23 +15,28 @@ void BT_NAME(bt_round_f32_to_bf16)(float *restrict out, const float *restrict in
     for (size_t i = 0; i < count; i++) outBits[i] = bf16_bits(bits[i]) << 16;
 }
 
-/// q = x rounded to steps of largest / 127 (its scale), for a row whose largest magnitude is `largest`.
+/// q = x rounded to steps of largest / 127 (its scale), for a row whose largest magnitude is `largest`; *sum (when
+/// not NULL) = the sum of q, which the VNNI kernel takes instead of counting it again.
 BT_INLINE void BT_NAME(bt_quantize_row_s8)(int8_t *restrict q, float *restrict scale, const float *restrict x, size_t k,
-                                            float largest) {
+                                            float largest, int32_t *restrict sum) {
     const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
     *scale = largest / 127.0f;
+    int32_t total = 0;
     for (size_t i = 0; i < k; i++) {
         float step = __builtin_rintf(x[i] * inverse);
         step = step > 127.0f ? 127.0f : step;
         step = step < -127.0f ? -127.0f : step;
         step = step == step ? step : 0.0f;
-        q[i] = (int8_t)step;
+        const int8_t value = (int8_t)step;
+        q[i] = value;
+        total += value;
     }
+    if (sum) *sum = total;
 }
 
 BT_VARIANT_FUNCTION
-void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, const float *restrict in, size_t rows,
-                                  size_t k) {
+void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, int32_t *restrict sums,
+                                  const float *restrict in, size_t rows, size_t k) {
     for (size_t r = 0; r < rows; r++) {
         const float *x = in + r * k;
         int8_t *q = out + r * k;
@@ -51,7 +56,7 @@ void BT_NAME(bt_quantize_rows_s8)(int8_t *restrict out, float *restrict scales, 
         }
         float lanes[BT_LANES];
         memcpy(lanes, &most, sizeof lanes);
-        BT_NAME(bt_quantize_row_s8)(q, scales + r, x, k, bt_max_lanes(lanes));
+        BT_NAME(bt_quantize_row_s8)(q, scales + r, x, k, bt_max_lanes(lanes), sums ? sums + r : NULL);
     }
 }
 
@@ -733,14 +738,15 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
 /// other forms run bt_gelu_forward. Either way the bits of bt_dequantize_rows, the GELU and bt_quantize_rows_s8
 /// one after another.
 BT_VARIANT_FUNCTION
-void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
+void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, int32_t *out_sums, const int32_t *sums,
+                                const float *row_scales,
                                 const float *column_scales, const float *bias, size_t rows, size_t n, int form,
                                 float *row) {
     if (form != BT_GELU_ERF) {
         for (size_t r = 0; r < rows; r++) {
             BT_NAME(bt_dequantize_rows)(row, sums + r * n, row_scales + r, column_scales, bias, 1, n);
             BT_NAME(bt_gelu_forward)(row, row, n, form);
-            BT_NAME(bt_quantize_rows_s8)(out8 + r * n, out_scales + r, row, 1, n);
+            BT_NAME(bt_quantize_rows_s8)(out8 + r * n, out_scales + r, out_sums ? out_sums + r : NULL, row, 1, n);
         }
         return;
     }
@@ -771,7 +777,8 @@ void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, const int32_t *
         }
         float lanes[BT_LANES];
         memcpy(lanes, &most, sizeof lanes);
-        BT_NAME(bt_quantize_row_s8)(out8 + r * n, out_scales + r, row, n, bt_max_lanes(lanes));
+        BT_NAME(bt_quantize_row_s8)(out8 + r * n, out_scales + r, row, n, bt_max_lanes(lanes),
+                                    out_sums ? out_sums + r : NULL);
     }
 }
 
@@ -780,13 +787,16 @@ void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, const int32_t *
 /// product's input. `row` is C floats of scratch (the residual, not kept).
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_int8_residual_layernorm_rows)(float *out, float *mean, float *rstd, int8_t *out8, float *out_scales,
-                                              const int32_t *sums, const float *row_scales, const float *column_scales,
-                                              const float *bias, const float *skip, const float *weight,
-                                              const float *ln_bias, size_t rows, size_t C, float eps, float *row) {
+                                              int32_t *out_sums, const int32_t *sums, const float *row_scales,
+                                              const float *column_scales, const float *bias, const float *skip,
+                                              const float *weight, const float *ln_bias, size_t rows, size_t C,
+                                              float eps, float *row) {
     for (size_t r = 0; r < rows; r++) {
         BT_NAME(bt_dequantize_rows)(row, sums + r * C, row_scales + r, column_scales, bias, 1, C);
         BT_NAME(bt_residual_layernorm_forward)(out + r * C, mean + r, rstd + r, row, row, skip + r * C, weight,
                                                ln_bias, 1, C, eps, NULL, 0, NULL);
-        if (out8) BT_NAME(bt_quantize_rows_s8)(out8 + r * C, out_scales + r, out + r * C, 1, C);
+        if (out8)
+            BT_NAME(bt_quantize_rows_s8)(out8 + r * C, out_scales + r, out_sums ? out_sums + r : NULL, out + r * C, 1,
+                                         C);
     }
 }

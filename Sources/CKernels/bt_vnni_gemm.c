@@ -6,7 +6,8 @@
 //
 // The instruction multiplies unsigned bytes by signed ones, so the weight is stored as w + 128 (unsigned) and each
 // row of a, signed, is the other operand: the dot product of a row is then its true sum plus 128 times the sum of the
-// row's values, which is subtracted before the store. The instruction adds in 32 bits modulo 2^32 (it does not
+// row's values, which is subtracted before the store (the sum as the quantization counted it when given, else
+// counted here). The instruction adds in 32 bits modulo 2^32 (it does not
 // saturate), and so does the subtraction, so the result is the true sum whenever that fits in int32 (at most
 // 127 · 127 · k: any depth below 133,000), exact whatever the order and the same as any other exact product.
 //
@@ -133,7 +134,7 @@ static BT_VNNI int32_t bt_vnni_offset(const int8_t *a, size_t k) {
 }
 
 BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m,
-                          size_t n, size_t k, size_t panel_begin, size_t panel_end) {
+                          size_t n, size_t k, size_t panel_begin, size_t panel_end, const int32_t *row_sums) {
     const size_t kp = (k + BT_VNNI_DEPTH - 1) / BT_VNNI_DEPTH * BT_VNNI_DEPTH;
     int32_t offsets[BT_VNNI_BLOCK_ROWS];
     // Blocks of 64 rows outer (96 KB of the first input at a depth of 1,536, held in the second-level cache), then
@@ -141,7 +142,8 @@ BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, c
     // rows, from the second-level cache at most, and the rows' groups are broadcast from the first.
     for (size_t r0 = 0; r0 < m; r0 += BT_VNNI_BLOCK_ROWS) {
         const size_t r_end = m - r0 < BT_VNNI_BLOCK_ROWS ? m : r0 + BT_VNNI_BLOCK_ROWS;
-        for (size_t r = r0; r < r_end; r++) offsets[r - r0] = bt_vnni_offset(a + r * lda, k);
+        for (size_t r = r0; r < r_end; r++)
+            offsets[r - r0] = row_sums ? (int32_t)(128u * (uint32_t)row_sums[r]) : bt_vnni_offset(a + r * lda, k);
         for (size_t panel = panel_begin; panel < panel_end;) {
             const size_t j = panel * BT_VNNI_PANEL;
             const int two = panel + 1 < panel_end;
@@ -161,9 +163,9 @@ BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, c
 #else
 
 void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m, size_t n,
-                  size_t k, size_t panel_begin, size_t panel_end) {
+                  size_t k, size_t panel_begin, size_t panel_end, const int32_t *row_sums) {
     (void)c; (void)ldc; (void)a; (void)lda; (void)packed; (void)m; (void)n; (void)k; (void)panel_begin;
-    (void)panel_end;
+    (void)panel_end; (void)row_sums;
     __builtin_trap();
 }
 

@@ -23,6 +23,8 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
         let reference = x.withUnsafeBufferPointer { quantizeRowsReference($0.baseAddress!, rows: 5, k: k) }
         #expect(Array(rows.quantizedValues) == reference.values)
         #expect(Array(rows.rowScales) == reference.scales)
+        let sums = (0 ..< 5).map { i in VNNIKernelTests.sum(reference.values[i * k ..< (i + 1) * k]) }
+        #expect(Array(rows.rowSums) == sums)
         #expect(rows.rowScales[1] == 0 && rows.quantizedValues[k ..< 2 * k].allSatisfy { $0 == 0 })
         if k > 4 { #expect(rows.quantizedValues[3 * k + 1] == -2 && rows.quantizedValues[3 * k + 4] == 0) }   // -2.5, 0.5
         #expect(rows.quantizedValues.allSatisfy { $0 >= -127 })
@@ -85,8 +87,10 @@ private let noOneDNN = Comment(rawValue: "INT8 products need oneDNN with VNNI or
 @Suite(.enabled(if: BLAS.vnniKernelRuns(on: .current), "the processor has no AVX-512 with VNNI"))
 struct VNNIKernelTests {
     /// Sums of a · wᵀ for rows `lda` apart with bytes between them that must not be read, over panels
-    /// `panels` (all when nil); the columns of other panels stay as they were (Int32.min).
-    static func kernelSums(_ a: [Int8], lda: Int, _ w: [Int8], m: Int, n: Int, k: Int, panels: Range<Int>? = nil) -> [Int32] {
+    /// `panels` (all when nil); the columns of other panels stay as they were (Int32.min). `rowSums`, when given, is
+    /// what the kernel takes as each row's sum of values instead of counting it.
+    static func kernelSums(_ a: [Int8], lda: Int, _ w: [Int8], m: Int, n: Int, k: Int, panels: Range<Int>? = nil,
+                           rowSums: [Int32]? = nil) -> [Int32] {
         let packed = UnsafeMutableRawPointer.allocate(byteCount: bt_vnni_packed_bytes(k, n), alignment: 64)
         defer { packed.deallocate() }
         let bytes = packed.assumingMemoryBound(to: UInt8.self)
@@ -95,9 +99,23 @@ struct VNNIKernelTests {
         let all = 0 ..< (n + Int(BT_VNNI_PANEL) - 1) / Int(BT_VNNI_PANEL)
         let range = panels ?? all
         a.withUnsafeBufferPointer { a in
-            bt_vnni_gemm(&c, n, a.baseAddress!, lda, bytes, m, n, k, range.lowerBound, range.upperBound)
+            if let rowSums {
+                rowSums.withUnsafeBufferPointer {
+                    bt_vnni_gemm(&c, n, a.baseAddress!, lda, bytes, m, n, k, range.lowerBound, range.upperBound,
+                                 $0.baseAddress!)
+                }
+            } else {
+                bt_vnni_gemm(&c, n, a.baseAddress!, lda, bytes, m, n, k, range.lowerBound, range.upperBound, nil)
+            }
         }
         return c
+    }
+
+    /// A row's sum of values.
+    static func sum(_ row: ArraySlice<Int8>) -> Int32 {
+        var total: Int32 = 0
+        for value in row { total += Int32(value) }
+        return total
     }
 
     /// Values from -127 to 127, as quantization makes them.
@@ -119,7 +137,8 @@ struct VNNIKernelTests {
 
     /// Exact sums for every count of rows in a tile and across the blocks of 64, depths with 0 to 3 values past a
     /// group of four, channels past a panel and a pair of panels; rows 5 bytes apart hold 127 between them, which
-    /// would show in the sums if the kernel read past a row's k values.
+    /// would show in the sums if the kernel read past a row's k values. The same with each row's sum of values
+    /// given (as the quantization counts it).
     @Test(arguments: [(1, 1), (16, 4), (37, 383), (48, 385), (64, 386), (96, 1_536)])
     func sumsAreExactAndReadNothingPastARow(n: Int, k: Int) {
         var r = TestRandom(UInt64(n * 31 + k))
@@ -133,6 +152,24 @@ struct VNNIKernelTests {
             let reference = Self.referenceSums(a, lda: lda, w, m: m, n: n, k: k)
             let differing = zip(ours, reference).filter { $0 != $1 }.count
             #expect(differing == 0, "m \(m), n \(n), k \(k): \(differing) sums differ")
+            let rowSums = (0 ..< m).map { i in Self.sum(values[i * k ..< (i + 1) * k]) }
+            let given = Self.kernelSums(a, lda: lda, w, m: m, n: n, k: k, rowSums: rowSums)
+            #expect(given == reference, "m \(m), n \(n), k \(k), row sums given")
+        }
+    }
+
+    /// Given row sums are what the kernel takes off (128 times each): one more in a row's sum takes 128 more off
+    /// every sum of that row.
+    @Test func theKernelTakesOffTheRowSumsItIsGiven() {
+        let m = 9, n = 40, k = 70
+        var r = TestRandom(5)
+        let a = Self.bytes(m * k, &r), w = Self.bytes(n * k, &r)
+        let rowSums = (0 ..< m).map { i in Self.sum(a[i * k ..< (i + 1) * k]) + Int32(i % 2) }
+        let ours = Self.kernelSums(a, lda: k, w, m: m, n: n, k: k, rowSums: rowSums)
+        let reference = Self.referenceSums(a, lda: k, w, m: m, n: n, k: k)
+        for i in 0 ..< m {
+            let expected = reference[i * n ..< (i + 1) * n].map { $0 - 128 * Int32(i % 2) }
+            #expect(Array(ours[i * n ..< (i + 1) * n]) == expected, "row \(i)")
         }
     }
 
@@ -281,6 +318,7 @@ struct VNNIKernelTests {
         }
         #expect(Array(fused.quantizedValues) == Array(separate.quantizedValues))
         #expect(Array(fused.rowScales) == Array(separate.rowScales))
+        #expect(Array(fused.rowSums) == Array(separate.rowSums))
 
         // Residual LayerNorm: the same, from the quantized activation.
         var residual = [Float](repeating: .nan, count: T * C), y = residual, mean = [Float](repeating: .nan, count: T)
@@ -311,6 +349,7 @@ struct VNNIKernelTests {
         #expect(fusedY.map(\.bitPattern) == y.map(\.bitPattern))
         #expect(fusedMean.map(\.bitPattern) == mean.map(\.bitPattern) && fusedRstd.map(\.bitPattern) == rstd.map(\.bitPattern))
         #expect(Array(fusedOut.quantizedValues) == Array(separateOut.quantizedValues))
+        #expect(Array(fusedOut.rowSums) == Array(separateOut.rowSums))
         #expect(Array(fusedOut.rowScales) == Array(separateOut.rowScales))
     }
 

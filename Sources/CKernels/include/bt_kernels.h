@@ -29,24 +29,27 @@ void bt_round_f32_to_bf16(float *out, const float *in, size_t count);
 
 /// Each row of in [rows, k] as signed 8-bit integers on a scale of its own: scales[r] = max |x| / 127, out =
 /// x · (127 / max |x|) rounded to the nearest integer (ties to even), within ±127; a row of zeros gets scale 0
-/// and zeros, and a NaN becomes 0.
-void bt_quantize_rows_s8(int8_t *out, float *scales, const float *in, size_t rows, size_t k);
+/// and zeros, and a NaN becomes 0. sums[r] (when sums is not NULL) = the sum of row r's integers.
+void bt_quantize_rows_s8(int8_t *out, float *scales, int32_t *sums, const float *in, size_t rows, size_t k);
 /// out[r, j] = (float)sums[r, j] · row_scales[r] · column_scales[j] (+ bias[j] when bias is not NULL), each
 /// operation rounded in that order; out may be sums itself (in place).
 void bt_dequantize_rows(float *out, const int32_t *sums, const float *row_scales, const float *column_scales,
                         const float *bias, size_t rows, size_t n);
 /// out8 row r (scale out_scales[r]) = the quantization of GELU(dequantized sums + bias), row by row through `row`
 /// (n floats of scratch): bt_dequantize_rows, the GELU and bt_quantize_rows_s8 in one pass, the same bits. The erf
-/// form's GELU is bt_gelu_pieces_forward's, the others bt_gelu_forward's.
-void bt_int8_gelu_rows(int8_t *out8, float *out_scales, const int32_t *sums, const float *row_scales,
-                       const float *column_scales, const float *bias, size_t rows, size_t n, int form, float *row);
+/// form's GELU is bt_gelu_pieces_forward's, the others bt_gelu_forward's. out_sums as bt_quantize_rows_s8's sums.
+void bt_int8_gelu_rows(int8_t *out8, float *out_scales, int32_t *out_sums, const int32_t *sums,
+                       const float *row_scales, const float *column_scales, const float *bias, size_t rows, size_t n,
+                       int form, float *row);
 /// out row r = LayerNorm(dequantized sums + bias + skip) (mean, rstd kept), then, when out8 is not NULL, its
 /// quantization, row by row through `row` (C floats of scratch): bt_dequantize_rows,
-/// bt_residual_layernorm_forward and bt_quantize_rows_s8 in one pass, the same bits.
+/// bt_residual_layernorm_forward and bt_quantize_rows_s8 in one pass, the same bits. out_sums as
+/// bt_quantize_rows_s8's sums.
 void bt_int8_residual_layernorm_rows(float *out, float *mean, float *rstd, int8_t *out8, float *out_scales,
-                                     const int32_t *sums, const float *row_scales, const float *column_scales,
-                                     const float *bias, const float *skip, const float *weight, const float *ln_bias,
-                                     size_t rows, size_t C, float eps, float *row);
+                                     int32_t *out_sums, const int32_t *sums, const float *row_scales,
+                                     const float *column_scales, const float *bias, const float *skip,
+                                     const float *weight, const float *ln_bias, size_t rows, size_t C, float eps,
+                                     float *row);
 
 /// One AdamW update (torch's order of operations) of parameters[0 ..< count], with gradients scaled by
 /// `gradient_scale`; `zeroing`, when not NULL, is set to zero alongside (the gradients, for the next step).
@@ -197,8 +200,9 @@ size_t bt_vnni_packed_bytes(size_t k, size_t n);
 /// Packs w [n, k] (rows k apart) into bt_vnni_packed_bytes(k, n) bytes, 64-byte aligned.
 void bt_vnni_pack(uint8_t *packed, const int8_t *w, size_t k, size_t n);
 /// Columns of panels panel_begin ..< panel_end of c (rows ldc apart) from a (rows lda apart, k values each, read no
-/// further) and the packed weight. Only where the processor has AVX512-VNNI.
+/// further) and the packed weight. row_sums, when not NULL, holds each row's sum of values (as the quantization
+/// counts them), else the kernel counts them. Only where the processor has AVX512-VNNI.
 void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m, size_t n,
-                  size_t k, size_t panel_begin, size_t panel_end);
+                  size_t k, size_t panel_begin, size_t panel_end, const int32_t *row_sums);
 
 #endif
