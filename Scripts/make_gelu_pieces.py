@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The table of GELU by cubic pieces that INT8 tagging's intermediate projection runs (`bt_gelu_pieces` in
-Sources/CKernels/bt_kernels.c): prints the C table and the largest error found against the exact GELU.
+"""The table of GELU by cubic pieces that INT8 tagging's intermediate projection runs (`bt_gelu_pieces_table`
+in Sources/CKernels/bt_kernels.c): prints the C table and the largest error found against the exact GELU.
 
     python3 Scripts/make_gelu_pieces.py            # needs numpy
 

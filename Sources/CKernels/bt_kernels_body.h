@@ -16,7 +16,7 @@ void BT_NAME(bt_round_f32_to_bf16)(float *restrict out, const float *restrict in
 }
 
 /// q = x rounded to steps of largest / 127 (its scale), for a row whose largest magnitude is `largest`; *sum (when
-/// not NULL) = the sum of q, which the VNNI kernel takes instead of counting it again.
+/// not NULL) = the sum of q, which the VNNI kernel takes off its dot products.
 BT_INLINE void BT_NAME(bt_quantize_row_s8)(int8_t *restrict q, float *restrict scale, const float *restrict x, size_t k,
                                             float largest, int32_t *restrict sum) {
     const float inverse = largest > 0.0f ? 127.0f / largest : 0.0f;
@@ -739,9 +739,8 @@ void BT_NAME(bt_attention_backward)(float *dq, float *dk, float *dv, const float
 /// one after another.
 BT_VARIANT_FUNCTION
 void BT_NAME(bt_int8_gelu_rows)(int8_t *out8, float *out_scales, int32_t *out_sums, const int32_t *sums,
-                                const float *row_scales,
-                                const float *column_scales, const float *bias, size_t rows, size_t n, int form,
-                                float *row) {
+                                const float *row_scales, const float *column_scales, const float *bias, size_t rows,
+                                size_t n, int form, float *row) {
     if (form != BT_GELU_ERF) {
         for (size_t r = 0; r < rows; r++) {
             BT_NAME(bt_dequantize_rows)(row, sums + r * n, row_scales + r, column_scales, bias, 1, n);

@@ -6,9 +6,8 @@
 //
 // The instruction multiplies unsigned bytes by signed ones, so the weight is stored as w + 128 (unsigned) and each
 // row of a, signed, is the other operand: the dot product of a row is then its true sum plus 128 times the sum of the
-// row's values, which is subtracted before the store (the sum as the quantization counted it when given, else
-// counted here). The instruction adds in 32 bits modulo 2^32 (it does not
-// saturate), and so does the subtraction, so the result is the true sum whenever that fits in int32 (at most
+// row's values, which is subtracted before the store (the sum as the quantization counted it). The instruction adds
+// in 32 bits modulo 2^32 (it does not saturate), and so does the subtraction, so the result is the true sum whenever that fits in int32 (at most
 // 127 · 127 · k: any depth below 133,000), exact whatever the order and the same as any other exact product.
 //
 // A panel holds 16 output channels over the whole depth, each group of four depths as sixteen 32-bit groups
@@ -115,24 +114,6 @@ static inline __mmask16 bt_vnni_mask(size_t width) {
     return width >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << width) - 1);
 }
 
-// 128 times the sum of a row's k values, counted by the same instruction against bytes of one, in four independent
-// sums (one would wait on the instruction's latency at every step).
-static BT_VNNI int32_t bt_vnni_offset(const int8_t *a, size_t k) {
-    const __m512i ones = _mm512_set1_epi8(1);
-    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    size_t x = 0;
-    for (; x + 256 <= k; x += 256) {
-        s0 = _mm512_dpbusd_epi32(s0, ones, _mm512_loadu_si512(a + x));
-        s1 = _mm512_dpbusd_epi32(s1, ones, _mm512_loadu_si512(a + x + 64));
-        s2 = _mm512_dpbusd_epi32(s2, ones, _mm512_loadu_si512(a + x + 128));
-        s3 = _mm512_dpbusd_epi32(s3, ones, _mm512_loadu_si512(a + x + 192));
-    }
-    for (; x + 64 <= k; x += 64) s0 = _mm512_dpbusd_epi32(s0, ones, _mm512_loadu_si512(a + x));
-    if (x < k) s1 = _mm512_dpbusd_epi32(s1, ones, _mm512_maskz_loadu_epi8(((__mmask64)1 << (k - x)) - 1, a + x));
-    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
-    return (int32_t)(128u * (uint32_t)_mm512_reduce_add_epi32(sum));
-}
-
 BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m,
                           size_t n, size_t k, size_t panel_begin, size_t panel_end, const int32_t *row_sums) {
     const size_t kp = (k + BT_VNNI_DEPTH - 1) / BT_VNNI_DEPTH * BT_VNNI_DEPTH;
@@ -142,8 +123,8 @@ BT_VNNI void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, c
     // rows, from the second-level cache at most, and the rows' groups are broadcast from the first.
     for (size_t r0 = 0; r0 < m; r0 += BT_VNNI_BLOCK_ROWS) {
         const size_t r_end = m - r0 < BT_VNNI_BLOCK_ROWS ? m : r0 + BT_VNNI_BLOCK_ROWS;
-        for (size_t r = r0; r < r_end; r++)
-            offsets[r - r0] = row_sums ? (int32_t)(128u * (uint32_t)row_sums[r]) : bt_vnni_offset(a + r * lda, k);
+        // Multiplied in unsigned arithmetic: modulo 2^32, as the instruction sums.
+        for (size_t r = r0; r < r_end; r++) offsets[r - r0] = (int32_t)(128u * (uint32_t)row_sums[r]);
         for (size_t panel = panel_begin; panel < panel_end;) {
             const size_t j = panel * BT_VNNI_PANEL;
             const int two = panel + 1 < panel_end;

@@ -10,8 +10,8 @@ import CDNNL
 // or AVX-VNNI) and scaled back to single precision with the bias in one pass. Shape legend: T tokens (rows), IC
 // input channels (depth), OC output channels.
 
-/// Rows quantized for an INT8 product: 8-bit values [rows, k], one scale per row and each row's sum of values (the
-/// VNNI kernel takes it instead of counting it again). Sized for a forward's
+/// Rows quantized for an INT8 product: 8-bit values [rows, k], one scale per row and each row's sum of values (which
+/// the VNNI kernel takes off its dot products). Sized for a forward's
 /// largest input, plus the rows a block of leftover rows is rounded up to (their values are read, their
 /// products dropped).
 public final class QuantizedRows: @unchecked Sendable {
@@ -19,7 +19,7 @@ public final class QuantizedRows: @unchecked Sendable {
     public let capacity: Int
     let values: UnsafeMutablePointer<Int8>
     let scales: UnsafeMutablePointer<Float>
-    let sums: UnsafeMutablePointer<Int32>
+    let valueSums: UnsafeMutablePointer<Int32>
     private let scaleCapacity: Int
     /// The rows and depth of the matrix quantized last.
     public private(set) var rows = 0, k = 0
@@ -33,14 +33,14 @@ public final class QuantizedRows: @unchecked Sendable {
         values.initialize(repeating: 0, count: capacity)
         scales = .allocate(capacity: scaleCapacity)
         scales.initialize(repeating: 0, count: scaleCapacity)
-        sums = .allocate(capacity: scaleCapacity)
-        sums.initialize(repeating: 0, count: scaleCapacity)
+        valueSums = .allocate(capacity: scaleCapacity)
+        valueSums.initialize(repeating: 0, count: scaleCapacity)
     }
 
     deinit {
         values.deallocate()
         scales.deallocate()
-        sums.deallocate()
+        valueSums.deallocate()
     }
 
     /// Quantizes x [rows, k] row by row (`bt_quantize_rows_s8`) and returns self.
@@ -66,14 +66,14 @@ public final class QuantizedRows: @unchecked Sendable {
         let first = range.lowerBound
         Parallel.forEachChunk(range.count, grain: Swift.max(1, (1 << 14) / Swift.max(k, 1))) { r in
             bt_quantize_rows_s8(values + (first + r.lowerBound) * k, scales + first + r.lowerBound,
-                                sums + first + r.lowerBound, x + r.lowerBound * k, r.count, k)
+                                valueSums + first + r.lowerBound, x + r.lowerBound * k, r.count, k)
         }
     }
 
-    /// The quantized values and scales, for tests.
+    /// The quantized values, scales and sums of values, for tests.
     public var quantizedValues: UnsafeBufferPointer<Int8> { UnsafeBufferPointer(start: values, count: rows * k) }
     public var rowScales: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: scales, count: rows) }
-    public var rowSums: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: sums, count: rows) }
+    public var rowSums: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: valueSums, count: rows) }
 }
 
 /// A projection's weight [n, k] (a PyTorch Linear weight) quantized per output channel and laid out once as its
@@ -198,8 +198,9 @@ extension PackedInt8Weights {
         Parallel.forEachChunk(rows.count, grain: 8) { r in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
                 let t = first + r.lowerBound
-                bt_int8_gelu_rows(output.values + t * n, output.scales + t, output.sums + t, sums + r.lowerBound * n,
-                                  input.scales + t, columnScales, bias, r.count, n, form.kernelCode, row.baseAddress!)
+                bt_int8_gelu_rows(output.values + t * n, output.scales + t, output.valueSums + t,
+                                  sums + r.lowerBound * n, input.scales + t, columnScales, bias, r.count, n,
+                                  form.kernelCode, row.baseAddress!)
             }
         }
     }
@@ -223,7 +224,7 @@ extension PackedInt8Weights {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
                 let i = r.lowerBound, t = first + i
                 bt_int8_residual_layernorm_rows(out + i * n, mean + i, rstd + i, quantizing.map { $0.values + t * n },
-                                                quantizing.map { $0.scales + t }, quantizing.map { $0.sums + t },
+                                                quantizing.map { $0.scales + t }, quantizing.map { $0.valueSums + t },
                                                 sums + i * n, input.scales + t, columnScales, bias, skip + i * n, weight,
                                                 lnBias, r.count, n, eps, row.baseAddress!)
             }
@@ -358,7 +359,7 @@ extension BLAS {
                 while done < end {
                     let block = done ..< Swift.min(end, done + epilogueRows)
                     bt_vnni_gemm(areas[w], n, a.values + done * k, k, weights, block.count, n, k, 0, panels,
-                                 a.sums + done)
+                                 a.valueSums + done)
                     rowsDone(block, areas[w])
                     done = block.upperBound
                 }
@@ -374,7 +375,7 @@ extension BLAS {
             let share = Swift.min(Parallel.threadCount, pairs, Swift.max(1, block.count * n * k / 1_000_000))
             Parallel.forEachWorker(share) { w in
                 bt_vnni_gemm(sums, n, a.values + done * k, k, weights, block.count, n, k, 2 * (pairs * w / share),
-                             Swift.min(panels, 2 * (pairs * (w + 1) / share)), a.sums + done)
+                             Swift.min(panels, 2 * (pairs * (w + 1) / share)), a.valueSums + done)
             }
             rowsDone(block, sums)
             done = block.upperBound

@@ -200,8 +200,8 @@ size_t bt_vnni_packed_bytes(size_t k, size_t n);
 /// Packs w [n, k] (rows k apart) into bt_vnni_packed_bytes(k, n) bytes, 64-byte aligned.
 void bt_vnni_pack(uint8_t *packed, const int8_t *w, size_t k, size_t n);
 /// Columns of panels panel_begin ..< panel_end of c (rows ldc apart) from a (rows lda apart, k values each, read no
-/// further) and the packed weight. row_sums, when not NULL, holds each row's sum of values (as the quantization
-/// counts them), else the kernel counts them. Only where the processor has AVX512-VNNI.
+/// further) and the packed weight; row_sums[r] is row r's sum of values (as bt_quantize_rows_s8 counts them). Only
+/// where the processor has AVX512-VNNI.
 void bt_vnni_gemm(int32_t *c, size_t ldc, const int8_t *a, size_t lda, const uint8_t *packed, size_t m, size_t n,
                   size_t k, size_t panel_begin, size_t panel_end, const int32_t *row_sums);
 
