@@ -21,7 +21,7 @@ int main(int argc,char**argv){
   for(size_t i=0;i<128*ld;i++){q[i]=(rand()%1000)/1000.0f-0.5f;k[i]=(rand()%1000)/1000.0f-0.5f;v[i]=(rand()%1000)/1000.0f-0.5f;}
   size_t ns[]={20,32,48,100};
   for(int a=0;a<4;a++){size_t n=ns[a]; double bf=1e9,bb=1e9; int reps=200000/n;
-    for(int t=0;t<7;t++){double s=now(); for(int r=0;r<reps;r++) for(int h=0;h<12;h++) bt_attention_forward(o+h*hs,q+h*hs,k+h*hs,v+h*hs,n,hs,ld,scale,dropout,0,0,scratch,NULL); double e=(now()-s)/reps/12; if(e<bf)bf=e;
+    for(int t=0;t<7;t++){double s=now(); for(int r=0;r<reps;r++) for(int h=0;h<12;h++) bt_attention_forward(o+h*hs,ld,q+h*hs,k+h*hs,v+h*hs,n,hs,ld,scale,dropout,0,0,scratch,NULL); double e=(now()-s)/reps/12; if(e<bf)bf=e;
       s=now(); for(int r=0;r<reps/2;r++) for(int h=0;h<12;h++) bt_attention_backward(dq+h*hs,dk+h*hs,dv+h*hs,o+h*hs,q+h*hs,k+h*hs,v+h*hs,n,hs,ld,scale,dropout,0,0,scratch); e=(now()-s)/(reps/2)/12; if(e<bb)bb=e;}
     printf("n %3zu: forward %.2f us, backward %.2f us per head\n",n,bf*1e6,bb*1e6);}
 }

@@ -44,8 +44,8 @@ public final class BertForTokenClassification {
     /// either precision); nil otherwise.
     private let packedClassifier: PackedFP32Weights?
     /// In INT8 (inference), the encoder's projection weights quantized per output channel and packed, once per
-    /// change of the parameters; empty otherwise.
-    private let int8Weights: [LayerPackedWeights<PackedInt8Weights>]
+    /// change of the parameters (query, key and value as one); empty otherwise.
+    private let int8Weights: [LayerInt8Weights]
     /// In INT8, the projections' inputs quantized per token, in two areas that take turns (a product's epilogue
     /// writes the next product's input while its own is read), one pair for each lane (`lanes`); empty
     /// otherwise.
@@ -256,9 +256,7 @@ public final class BertForTokenClassification {
             ? PackedFP32Weights(n: numLabels, k: C, products: fp32InferenceProducts) : nil
         if precision == .int8 {
             precondition(purpose == .inference, "INT8 products are for inference; train in fp32 or bf16")
-            int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in
-                LayerPackedWeights(C: C, F: F) { PackedInt8Weights(n: $0, k: $1) }
-            }
+            int8Weights = (0 ..< config.numHiddenLayers).compactMap { _ in LayerInt8Weights(C: C, F: F) }
             precondition(int8Weights.count == config.numHiddenLayers, "INT8 products need oneDNN (BLAS.int8Runs)")
             quantizedRows = (0 ..< laneCapacity).map { _ in
                 (QuantizedRows(rows: maxTokens, k: max(C, F)), QuantizedRows(rows: maxTokens, k: max(C, F)))
@@ -670,9 +668,12 @@ public final class BertForTokenClassification {
 
     /// One encoder layer in INT8 (inference): each projection's int32 sums are scaled back, block by block of rows
     /// while they are in cache, together with what follows them on the same rows (the residual LayerNorm, the
-    /// activation) and the quantization of the next product's input. Every element gets the operations of the
-    /// unfused path in the same order (`matmulForward`'s INT8 case, then the kernels; the erf form's activation is
-    /// `geluPiecesForward`, 8-bit rounding being next), so the bits are the same.
+    /// activation) and the quantization of the next product's input. Query, key and value are one product, whose
+    /// rows hold a token's q, k and v side by side in the wide buffer (where the plan puts q, k and v); each
+    /// sequence's attention, and the quantization of its output, follows the block that completes its rows, while
+    /// they are in cache (`BLAS.gemmInt8(m:a:packed:sequenceOffsets:rowsDone:)`). Every element gets the
+    /// operations of the unfused path in the same order (`matmulForward`'s INT8 case, then the kernels; the erf
+    /// form's activation is `geluPiecesForward`, 8-bit rounding being next), so the bits are the same.
     /// `quantized.0` holds x quantized on entry and the output quantized on return (unless this is the last layer,
     /// whose output the classifier reads in single precision); returns the output [T, C].
     private func int8EncoderLayer(_ l: Int, _ x: UnsafePointer<Float>, _ a: LayerActivations, T: Int, B: Int,
@@ -683,12 +684,19 @@ public final class BertForTokenClassification {
         let w = weights.layers[l], w8 = int8Weights[l]
         let (first, second) = quantized
         if l == 0 { first.quantize(x, rows: T, k: C) }
-        BLAS.gemmInt8(m: T, a: first, packed: w8.query, bias: w.queryBias, c: a.q)
-        BLAS.gemmInt8(m: T, a: first, packed: w8.key, bias: w.keyBias, c: a.k)
-        BLAS.gemmInt8(m: T, a: first, packed: w8.value, bias: w.valueBias, c: a.v)
-        attentionForward(a.context, a.q, a.k, a.v, offsets, B: B, NH: NH, C: C, dropout: nil,
-                         scratch: attentionScratch)
-        second.quantize(a.context, rows: T, k: C)
+        let qkv = a.q                                                            // [T, 3C]
+        second.shape(rows: T, k: C)
+        let sequenceOffsets = UnsafeBufferPointer(start: offsets, count: B + 1)
+        BLAS.gemmInt8(m: T, a: first, packed: w8.queryKeyValue, sequenceOffsets: sequenceOffsets) { rows, sums, worker in
+            w8.queryKeyValue.dequantize(qkv + rows.lowerBound * 3 * C, sums: sums, rows: rows, of: first,
+                                        bias: w8.queryKeyValueBias)
+            let done = Self.sequences(ending: rows, offsets: sequenceOffsets)
+            if done.isEmpty { return }
+            attentionForward(a.context, queryKeyValue: qkv, offsets, sequences: done, NH: NH, C: C,
+                             scratch: attentionScratch, worker: worker)
+            let tokens = Int(offsets[done.lowerBound]) ..< Int(offsets[done.upperBound])
+            second.quantizeRows(tokens, from: a.context + tokens.lowerBound * C)
+        }
         first.shape(rows: T, k: C)
         BLAS.gemmInt8(m: T, a: second, packed: w8.output) { rows, sums in
             let t = rows.lowerBound
@@ -709,6 +717,21 @@ public final class BertForTokenClassification {
                                               mean: a.mean2 + t, rstd: a.rstd2 + t, quantizing: last ? nil : first)
         }
         return UnsafePointer(a.y2)
+    }
+
+    /// The sequences whose last row is in `rows` (sequence b is rows offsets[b] ..< offsets[b + 1]): those that
+    /// end past rows.lowerBound and at or before rows.upperBound.
+    static func sequences(ending rows: Range<Int>, offsets: UnsafeBufferPointer<Int32>) -> Range<Int> {
+        let ends = offsets.dropFirst()
+        func firstEnding(after row: Int) -> Int {              // the first sequence that ends past `row`
+            var (low, high) = (0, ends.count)
+            while low < high {
+                let mid = (low + high) / 2
+                if Int(ends[ends.startIndex + mid]) <= row { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        return firstEnding(after: rows.lowerBound) ..< firstEnding(after: rows.upperBound)
     }
 
     /// Brings the weights as the products take them up to the parameters: converted for BF16, laid out for the
@@ -971,6 +994,44 @@ extension LayerPackedWeights where Weight: PackedFromFloats {
     func pack(_ w: LayerViews) {
         let weights = [w.queryWeight, w.keyWeight, w.valueWeight, w.outputWeight, w.intermediateWeight, w.ffOutputWeight]
         for (packed, weight) in zip(all, weights) { packed.pack(weight) }
+    }
+}
+
+/// One encoder layer's projection weights quantized per output channel and packed for INT8 inference: query, key
+/// and value as one [3C, C] weight (one product, whose rows hold a token's q, k and v side by side), with their
+/// biases end to end.
+private final class LayerInt8Weights {
+    let queryKeyValue, output: PackedInt8Weights        // [3C, C], [C, C]
+    let intermediate: PackedInt8Weights                  // [F, C]
+    let ffOutput: PackedInt8Weights                      // [C, F]
+    private let bias: FloatSlab                          // [3C]
+    private let C: Int
+
+    /// Nil where INT8 products do not run (`PackedInt8Weights.init`).
+    init?(C: Int, F: Int) {
+        guard let queryKeyValue = PackedInt8Weights(n: 3 * C, k: C), let output = PackedInt8Weights(n: C, k: C),
+              let intermediate = PackedInt8Weights(n: F, k: C), let ffOutput = PackedInt8Weights(n: C, k: F)
+        else { return nil }
+        (self.queryKeyValue, self.output, self.intermediate, self.ffOutput) = (queryKeyValue, output, intermediate, ffOutput)
+        bias = FloatSlab(count: 3 * C)
+        self.C = C
+    }
+
+    /// The query, key and value biases end to end [3C].
+    var queryKeyValueBias: UnsafePointer<Float> { UnsafePointer(bias.pointer) }
+
+    func pack(_ w: LayerViews) {
+        let C = C
+        let joined = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C * C)
+        defer { joined.deallocate() }
+        for (i, weight) in [w.queryWeight, w.keyWeight, w.valueWeight].enumerated() {
+            (joined + i * C * C).initialize(from: weight, count: C * C)
+        }
+        queryKeyValue.pack(joined)
+        for (i, b) in [w.queryBias, w.keyBias, w.valueBias].enumerated() { (bias.pointer + i * C).update(from: b, count: C) }
+        output.pack(w.outputWeight)
+        intermediate.pack(w.intermediateWeight)
+        ffOutput.pack(w.ffOutputWeight)
     }
 }
 

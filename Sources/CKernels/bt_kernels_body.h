@@ -688,8 +688,8 @@ BT_INLINE void BT_NAME(bt_attention_probabilities)(float *probs, float *kept, fl
 }
 
 BT_VARIANT_FUNCTION
-void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, const float *v, size_t n, size_t hs,
-                                   size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base,
+void BT_NAME(bt_attention_forward)(float *out, size_t ldo, const float *q, const float *k, const float *v, size_t n,
+                                   size_t hs, size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base,
                                    uint32_t counter_row_stride, float *scratch, uint16_t *out16) {
     if (n == 0) return;
     const size_t np = bt_attention_padded(n);
@@ -697,10 +697,10 @@ void BT_NAME(bt_attention_forward)(float *out, const float *q, const float *k, c
     BT_NAME(bt_attention_probabilities)(probs, NULL, transposed, q, k, n, np, hs, ld, scale, dropout, counter_base,
                                         counter_row_stride, 1);
     // out = p · v, reading the probabilities' block transposed.
-    BT_NAME(bt_attention_weighted_rows)(out, ld, probs, np, 1, v, ld, n, n, hs, 1.0f, 1);
+    BT_NAME(bt_attention_weighted_rows)(out, ldo, probs, np, 1, v, ld, n, n, hs, 1.0f, 1);
     // The head's block converted while it is in cache, for the output projection's BF16 product.
     if (out16)
-        for (size_t i = 0; i < n; i++) BT_NAME(bt_convert_f32_to_bf16)(out16 + i * ld, out + i * ld, hs);
+        for (size_t i = 0; i < n; i++) BT_NAME(bt_convert_f32_to_bf16)(out16 + i * ldo, out + i * ldo, hs);
 }
 
 BT_VARIANT_FUNCTION

@@ -307,6 +307,43 @@ extension BLAS {
     /// made them, and no team of threads hands over between the product and what follows.
     public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
+        gemmInt8(m: m, a: a, packed: packed, sequenceStarts: nil) { rows, sums, _ in rowsDone(rows, sums) }
+    }
+
+    /// `gemmInt8(m:a:packed:rowsDone:)` on rows that hold whole sequences end to end (sequence b is rows
+    /// offsets[b] ..< offsets[b + 1], and the last offset is m): a worker's share of the rows begins and ends where
+    /// sequences do, so each sequence's rows are multiplied and handed to `rowsDone` by one worker, in order, and a
+    /// block that holds a sequence's last row comes after every block with its other rows. `rowsDone` also gets
+    /// the worker's index (below the thread count), or nil where every thread shares each block's product (the
+    /// calls then run on the calling thread, one after another).
+    public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
+                                sequenceOffsets offsets: UnsafeBufferPointer<Int32>,
+                                rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
+        precondition(offsets.count >= 1 && offsets.first == 0 && Int(offsets.last!) == m,
+                     "sequence offsets from \(offsets.first.map(String.init) ?? "nothing") to "
+                     + "\(offsets.last.map(String.init) ?? "nothing") for a product of \(m) rows")
+        gemmInt8(m: m, a: a, packed: packed, sequenceStarts: offsets, rowsDone: rowsDone)
+    }
+
+    /// Rows `m · w / workers ..< m · (w + 1) / workers`, each end moved on to the first of `starts` at or past it
+    /// (m past the last) where `starts` is given: worker w's share of m rows.
+    static func share(_ w: Int, of workers: Int, rows m: Int, cutAt starts: UnsafeBufferPointer<Int32>?) -> Range<Int> {
+        func end(_ i: Int) -> Int {
+            let even = m * i / workers
+            guard let starts, i > 0, i < workers else { return even }
+            var (low, high) = (0, starts.count)          // the first start at or past `even`
+            while low < high {
+                let mid = (low + high) / 2
+                if Int(starts[mid]) < even { low = mid + 1 } else { high = mid }
+            }
+            return low < starts.count ? Swift.min(m, Int(starts[low])) : m
+        }
+        return end(w) ..< end(w + 1)
+    }
+
+    private static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
+                                 sequenceStarts starts: UnsafeBufferPointer<Int32>?,
+                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
         precondition(a.k == packed.k && m <= a.rows,
                      "an INT8 product of \(m) × \(packed.k) given \(a.rows) × \(a.k) quantized rows")
         precondition(packed.packed, "an INT8 product with weights that were never packed")
@@ -315,7 +352,7 @@ extension BLAS {
         preconditionFailure("INT8 products need oneDNN")
         #else
         if packed.products == .vnni {
-            gemmVNNI(m: m, a: a, packed: packed, rowsDone: rowsDone)
+            gemmVNNI(m: m, a: a, packed: packed, sequenceStarts: starts, rowsDone: rowsDone)
             return
         }
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
@@ -325,15 +362,14 @@ extension BLAS {
             let lane = Parallel.lane, sums = packed.sums(workers: lane + 1)[lane]
             multiplyInt8Rows(0 ..< m, a: a, packed: packed, sums: sums) {
                 dnnl.run($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: sums, threads: Parallel.threadCount)
-            } rowsDone: { rowsDone($0, $1) }
+            } rowsDone: { rowsDone($0, $1, nil) }
             return
         }
         let areas = packed.sums(workers: workers)
         Parallel.forEachWorker(workers) { w in
-            let share = m * w / workers ..< m * (w + 1) / workers
-            multiplyInt8Rows(share, a: a, packed: packed, sums: areas[w]) {
+            multiplyInt8Rows(share(w, of: workers, rows: m, cutAt: starts), a: a, packed: packed, sums: areas[w]) {
                 dnnl.runOnCallingThread($0, m: $1, n: packed.n, k: packed.k, a: $2, b: packed.storage, c: areas[w])
-            } rowsDone: { rowsDone($0, $1) }
+            } rowsDone: { rowsDone($0, $1, w) }
         }
         #endif
     }
@@ -346,7 +382,8 @@ extension BLAS {
     /// output channels, stay in the second-level cache for `rowsDone`). With enough rows each worker takes a
     /// contiguous share of them, as on oneDNN; with fewer (a sentence) the workers share each block's panels.
     private static func gemmVNNI(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
-                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
+                                 sequenceStarts starts: UnsafeBufferPointer<Int32>?,
+                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
         let n = packed.n, k = packed.k
         let weights = UnsafePointer(packed.storage.assumingMemoryBound(to: UInt8.self))
         let panels = (n + Int(BT_VNNI_PANEL) - 1) / Int(BT_VNNI_PANEL), pairs = (panels + 1) / 2
@@ -354,13 +391,13 @@ extension BLAS {
         if workers > 1 {
             let areas = packed.sums(workers: workers)
             Parallel.forEachWorker(workers) { w in
-                var done = m * w / workers
-                let end = m * (w + 1) / workers
-                while done < end {
-                    let block = done ..< Swift.min(end, done + epilogueRows)
+                let rows = share(w, of: workers, rows: m, cutAt: starts)
+                var done = rows.lowerBound
+                while done < rows.upperBound {
+                    let block = done ..< Swift.min(rows.upperBound, done + epilogueRows)
                     bt_vnni_gemm(areas[w], n, a.values + done * k, k, weights, block.count, n, k, 0, panels,
                                  a.valueSums + done)
-                    rowsDone(block, areas[w])
+                    rowsDone(block, areas[w], w)
                     done = block.upperBound
                 }
             }
@@ -377,7 +414,7 @@ extension BLAS {
                 bt_vnni_gemm(sums, n, a.values + done * k, k, weights, block.count, n, k, 2 * (pairs * w / share),
                              Swift.min(panels, 2 * (pairs * (w + 1) / share)), a.valueSums + done)
             }
-            rowsDone(block, sums)
+            rowsDone(block, sums, nil)
             done = block.upperBound
         }
     }

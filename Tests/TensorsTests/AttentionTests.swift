@@ -29,6 +29,39 @@ import Testing
         }
     }
 
+    /// On q, k and v side by side in one [T, 3C] matrix (inference's fused projection), attention of some of the
+    /// sequences gives the bits of `attentionForward` on the three apart for those sequences' rows and writes no
+    /// other row: serially on a worker's area and on every thread alike (C = 64 takes the kernels' blocks of
+    /// sixteen channels; 12 their other path).
+    @Test(arguments: [12, 64])
+    func attentionOnQueryKeyValueSideBySideGivesTheBitsOfTheThreeApart(channels: Int) {
+        let C = channels, NH = channels == 12 ? 3 : 2
+        let lengths = [5, 0, 17, 1, 30, 9]
+        let offsets = lengths.reduce(into: [Int32(0)]) { $0.append($0.last! + Int32($1)) }
+        let T = Int(offsets.last!), B = lengths.count
+        var r = TestRandom(31)
+        let q = r.floats(T * C, scale: 2), k = r.floats(T * C, scale: 2), v = r.floats(T * C)
+        var qkv = [Float](repeating: 0, count: T * 3 * C)
+        for t in 0 ..< T {
+            for (i, x) in [q, k, v].enumerated() { qkv[(t * 3 + i) * C ..< (t * 3 + i + 1) * C] = x[t * C ..< (t + 1) * C] }
+        }
+        let scratch = AttentionScratch(maxSequenceLength: 30, headSize: C / NH, workers: 2)
+        var apart = [Float](repeating: 0, count: T * C)
+        attentionForward(&apart, q, k, v, offsets, B: B, NH: NH, C: C, dropout: nil, scratch: scratch)
+        for worker in [nil, 0, 1] {
+            for sequences in [0 ..< B, 2 ..< 5, 1 ..< 2] {
+                var joined = [Float](repeating: .nan, count: T * C)
+                attentionForward(&joined, queryKeyValue: qkv, offsets, sequences: sequences, NH: NH, C: C,
+                                 scratch: scratch, worker: worker)
+                let rows = Int(offsets[sequences.lowerBound]) * C ..< Int(offsets[sequences.upperBound]) * C
+                let same = zip(joined[rows], apart[rows]).allSatisfy { $0.bitPattern == $1.bitPattern }
+                let untouched = joined.indices.filter { !rows.contains($0) }.allSatisfy { joined[$0].isNaN }
+                #expect(same, "C \(C), worker \(worker.map(String.init) ?? "nil"), sequences \(sequences): values differ")
+                #expect(untouched, "C \(C), worker \(worker.map(String.init) ?? "nil"), sequences \(sequences): other rows written")
+            }
+        }
+    }
+
     /// Double attention with the same dropout mask, for finite differences.
     func referenceLoss(_ q: [Double], _ k: [Double], _ v: [Double], _ offsets: [Int32], dout: [Float],
                        dropout: AttentionDropout?, maxLength: Int) -> Double {

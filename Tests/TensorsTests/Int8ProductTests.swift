@@ -346,6 +346,73 @@ struct VNNIKernelTests {
         #expect(Array(fusedOut.rowScales) == Array(separateOut.rowScales))
     }
 
+    /// Workers' shares of a product's rows: even splits, each moved on to the first sequence start at or past it
+    /// (the rows' end past the last), so they cover every row once, in order, and no sequence is cut.
+    @Test func sharesOfRowsBeginWhereSequencesDo() {
+        let offsets: [Int32] = [0, 5, 40, 41, 100, 130, 130, 200]
+        let cases: [(workers: Int, shares: [Range<Int>])] = [
+            (1, [0 ..< 200]), (2, [0 ..< 100, 100 ..< 200]), (3, [0 ..< 100, 100 ..< 200, 200 ..< 200]),
+            (4, [0 ..< 100, 100 ..< 100, 100 ..< 200, 200 ..< 200]),
+            (5, [0 ..< 40, 40 ..< 100, 100 ..< 130, 130 ..< 200, 200 ..< 200]),
+        ]
+        offsets.withUnsafeBufferPointer { starts in
+            for (workers, expected) in cases {
+                let shares = (0 ..< workers).map { BLAS.share($0, of: workers, rows: 200, cutAt: starts) }
+                #expect(shares == expected, "\(workers) workers")
+            }
+            let even = (0 ..< 3).map { BLAS.share($0, of: 3, rows: 200, cutAt: nil) }
+            #expect(even == [0 ..< 66, 66 ..< 133, 133 ..< 200])
+        }
+    }
+
+    /// A product over rows of whole sequences hands each sequence's rows to one worker, block after block in
+    /// order, with the sums of the same product without sequences, every row once: sequences of uneven lengths,
+    /// an empty one and one longer than a block, on each way that runs here.
+    @Test func aProductOverSequencesHandsEachSequenceToOneWorker() throws {
+        let k = 64, n = 48
+        let lengths = [7, 150, 0, 13, 3, 90, 21, 20, 1, 64, 130, 18]
+        let offsets = lengths.reduce(into: [Int32(0)]) { $0.append($0.last! + Int32($1)) }
+        let m = Int(offsets.last!)
+        var r = TestRandom(41)
+        let weight = r.floats(n * k), a = r.floats(m * k, scale: 2)
+        let rows = QuantizedRows(rows: m, k: k).quantize(a, rows: m, k: k)
+        for products in Self.productsHere {
+            let packed = try #require(PackedInt8Weights(n: n, k: k, products: products))
+            packed.pack(weight)
+            var plain = [Int32](repeating: 0, count: m * n)
+            BLAS.gemmInt8(m: m, a: rows, packed: packed) { block, sums in
+                for i in 0 ..< block.count * n { plain[block.lowerBound * n + i] = sums[i] }
+            }
+            var bySequence = [Int32](repeating: -1, count: m * n)
+            var calls: [(rows: Range<Int>, worker: Int?)] = []
+            let lock = NSLock()
+            offsets.withUnsafeBufferPointer { offsets in
+                BLAS.gemmInt8(m: m, a: rows, packed: packed, sequenceOffsets: offsets) { block, sums, worker in
+                    lock.lock()
+                    defer { lock.unlock() }
+                    calls.append((block, worker))
+                    for i in 0 ..< block.count * n { bySequence[block.lowerBound * n + i] = sums[i] }
+                }
+            }
+            #expect(bySequence == plain, "\(products): the sums differ from the product's without sequences")
+            let handed = calls.map(\.rows).sorted { $0.lowerBound < $1.lowerBound }
+            #expect(handed.first?.lowerBound == 0 && handed.last?.upperBound == m
+                    && zip(handed, handed.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty },
+                    "\(products): rows handed as \(handed)")
+            for b in lengths.indices where lengths[b] > 0 {
+                let sequence = Int(offsets[b]) ..< Int(offsets[b + 1])
+                let touching = calls.filter { $0.rows.overlaps(sequence) }
+                #expect(Set(touching.map { $0.worker ?? -1 }).count == 1, "\(products): sequence \(b) by \(touching)")
+                // One worker's calls come in the order of their rows.
+                let order = calls.filter { $0.worker == touching.first?.worker }.map(\.rows.lowerBound)
+                #expect(order == order.sorted(), "\(products): worker \(touching.first?.worker ?? -1) went \(order)")
+            }
+            if Parallel.threadCount > 1 {
+                #expect(Set(calls.compactMap(\.worker)).count > 1, "\(products): one worker on \(Parallel.threadCount) threads")
+            }
+        }
+    }
+
     /// Every count of rows left over after the whole blocks    /// Every count of rows left over after the whole blocks runs through a primitive for its multiple of 32 that
     /// reads the weights packed for the block (or the block's own, where oneDNN lays them out otherwise).
     @Test func leftoverRowsShareTheBlocksPackedWeights() throws {
