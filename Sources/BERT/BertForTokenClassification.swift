@@ -687,10 +687,12 @@ public final class BertForTokenClassification {
         let qkv = a.q                                                            // [T, 3C]
         second.shape(rows: T, k: C)
         let sequenceOffsets = UnsafeBufferPointer(start: offsets, count: B + 1)
-        BLAS.gemmInt8(m: T, a: first, packed: w8.queryKeyValue, sequenceOffsets: sequenceOffsets) { rows, sums, worker in
+        // No more workers than attention has scratch areas for (the thread count may have been raised since).
+        BLAS.gemmInt8(m: T, a: first, packed: w8.queryKeyValue, sequenceOffsets: sequenceOffsets,
+                      workerLimit: attentionScratch.workers) { rows, sums, worker in
             w8.queryKeyValue.dequantize(qkv + rows.lowerBound * 3 * C, sums: sums, rows: rows, of: first,
                                         bias: w8.queryKeyValueBias)
-            let done = Self.sequences(ending: rows, offsets: sequenceOffsets)
+            let done = BLAS.sequences(ending: rows, offsets: sequenceOffsets)
             if done.isEmpty { return }
             attentionForward(a.context, queryKeyValue: qkv, offsets, sequences: done, NH: NH, C: C,
                              scratch: attentionScratch, worker: worker)
@@ -717,21 +719,6 @@ public final class BertForTokenClassification {
                                               mean: a.mean2 + t, rstd: a.rstd2 + t, quantizing: last ? nil : first)
         }
         return UnsafePointer(a.y2)
-    }
-
-    /// The sequences whose last row is in `rows` (sequence b is rows offsets[b] ..< offsets[b + 1]): those that
-    /// end past rows.lowerBound and at or before rows.upperBound.
-    static func sequences(ending rows: Range<Int>, offsets: UnsafeBufferPointer<Int32>) -> Range<Int> {
-        let ends = offsets.dropFirst()
-        func firstEnding(after row: Int) -> Int {              // the first sequence that ends past `row`
-            var (low, high) = (0, ends.count)
-            while low < high {
-                let mid = (low + high) / 2
-                if Int(ends[ends.startIndex + mid]) <= row { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-        return firstEnding(after: rows.lowerBound) ..< firstEnding(after: rows.upperBound)
     }
 
     /// Brings the weights as the products take them up to the parameters: converted for BF16, laid out for the
@@ -1005,7 +992,6 @@ private final class LayerInt8Weights {
     let intermediate: PackedInt8Weights                  // [F, C]
     let ffOutput: PackedInt8Weights                      // [C, F]
     private let bias: FloatSlab                          // [3C]
-    private let C: Int
 
     /// Nil where INT8 products do not run (`PackedInt8Weights.init`).
     init?(C: Int, F: Int) {
@@ -1014,14 +1000,13 @@ private final class LayerInt8Weights {
         else { return nil }
         (self.queryKeyValue, self.output, self.intermediate, self.ffOutput) = (queryKeyValue, output, intermediate, ffOutput)
         bias = FloatSlab(count: 3 * C)
-        self.C = C
     }
 
     /// The query, key and value biases end to end [3C].
     var queryKeyValueBias: UnsafePointer<Float> { UnsafePointer(bias.pointer) }
 
     func pack(_ w: LayerViews) {
-        let C = C
+        let C = queryKeyValue.k
         let joined = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C * C)
         defer { joined.deallocate() }
         for (i, weight) in [w.queryWeight, w.keyWeight, w.valueWeight].enumerated() {

@@ -79,8 +79,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>,
 /// Inference's attention on q, k and v side by side in one [T, 3C] matrix (a token's q, then its k, then its v: the
 /// fused projection's output), for sequences `sequences` only, into their rows of out [T, C]: the bits of
 /// `attentionForward` without dropout on the same values. With `worker` given, serially on that worker's scratch
-/// area (for a caller already running on workers of its own; a worker past the scratch's areas gets one of this
-/// call's own); with nil, the (sequence, head) items go to every
+/// area (for a caller already running on workers of its own); with nil, the (sequence, head) items go to every
 /// thread as in `attentionForward`.
 /// - out [T, C]; qkv [T, 3C]; offsets [B + 1], sequences within 0 ..< B
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, queryKeyValue qkv: UnsafePointer<Float>,
@@ -101,14 +100,8 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, queryKeyValue q
         }
         return
     }
-    if worker < scratch.workers {
-        for b in sequences { for h in 0 ..< NH { head(scratch.area(worker), b, h) } }
-        return
-    }
-    // More workers than the scratch was planned for (the thread count raised since): an area of this call's own.
-    let area = UnsafeMutablePointer<Float>.allocate(capacity: bt_attention_scratch_floats(scratch.maxSequenceLength, scratch.headSize))
-    defer { area.deallocate() }
-    for b in sequences { for h in 0 ..< NH { head(area, b, h) } }
+    precondition(worker < scratch.workers, "attention scratch for \(scratch.workers) workers used by worker \(worker)")
+    for b in sequences { for h in 0 ..< NH { head(scratch.area(worker), b, h) } }
 }
 
 /// The mirror of `attentionForward`, with the same dropout key: recomputes each head's probabilities from q and

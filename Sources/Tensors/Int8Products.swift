@@ -307,22 +307,24 @@ extension BLAS {
     /// made them, and no team of threads hands over between the product and what follows.
     public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>) -> Void) {
-        gemmInt8(m: m, a: a, packed: packed, sequenceStarts: nil) { rows, sums, _ in rowsDone(rows, sums) }
+        gemmInt8(m: m, a: a, packed: packed) { rows, sums, _ in rowsDone(rows, sums) }
     }
 
     /// `gemmInt8(m:a:packed:rowsDone:)` on rows that hold whole sequences end to end (sequence b is rows
     /// offsets[b] ..< offsets[b + 1], and the last offset is m): a worker's share of the rows begins and ends where
     /// sequences do, so each sequence's rows are multiplied and handed to `rowsDone` by one worker, in order, and a
     /// block that holds a sequence's last row comes after every block with its other rows. `rowsDone` also gets
-    /// the worker's index (below the thread count), or nil where every thread shares each block's product (the
-    /// calls then run on the calling thread, one after another).
+    /// the worker's index (below the thread count and `workerLimit`, so a caller can keep a scratch area for each),
+    /// or nil where every thread shares each block's product (the calls then run on the calling thread, one after
+    /// another).
     public static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
-                                sequenceOffsets offsets: UnsafeBufferPointer<Int32>,
+                                sequenceOffsets offsets: UnsafeBufferPointer<Int32>, workerLimit: Int,
                                 rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
         precondition(offsets.count >= 1 && offsets.first == 0 && Int(offsets.last!) == m,
                      "sequence offsets from \(offsets.first.map(String.init) ?? "nothing") to "
                      + "\(offsets.last.map(String.init) ?? "nothing") for a product of \(m) rows")
-        gemmInt8(m: m, a: a, packed: packed, sequenceStarts: offsets, rowsDone: rowsDone)
+        precondition(workerLimit >= 1, "an INT8 product on at most \(workerLimit) workers")
+        gemmInt8(m: m, a: a, packed: packed, sequenceStarts: offsets, workerLimit: workerLimit, rowsDone: rowsDone)
     }
 
     /// Rows `m · w / workers ..< m · (w + 1) / workers`, each end moved on to the first of `starts` at or past it
@@ -331,18 +333,31 @@ extension BLAS {
         func end(_ i: Int) -> Int {
             let even = m * i / workers
             guard let starts, i > 0, i < workers else { return even }
-            var (low, high) = (0, starts.count)          // the first start at or past `even`
-            while low < high {
-                let mid = (low + high) / 2
-                if Int(starts[mid]) < even { low = mid + 1 } else { high = mid }
-            }
-            return low < starts.count ? Swift.min(m, Int(starts[low])) : m
+            let next = firstIndex(above: even - 1, in: starts)
+            return next < starts.count ? Swift.min(m, Int(starts[next])) : m
         }
         return end(w) ..< end(w + 1)
     }
 
+    /// The sequences whose last row is in `rows` (sequence b is rows offsets[b] ..< offsets[b + 1]): those that
+    /// end past rows.lowerBound and at or before rows.upperBound.
+    public static func sequences(ending rows: Range<Int>, offsets: UnsafeBufferPointer<Int32>) -> Range<Int> {
+        let ends = UnsafeBufferPointer(rebasing: offsets.dropFirst())
+        return firstIndex(above: rows.lowerBound, in: ends) ..< firstIndex(above: rows.upperBound, in: ends)
+    }
+
+    /// The index of the first value past `x` in `sorted` (ascending), its count where there is none.
+    private static func firstIndex(above x: Int, in sorted: UnsafeBufferPointer<Int32>) -> Int {
+        var (low, high) = (0, sorted.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(sorted[mid]) <= x { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
     private static func gemmInt8(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
-                                 sequenceStarts starts: UnsafeBufferPointer<Int32>?,
+                                 sequenceStarts starts: UnsafeBufferPointer<Int32>? = nil, workerLimit: Int = .max,
                                  rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
         precondition(a.k == packed.k && m <= a.rows,
                      "an INT8 product of \(m) × \(packed.k) given \(a.rows) × \(a.k) quantized rows")
@@ -352,11 +367,11 @@ extension BLAS {
         preconditionFailure("INT8 products need oneDNN")
         #else
         if packed.products == .vnni {
-            gemmVNNI(m: m, a: a, packed: packed, sequenceStarts: starts, rowsDone: rowsDone)
+            gemmVNNI(m: m, a: a, packed: packed, sequenceStarts: starts, workerLimit: workerLimit, rowsDone: rowsDone)
             return
         }
         guard case .success(let dnnl) = OneDNNLibrary.shared else { preconditionFailure("INT8 products need oneDNN") }
-        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
+        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker, workerLimit)
         guard workers > 1 else {
             // A lane's own sums area (Parallel.forEachLane), the first outside lanes.
             let lane = Parallel.lane, sums = packed.sums(workers: lane + 1)[lane]
@@ -382,12 +397,12 @@ extension BLAS {
     /// output channels, stay in the second-level cache for `rowsDone`). With enough rows each worker takes a
     /// contiguous share of them, as on oneDNN; with fewer (a sentence) the workers share each block's panels.
     private static func gemmVNNI(m: Int, a: QuantizedRows, packed: PackedInt8Weights,
-                                 sequenceStarts starts: UnsafeBufferPointer<Int32>?,
+                                 sequenceStarts starts: UnsafeBufferPointer<Int32>?, workerLimit: Int,
                                  rowsDone: (_ rows: Range<Int>, _ sums: UnsafePointer<Int32>, _ worker: Int?) -> Void) {
         let n = packed.n, k = packed.k
         let weights = UnsafePointer(packed.storage.assumingMemoryBound(to: UInt8.self))
         let panels = (n + Int(BT_VNNI_PANEL) - 1) / Int(BT_VNNI_PANEL), pairs = (panels + 1) / 2
-        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker)
+        let workers = Swift.min(Parallel.threadCount, m / int8RowsPerWorker, workerLimit)
         if workers > 1 {
             let areas = packed.sums(workers: workers)
             Parallel.forEachWorker(workers) { w in

@@ -181,27 +181,6 @@ import Testing
         }
     }
 
-    /// A block of rows completes the sequences whose last row it holds: none where it ends inside one, an empty
-    /// sequence with the one before it, and every sequence once over blocks that cover the rows.
-    @Test func aBlockOfRowsCompletesTheSequencesWhoseLastRowItHolds() {
-        let offsets: [Int32] = [0, 5, 40, 41, 41, 100]
-        offsets.withUnsafeBufferPointer { offsets in
-            func ending(_ rows: Range<Int>) -> Range<Int> { BertForTokenClassification.sequences(ending: rows, offsets: offsets) }
-            #expect(ending(0 ..< 5) == 0 ..< 1)
-            #expect(ending(0 ..< 4) == 0 ..< 0)
-            #expect(ending(4 ..< 39) == 0 ..< 1)
-            #expect(ending(5 ..< 39) == 1 ..< 1)
-            #expect(ending(39 ..< 41) == 1 ..< 4)
-            #expect(ending(41 ..< 99) == 4 ..< 4)
-            #expect(ending(64 ..< 100) == 4 ..< 5)
-            #expect(ending(0 ..< 100) == 0 ..< 5)
-            for block in [1, 7, 64] {
-                let done = stride(from: 0, to: 100, by: block).map { ending($0 ..< min(100, $0 + block)) }
-                #expect(done.flatMap { Array($0) } == Array(0 ..< 5), "blocks of \(block)")
-            }
-        }
-    }
-
     /// A packed batch of sequences of uneven lengths (3 to 20 tokens) of about `tokens` tokens, so that lanes
     /// cut it between blocks of 256 rows at other places than the batch in one piece does.
     static func unevenBatch(tokens: Int) -> (ids: [Int32], positions: [Int32], offsets: [Int32]) {

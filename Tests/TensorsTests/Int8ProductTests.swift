@@ -365,9 +365,30 @@ struct VNNIKernelTests {
         }
     }
 
+    /// A block of rows completes the sequences whose last row it holds: none where it ends inside one, an empty
+    /// sequence with the one before it, and every sequence once over blocks that cover the rows.
+    @Test func aBlockOfRowsCompletesTheSequencesWhoseLastRowItHolds() {
+        let offsets: [Int32] = [0, 5, 40, 41, 41, 100]
+        offsets.withUnsafeBufferPointer { offsets in
+            func ending(_ rows: Range<Int>) -> Range<Int> { BLAS.sequences(ending: rows, offsets: offsets) }
+            #expect(ending(0 ..< 5) == 0 ..< 1)
+            #expect(ending(0 ..< 4) == 0 ..< 0)
+            #expect(ending(4 ..< 39) == 0 ..< 1)
+            #expect(ending(5 ..< 39) == 1 ..< 1)
+            #expect(ending(39 ..< 41) == 1 ..< 4)
+            #expect(ending(41 ..< 99) == 4 ..< 4)
+            #expect(ending(64 ..< 100) == 4 ..< 5)
+            #expect(ending(0 ..< 100) == 0 ..< 5)
+            for block in [1, 7, 64] {
+                let done = stride(from: 0, to: 100, by: block).map { ending($0 ..< min(100, $0 + block)) }
+                #expect(done.flatMap { Array($0) } == Array(0 ..< 5), "blocks of \(block)")
+            }
+        }
+    }
+
     /// A product over rows of whole sequences hands each sequence's rows to one worker, block after block in
-    /// order, with the sums of the same product without sequences, every row once: sequences of uneven lengths,
-    /// an empty one and one longer than a block, on each way that runs here.
+    /// order, with the sums of the same product without sequences, every row once, and on no more workers than
+    /// the limit: sequences of uneven lengths, an empty one and one longer than a block, on each way that runs here.
     @Test func aProductOverSequencesHandsEachSequenceToOneWorker() throws {
         let k = 64, n = 48
         let lengths = [7, 150, 0, 13, 3, 90, 21, 20, 1, 64, 130, 18]
@@ -387,7 +408,7 @@ struct VNNIKernelTests {
             var calls: [(rows: Range<Int>, worker: Int?)] = []
             let lock = NSLock()
             offsets.withUnsafeBufferPointer { offsets in
-                BLAS.gemmInt8(m: m, a: rows, packed: packed, sequenceOffsets: offsets) { block, sums, worker in
+                BLAS.gemmInt8(m: m, a: rows, packed: packed, sequenceOffsets: offsets, workerLimit: .max) { block, sums, worker in
                     lock.lock()
                     defer { lock.unlock() }
                     calls.append((block, worker))
@@ -410,6 +431,20 @@ struct VNNIKernelTests {
             if Parallel.threadCount > 1 {
                 #expect(Set(calls.compactMap(\.worker)).count > 1, "\(products): one worker on \(Parallel.threadCount) threads")
             }
+            // A limit of one worker: the same sums, from one worker (or every thread on each block).
+            var limited = [Int32](repeating: -1, count: m * n)
+            var limitedWorkers = Set<Int>()
+            offsets.withUnsafeBufferPointer { offsets in
+                BLAS.gemmInt8(m: m, a: rows, packed: packed, sequenceOffsets: offsets, workerLimit: 1) { block, sums, worker in
+                    lock.lock()
+                    defer { lock.unlock() }
+                    limitedWorkers.insert(worker ?? -1)
+                    for i in 0 ..< block.count * n { limited[block.lowerBound * n + i] = sums[i] }
+                }
+            }
+            #expect(limited == plain, "\(products): the sums differ with one worker")
+            #expect(limitedWorkers.isSubset(of: [-1, 0]) && limitedWorkers.count == 1,
+                    "\(products): one worker at most ran as \(limitedWorkers)")
         }
     }
 

@@ -130,13 +130,13 @@ void bt_bias_backward(float *dbias, const float *dout, size_t rows, size_t n, si
 double bt_sum_of_squares(const float *x, size_t count);
 
 /// Attention of one sequence and head, n tokens, head size hs, q, k and v rows ld apart and out rows ldo apart (the
-/// head's columns of [T, C] matrices, or of q, k and v side by side in one [T, 3C]): out = dropout(softmax(scale · q kᵀ)) v, where dropout (NULL: none) keeps element (i, j) as
-/// bt_dropout_forward with the counter counter_base + i · counter_row_stride + j. `scratch` holds
-/// bt_attention_scratch_floats(n, hs) floats or more; out is overwritten. With out16 not NULL, out's block also in
-/// bfloat16 at the same offsets of out16.
-void bt_attention_forward(float *out, size_t ldo, const float *q, const float *k, const float *v, size_t n, size_t hs, size_t ld,
-                          float scale, const bt_dropout *dropout, uint32_t counter_base, uint32_t counter_row_stride,
-                          float *scratch, uint16_t *out16);
+/// head's columns of [T, C] matrices, or of q, k and v side by side in one [T, 3C]): out = dropout(softmax(scale ·
+/// q kᵀ)) v, where dropout (NULL: none) keeps element (i, j) as bt_dropout_forward with the counter counter_base +
+/// i · counter_row_stride + j. `scratch` holds bt_attention_scratch_floats(n, hs) floats or more; out is
+/// overwritten. With out16 not NULL, out's block also in bfloat16 at the same offsets of out16.
+void bt_attention_forward(float *out, size_t ldo, const float *q, const float *k, const float *v, size_t n, size_t hs,
+                          size_t ld, float scale, const bt_dropout *dropout, uint32_t counter_base,
+                          uint32_t counter_row_stride, float *scratch, uint16_t *out16);
 /// The mirror of bt_attention_forward with the same dropout: dq, dk, dv (overwritten) from dout, recomputing the
 /// probabilities from q and k.
 void bt_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
