@@ -370,21 +370,40 @@ public enum BLAS {
     }
 
     /// Who runs single-precision products: oneDNN on AVX-512 processors, where it measured 10-20% faster than
-    /// OpenBLAS on the encoder's shapes; OpenBLAS elsewhere. `BERT_TAGGER_FP32_GEMM=openblas|onednn` overrides it.
+    /// OpenBLAS on the encoder's shapes; OpenBLAS elsewhere, unless its kernels are narrower than the processor's.
+    /// `BERT_TAGGER_FP32_GEMM=openblas|onednn` overrides it.
     public static let fp32Kernels: Kernels = {
         #if canImport(Accelerate)
         return .accelerate
         #else
         let asked = try? fp32Override(ProcessInfo.processInfo.environment)
-        return fp32Choice(cpu: .current, oneDNNISA: try? OneDNNLibrary.shared.get().isa, asked: asked ?? nil)
+        return fp32Choice(cpu: .current, oneDNNISA: try? OneDNNLibrary.shared.get().isa, asked: asked ?? nil,
+                          openBLASBelowCPU: openBLASBelowCPU)
         #endif
     }()
 
+    /// Whether OpenBLAS runs narrower kernels than this processor's although the tool named the processor's core
+    /// (a build of OpenBLAS for one target, which ignores `OPENBLAS_CORETYPE`). A core set by hand is respected
+    /// and does not count.
+    static var openBLASBelowCPU: Bool {
+        #if canImport(Accelerate)
+        return false
+        #else
+        guard case .success(let library) = OpenBLASLibrary.shared, case .fromCPU = library.choice,
+              case .below = OpenBLASKernels.verdict(cpu: .current, reportedCore: library.core) else { return false }
+        return true
+        #endif
+    }
+
     /// The decision behind `fp32Kernels`, for a processor, the instruction set oneDNN targets on it (nil: oneDNN
-    /// absent) and the library asked for by hand, if any: oneDNN on AVX-512, OpenBLAS on AVX2 and below, where
-    /// OpenBLAS's Haswell kernels measured faster than oneDNN's AVX2 ones (see the README's figures per processor).
-    public static func fp32Choice(cpu: CPUFeatures, oneDNNISA: String?, asked: FP32Library?) -> Kernels {
-        let wantsOneDNN = asked.map { $0 == .onednn } ?? (cpu.vectorLevel == .avx512)
+    /// absent), the library asked for by hand, if any, and whether OpenBLAS's kernels are narrower than the
+    /// processor's although the tool named its core: oneDNN on AVX-512, OpenBLAS on AVX2 and below, where
+    /// OpenBLAS's Haswell kernels measured faster than oneDNN's AVX2 ones (see the README's figures per processor),
+    /// unless OpenBLAS runs narrower kernels than that: then oneDNN, whose kernels follow the processor's
+    /// instruction sets, where it is present.
+    public static func fp32Choice(cpu: CPUFeatures, oneDNNISA: String?, asked: FP32Library?,
+                                  openBLASBelowCPU: Bool = false) -> Kernels {
+        let wantsOneDNN = asked.map { $0 == .onednn } ?? (cpu.vectorLevel == .avx512 || openBLASBelowCPU)
         if wantsOneDNN, let oneDNNISA { return .oneDNN(isa: oneDNNISA) }
         return .openBLAS
     }

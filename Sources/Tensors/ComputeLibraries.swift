@@ -23,7 +23,8 @@ public enum ComputeLibraries {
     /// description.
     public static var fp32Description: String {
         if case .oneDNN(let isa) = BLAS.fp32Kernels {
-            return "oneDNN \((try? OneDNNLibrary.shared.get().version) ?? "?") (JIT kernels up to \(isa))"
+            guard case .success(let dnnl) = OneDNNLibrary.shared else { return "oneDNN ? (JIT kernels up to \(isa))" }
+            return "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
         }
         return blasDescription
     }
@@ -74,7 +75,16 @@ public enum ComputeLibraries {
             }
             var text = "\(library.name) (\(how))"
             if case .below(let kernel, let cpu) = OpenBLASKernels.verdict(cpu: .current, reportedCore: library.core) {
-                text += "; WARNING: \(kernel) kernels on an \(cpu) processor: matrix products run slower than they could"
+                text += "; WARNING: \(kernel) kernels on an \(cpu) processor: "
+                if case .byHand = library.choice {
+                    text += "matrix products run slower than they could"
+                } else if BLAS.fp32Kernels.isOneDNN {
+                    text += "this OpenBLAS ignores OPENBLAS_CORETYPE, so single-precision products run on oneDNN"
+                } else {
+                    text += "this OpenBLAS ignores OPENBLAS_CORETYPE and oneDNN, which would run the processor's "
+                        + "kernels, is not installed (apt-get install libdnnl-dev): matrix products run slower than "
+                        + "they could"
+                }
             }
             return text
         }
@@ -85,8 +95,8 @@ public enum ComputeLibraries {
     public static var bf16Description: String {
         switch BLAS.bf16Kernels {
         case .oneDNN(let isa):
-            let version = (try? OneDNNLibrary.shared.get().version) ?? "?"
-            return "oneDNN \(version) (JIT kernels up to \(isa))"
+            guard case .success(let dnnl) = OneDNNLibrary.shared else { return "oneDNN ? (JIT kernels up to \(isa))" }
+            return "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
         case .emulatedBF16(let reason): return "emulated in single precision (\(reason))"
         case .openBLAS: return "OpenBLAS"
         case .accelerate: return "Accelerate"
@@ -102,7 +112,7 @@ public enum ComputeLibraries {
         switch OneDNNLibrary.shared {
         case .failure(let error): return "not available: \(error.description)"
         case .success(let dnnl):
-            let kernels = "oneDNN \(dnnl.version) (JIT kernels up to \(dnnl.isa))"
+            let kernels = "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
             guard BLAS.int8Runs else {
                 return "not available: \(kernels) has no VNNI or AMX here, and its 8-bit products without them are not exact"
             }
@@ -132,7 +142,18 @@ public enum ComputeLibraries {
             + "bf16 products: \(bf16Description)"
             + (BLAS.bf16Kernels.isOneDNN ? " (\(bf16ProductsDescription))" : "")
             + "; int8 products: \(!BLAS.int8Runs ? "not available" : BLAS.int8Products == .vnni ? "the tool's AVX512-VNNI kernel" : "oneDNN")"
-            + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")"
+            + "; \(Parallel.threadCount) thread\(Parallel.threadCount == 1 ? "" : "s")\(blasThreadsDescription)"
+    }
+
+    /// ", OpenBLAS's pool 4" where OpenBLAS's own thread count differs from the tool's (`OPENBLAS_NUM_THREADS` set
+    /// it and no command has set the count since); empty where they agree or OpenBLAS is absent.
+    static var blasThreadsDescription: String {
+        #if canImport(Accelerate)
+        return ""
+        #else
+        guard case .success = OpenBLASLibrary.shared, BLAS.threadCount != Parallel.threadCount else { return "" }
+        return ", OpenBLAS's pool \(BLAS.threadCount)"
+        #endif
     }
 
     /// The full description, one fact a line, for `bert-tagger info`.
@@ -165,7 +186,7 @@ public enum ComputeLibraries {
         if BLAS.bf16Kernels.isOneDNN { lines.append("  kernels: \(bf16ProductsDescription)") }
         lines.append("INT8 products (tagging): \(int8Description)")
         lines.append("element-wise kernels: \(elementwiseDescription)")
-        lines.append("threads: \(Parallel.threadCount)")
+        lines.append("threads: \(Parallel.threadCount)\(blasThreadsDescription)")
         return lines
     }
 }

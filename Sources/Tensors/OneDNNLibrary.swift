@@ -7,6 +7,45 @@ final class OneDNNLibrary: @unchecked Sendable {
     let version: String
     /// The instruction set oneDNN's kernels target on this processor ("avx512_core_amx", ...).
     let isa: String
+    /// oneDNN's own cap on its kernels as the user set it ("ONEDNN_MAX_CPU_ISA=AVX2"), nil where the user set none
+    /// (the tool's `BERT_TAGGER_MAX_CPU_ISA` sets one of its own, which does not count).
+    let capSetByHand: String?
+
+    /// The instruction sets oneDNN's kernels target, narrowest first.
+    static let instructionSets = ["sse41", "avx", "avx2", "avx2_vnni", "avx512_core", "avx512_core_vnni",
+                                  "avx512_core_bf16", "avx512_core_amx"]
+
+    /// The instruction set oneDNN's kernels should target on a processor: the narrowest that takes in all it has
+    /// (AMX, AVX512-BF16, AVX512-VNNI, AVX-512, AVX2); nil below AVX2, where the tool checks nothing.
+    static func expectedInstructionSet(for cpu: CPUFeatures) -> String? {
+        switch cpu.vectorLevel {
+        case .avx512:
+            if cpu.hasAMX { return "avx512_core_amx" }
+            if cpu.has(.avx512_bf16) { return "avx512_core_bf16" }
+            return cpu.has(.avx512_vnni) ? "avx512_core_vnni" : "avx512_core"
+        case .avx2: return "avx2"
+        case .avx, .sse3: return nil
+        }
+    }
+
+    /// Whether `isa` (as oneDNN names it) is narrower than what a processor should get
+    /// (`expectedInstructionSet(for:)`); an unknown name counts as not narrower.
+    static func isNarrower(_ isa: String, thanExpectedFor cpu: CPUFeatures) -> Bool {
+        guard let expected = expectedInstructionSet(for: cpu), let want = instructionSets.firstIndex(of: expected),
+              let have = instructionSets.firstIndex(of: isa) else { return false }
+        return have < want
+    }
+
+    /// "JIT kernels up to avx512_core_bf16", with the cap set by hand or a warning where the kernels are narrower
+    /// than the processor's.
+    var kernelsDescription: String {
+        var text = "JIT kernels up to \(isa)"
+        if let capSetByHand { text += "; \(capSetByHand) set by hand" }
+        else if Self.isNarrower(isa, thanExpectedFor: .current) {
+            text += "; WARNING: narrower than this processor's \(Self.expectedInstructionSet(for: .current)!)"
+        }
+        return text
+    }
 
     static let shared: Result<OneDNNLibrary, KernelLibraryError> = Result { () throws(KernelLibraryError) in
         try OneDNNLibrary()
@@ -17,6 +56,9 @@ final class OneDNNLibrary: @unchecked Sendable {
         // kernels that follow (a third slower training step on two cores); waiting passively gives them back.
         // The OpenMP runtime reads the policy while it loads, and a policy set by the user stands.
         let environment = ProcessInfo.processInfo.environment
+        capSetByHand = [InstructionSetCap.oneDNNVariable, "DNNL_MAX_CPU_ISA"].lazy.compactMap { name in
+            environment[name].map { "\(name)=\($0)" }
+        }.first
         let setsPolicy = environment["OMP_WAIT_POLICY"] == nil
         // A cap on the tool's instruction sets caps oneDNN's JIT kernels alike (it reads its variable at its first
         // product), unless oneDNN's own cap was set.

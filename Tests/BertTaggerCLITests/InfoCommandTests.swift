@@ -48,4 +48,25 @@ import Testing
         }
         #endif
     }
+
+    /// oneDNN's own cap set by hand is followed and said to be; where oneDNN is absent nothing names it.
+    @Test func oneDNNsCapSetByHandIsSaidToBe() throws {
+        let result = try Binary.run(["info"], environment: ["ONEDNN_MAX_CPU_ISA": "AVX2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let oneDNNLoads = !result.stdout.contains("oneDNN is not available")
+        #expect(result.stdout.contains("JIT kernels up to avx2; ONEDNN_MAX_CPU_ISA=AVX2 set by hand") == oneDNNLoads,
+                "\(result.stdout)")
+        #expect(!result.stdout.contains("WARNING"), "\(result.stdout)")
+    }
+
+    /// An OpenBLAS pool sized otherwise than the tool's threads (OPENBLAS_NUM_THREADS) is reported beside them.
+    @Test func anOpenBLASPoolOfAnotherSizeIsReported() throws {
+        #if os(Linux)
+        let result = try Binary.run(["info"], environment: ["OPENBLAS_NUM_THREADS": "1"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let threads = result.stdout.split(separator: "\n").first { $0.hasPrefix("threads: ") }.map(String.init)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(threads == (cores > 1 ? "threads: \(cores), OpenBLAS's pool 1" : "threads: 1"), "\(result.stdout)")
+        #endif
+    }
 }

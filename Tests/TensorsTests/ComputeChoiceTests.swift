@@ -52,6 +52,25 @@ import Testing
         #expect(try BLAS.fp32Override(["BERT_TAGGER_FP32_GEMM": " "]) == nil)
     }
 
+    /// An OpenBLAS that ignores the core the tool names (built for one target) and runs narrower kernels than the
+    /// processor's hands single-precision products to oneDNN where it is present, unless OpenBLAS is asked for by
+    /// hand; AVX-512 processors run them on oneDNN either way.
+    @Test func narrowerOpenBLASKernelsThanTheProcessorsHandSinglePrecisionToOneDNN() {
+        let cases: [(String, CPUFeatures, String?, BLAS.FP32Library?, Bool, BLAS.Kernels)] = [
+            ("EPYC Milan, OpenBLAS below", Processors.epycMilan, "avx2", nil, true, .oneDNN(isa: "avx2")),
+            ("EPYC Milan, OpenBLAS full", Processors.epycMilan, "avx2", nil, false, .openBLAS),
+            ("Intel laptop, OpenBLAS below", Processors.intelLaptop, "avx2", nil, true, .oneDNN(isa: "avx2")),
+            ("EPYC Milan, OpenBLAS below, no oneDNN", Processors.epycMilan, nil, nil, true, .openBLAS),
+            ("EPYC Milan, OpenBLAS below, OpenBLAS by hand", Processors.epycMilan, "avx2", .openblas, true, .openBLAS),
+            ("Xeon with AMX, OpenBLAS below", Processors.xeonAMX, "avx512_core_amx", nil, true,
+             .oneDNN(isa: "avx512_core_amx")),
+        ]
+        for (name, cpu, isa, asked, below, expected) in cases {
+            #expect(BLAS.fp32Choice(cpu: cpu, oneDNNISA: isa, asked: asked, openBLASBelowCPU: below) == expected,
+                    "\(name)")
+        }
+    }
+
     @Test func theBF16LibraryNamedByHandIsRespectedWhereTheCPUHasBF16() throws {
         let isa: Result<String, KernelLibraryError> = .success("avx512_core_bf16")
         #expect(BLAS.bf16Choice(cpu: Processors.xeonCooperLake, oneDNN: isa, asked: .onednn) == .oneDNN(isa: "avx512_core_bf16"))
@@ -175,19 +194,28 @@ import Testing
         #expect(abs(cache.statistics.hitRate - 1.0 / 6.0) < 1e-12)
     }
 
+    /// oneDNN, when loaded (nil: absent).
+    static var oneDNN: OneDNNLibrary? {
+        if case .success(let dnnl) = OneDNNLibrary.shared { return dnnl }
+        return nil
+    }
+
     /// oneDNN would keep its own copy of every primitive (up to 1024), which destroying ours does not free.
-    @Test func oneDNNsOwnPrimitiveCacheIsOff() throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard case .success(let dnnl) = OneDNNLibrary.shared,
-              environment["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == nil, environment["DNNL_PRIMITIVE_CACHE_CAPACITY"] == nil
-        else { return }
+    @Test(.enabled(if: oneDNN != nil, "oneDNN is not installed"),
+          .disabled(if: ["ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY"].contains {
+              ProcessInfo.processInfo.environment[$0] != nil
+          }, "oneDNN's primitive cache capacity is set by hand"))
+    func oneDNNsOwnPrimitiveCacheIsOff() throws {
+        let dnnl = try #require(Self.oneDNN)
         #expect(dnnl.oneDNNCacheCapacity == 0)
     }
 
     /// Products of more shapes than the cache holds (a server's varied batch lengths) keep at most its capacity of
     /// primitives, and a shape met again after it was dropped still multiplies right.
-    @Test func productsOfMoreShapesThanTheCacheHoldsStayBoundedAndRight() throws {
-        guard case .success(let dnnl) = OneDNNLibrary.shared, case .oneDNN = BLAS.bf16Kernels else { return }
+    @Test(.enabled(if: { if case .oneDNN = BLAS.bf16Kernels { true } else { false } }(),
+                   "BF16 products do not run on oneDNN here"))
+    func productsOfMoreShapesThanTheCacheHoldsStayBoundedAndRight() throws {
+        let dnnl = try #require(Self.oneDNN)
         let capacity = OneDNNLibrary.primitiveCacheCapacity
         let n = 8, k = 16, maxRows = capacity + 40
         var r = TestRandom(5)

@@ -147,3 +147,44 @@ enum Processors {
     }
     #endif
 }
+
+/// The instruction set oneDNN's kernels should target on each class of processor, and the check of the one it
+/// targets in this process.
+@Suite struct OneDNNKernelChoiceTests {
+    @Test func eachProcessorExpectsTheWidestInstructionSetOneDNNNamesForIt() {
+        let cases: [(String, CPUFeatures, String?)] = [
+            ("Xeon with AMX", Processors.xeonAMX, "avx512_core_amx"),
+            ("Xeon Cooper Lake", Processors.xeonCooperLake, "avx512_core_bf16"),
+            ("Xeon Cascade Lake", Int8ProductsChoiceTests.cascadeLake, "avx512_core_vnni"),
+            ("Xeon Skylake (no VNNI)", Int8ProductsChoiceTests.skylakeWithoutVNNI, "avx512_core"),
+            ("EPYC Genoa", Processors.epycGenoa, "avx512_core_bf16"),
+            ("EPYC Milan", Processors.epycMilan, "avx2"),
+            ("Intel laptop", Processors.intelLaptop, "avx2"),
+            ("SSE only", Processors.sseOnly, nil),
+        ]
+        for (name, cpu, expected) in cases {
+            #expect(OneDNNLibrary.expectedInstructionSet(for: cpu) == expected, "\(name)")
+        }
+        #expect(OneDNNLibrary.isNarrower("avx2", thanExpectedFor: Processors.epycGenoa))
+        #expect(OneDNNLibrary.isNarrower("avx512_core_bf16", thanExpectedFor: Processors.xeonAMX))
+        #expect(!OneDNNLibrary.isNarrower("avx512_core_amx", thanExpectedFor: Processors.xeonAMX))
+        #expect(!OneDNNLibrary.isNarrower("avx2_vnni", thanExpectedFor: Processors.intelLaptop))
+        #expect(!OneDNNLibrary.isNarrower("avx512_core_bf16", thanExpectedFor: Processors.epycGenoa))
+        #expect(!OneDNNLibrary.isNarrower("avx512_mic", thanExpectedFor: Processors.epycGenoa), "an unknown name")
+        #expect(!OneDNNLibrary.isNarrower("sse41", thanExpectedFor: Processors.sseOnly))
+    }
+
+    /// On the machine at hand: oneDNN's kernels in this very process are the widest its processor (as capped by
+    /// `BERT_TAGGER_MAX_CPU_ISA`) supports, unless oneDNN's own cap was set by hand, which the report then names.
+    @Test(.enabled(if: PrimitiveCacheTests.oneDNN != nil, "oneDNN is not installed"))
+    func theLoadedOneDNNTargetsTheWidestInstructionSetOfThisProcessor() throws {
+        let dnnl = try #require(PrimitiveCacheTests.oneDNN)
+        if let capSetByHand = dnnl.capSetByHand {
+            #expect(dnnl.kernelsDescription.contains("\(capSetByHand) set by hand"))
+        } else {
+            #expect(!OneDNNLibrary.isNarrower(dnnl.isa, thanExpectedFor: .current),
+                    "oneDNN targets \(dnnl.isa) on \(CPUFeatures.current.identity) [\(CPUFeatures.current.summary)]")
+            #expect(!dnnl.kernelsDescription.contains("WARNING"))
+        }
+    }
+}
