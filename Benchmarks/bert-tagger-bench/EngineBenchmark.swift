@@ -175,9 +175,22 @@ struct GEMMProbe {
         forwardRate = f.flops / f.seconds
         backwardRate = bw.flops / bw.seconds
         trainingRate = (f.flops + bw.flops) / (f.seconds + bw.seconds)
-        // Inference in single precision multiplies by packed weights where that kernel is in use: its bound is
-        // that kernel's rate on the same shapes.
+        // Inference multiplies by packed weights where it does (single precision on the packed kernel, BF16 on the
+        // tool's AMX or AVX512-BF16 kernel or oneDNN's packed primitive, its inputs written in BF16 by the pass
+        // before): its bound is that product's rate on the same shapes.
         inferenceRate = forwardRate
+        if precision == .bf16 {
+            var flops = 0.0, seconds = 0.0
+            for (_, _, m, n, k, calls) in forward {
+                guard let packed = PackedWeights(n: n, k: k, bias: false) else { break }
+                packed.pack(scratch.b.convert(b.pointer, count: n * k))
+                let a16 = scratch.a.convert(a.pointer, count: m * k)
+                let t = time(repeats) { BLAS.gemmBF16(m: m, a: a16, packed: packed, bias: nil, c: c.pointer) }
+                flops += 2 * Double(m * n * k) * Double(calls)
+                seconds += t * Double(calls)
+            }
+            if seconds > 0 { inferenceRate = flops / seconds }
+        }
         if precision == .fp32 {
             var flops = 0.0, seconds = 0.0
             for (_, _, m, n, k, calls) in forward {
