@@ -63,6 +63,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,23 @@ y.float().sum().backward()
 """
 
 
+def peer_libraries():
+    """The matrix-product libraries the peers run: torch's BLAS and oneDNN builds (from torch.__config__.show()),
+    ONNX Runtime's execution providers (CPUExecutionProvider multiplies with its own MLAS kernels)."""
+    import onnxruntime
+    import torch
+    config = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=(\w+)", config)
+    mkl = re.search(r"Math Kernel Library Version ([\d.]+)", config)
+    onednn = re.search(r"MKL-DNN (v[\d.]+)", config)
+    torch_text = f"torch BLAS {blas.group(1) if blas else 'unknown'}"
+    if mkl:
+        torch_text += f" (MKL {mkl.group(1)})"
+    torch_text += f", oneDNN {onednn.group(1) if onednn else 'absent'}"
+    providers = ", ".join(onnxruntime.get_available_providers())
+    return f"{torch_text}; onnxruntime providers {providers} (CPU: MLAS kernels)"
+
+
 def onednn_probe():
     """The ISA oneDNN reports and the kernels it picks for a bf16 autocast Linear, forward and backward."""
     env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1")
@@ -196,6 +214,7 @@ def print_header(args):
     print(f"load average before: {load} (the figures assume the cores are otherwise idle)")
     print(f"threads: torch.get_num_threads() {torch.get_num_threads()}, interop {torch.get_num_interop_threads()}, "
           f"onnxruntime intra_op {args.threads}")
+    print(f"libraries: {peer_libraries()}")
     print(f"onednn: {onednn_probe()}")
     print(f"model: {args.model}")
     sys.stdout.flush()

@@ -111,7 +111,8 @@ def main():
         out = run([sys.executable, "Scripts/bench_peers.py", "train-steps", "--steps", str(args.steps),
                    "--threads", str(args.threads), "--precision", "both" if len(peer_precisions) == 2 else "fp32"],
                   env=peers_env)
-        print("\n".join(line for line in out.splitlines() if line.startswith(("cpu:", "versions:"))))
+        print("\n".join(line for line in out.splitlines()
+                        if line.startswith(("cpu:", "versions:", "libraries:", "threads:", "onednn:"))))
         for precision in peer_precisions:
             peer = first(rf"trainer {precision}: [\d.]+ s/step, ([\d.]+) tokens/s", out, f"trainer {precision}")
             rows.append((f"Trainer step, {precision}", peer, "tokens/s"))

@@ -36,6 +36,9 @@ for line in open(args.corpus, encoding='utf-8'):
 if words:
     sentences.append(' '.join(words))
 
+# The machine and the libraries the server's products run on, as `bert-tagger info` reports them.
+print(subprocess.run([args.binary, 'info'], capture_output=True, text=True, check=True).stdout.rstrip())
+
 server = subprocess.Popen([args.binary, 'serve', '--model', args.model, '--port', '0', '--log-level', 'warning',
                            '--threads', str(args.threads)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 port = None
