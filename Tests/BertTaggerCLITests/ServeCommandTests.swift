@@ -49,6 +49,8 @@ import Testing
         errors.fileHandleForReading.readabilityHandler = nil
         #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(stderr.text)")
         #expect(stderr.text.contains("POST /v1/entities 200"), "an access-log line: \(stderr.text)")
+        #expect(stderr.text.contains("compute: CPU ") && stderr.text.contains("matrix products in "),
+                "what runs the products: \(stderr.text)")
         #expect(stderr.text.contains("stopped"), "\(stderr.text)")
     }
 

@@ -186,6 +186,8 @@ func startTool(_ arguments: [String], in directory: URL? = nil) throws -> Runnin
         #expect(lines.last == "best model: \(output.path)/best   reports: \(output.path)/reports   plot: \(output.path)/training.svg")
         #expect(result.stderr.hasPrefix("run directory: \(output.path)\n"))
         #expect(result.stderr.contains("note: new classifier for 5 labels"), "O, B-LOC, B-ORG, I-ORG, B-PER")
+        // What runs the products, before the first one: the machine line `info` and the benchmarks print.
+        #expect(result.stderr.contains("\ncompute: CPU ") && result.stderr.contains("; 1 thread"), "\(result.stderr)")
         for file in ["best/model.safetensors", "reports/dev.json", "predictions/dev.conll", "training.svg", "last/trainer_state.json"] {
             #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "missing \(file)")
         }
