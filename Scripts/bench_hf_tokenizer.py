@@ -22,7 +22,7 @@ import time
 import tokenizers
 from tokenizers import Tokenizer
 
-from bench_peers import cpu_description
+from bench_peers import cpu_description, load_average
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,13 +59,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     name, flags = cpu_description()
-    try:
-        with open("/proc/loadavg") as f:
-            load = " ".join(f.read().split()[:3])
-    except OSError:
-        load = "unknown"
     print(f"machine: CPU {name} [{' '.join(f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile') if f in flags)}]; "
-          f"python {sys.version.split()[0]}, tokenizers {tokenizers.__version__}; 1 thread; load average {load}")
+          f"python {sys.version.split()[0]}, tokenizers {tokenizers.__version__}; 1 thread; load average {load_average()}")
     path = os.path.join(args.corpus, "train.txt") if os.path.isdir(args.corpus) else args.corpus
     data = sentences(path)
     words = sum(len(s) for s in data)

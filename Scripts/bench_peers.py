@@ -157,6 +157,15 @@ y.float().sum().backward()
 """
 
 
+def load_average():
+    """The 1, 5 and 15 minute load averages, "unknown" where /proc does not say."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def peer_libraries():
     """The matrix-product libraries the peers run: torch's BLAS and oneDNN builds (from torch.__config__.show()),
     ONNX Runtime's execution providers (CPUExecutionProvider multiplies with its own MLAS kernels)."""
@@ -206,12 +215,7 @@ def print_header(args):
     print(f"versions: python {sys.version.split()[0]}, torch {torch.__version__}, transformers "
           f"{transformers.__version__}, onnxruntime {onnxruntime.__version__}; torch cpu capability "
           f"{torch.backends.cpu.get_cpu_capability()}, mkldnn {torch.backends.mkldnn.is_available()}")
-    try:
-        with open("/proc/loadavg") as f:
-            load = " ".join(f.read().split()[:3])
-    except OSError:
-        load = "unknown"
-    print(f"load average before: {load} (the figures assume the cores are otherwise idle)")
+    print(f"load average before: {load_average()} (the figures assume the cores are otherwise idle)")
     print(f"threads: torch.get_num_threads() {torch.get_num_threads()}, interop {torch.get_num_interop_threads()}, "
           f"onnxruntime intra_op {args.threads}")
     print(f"libraries: {peer_libraries()}")
@@ -636,8 +640,7 @@ def main():
         train_steps(args)
     if args.command in ("tag", "all"):
         ok = tag(args)
-    with open("/proc/loadavg") as f:
-        print(f"load average after: {' '.join(f.read().split()[:3])}")
+    print(f"load average after: {load_average()}")
     sys.exit(0 if ok else 1)
 
 

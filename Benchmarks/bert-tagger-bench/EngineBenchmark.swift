@@ -177,31 +177,31 @@ struct GEMMProbe {
         trainingRate = (f.flops + bw.flops) / (f.seconds + bw.seconds)
         // Inference multiplies by packed weights where it does (single precision on the packed kernel, BF16 on the
         // tool's AMX or AVX512-BF16 kernel or oneDNN's packed primitive, its inputs written in BF16 by the pass
-        // before): its bound is that product's rate on the same shapes.
-        inferenceRate = forwardRate
-        if precision == .bf16 {
-            var flops = 0.0, seconds = 0.0
-            for (_, _, m, n, k, calls) in forward {
-                guard let packed = PackedWeights(n: n, k: k, bias: false) else { break }
+        // before): its bound is that product's rate on the same shapes. A packed product of one shape, made ready
+        // and returned as the call to time; nil where inference in this precision does not multiply by packed weights.
+        func packedProduct(m: Int, n: Int, k: Int) -> (() -> Void)? {
+            switch precision {
+            case .bf16:
+                guard let packed = PackedWeights(n: n, k: k, bias: false) else { return nil }
                 packed.pack(scratch.b.convert(b.pointer, count: n * k))
                 let a16 = scratch.a.convert(a.pointer, count: m * k)
-                let t = time(repeats) { BLAS.gemmBF16(m: m, a: a16, packed: packed, bias: nil, c: c.pointer) }
-                flops += 2 * Double(m * n * k) * Double(calls)
-                seconds += t * Double(calls)
-            }
-            if seconds > 0 { inferenceRate = flops / seconds }
-        }
-        if precision == .fp32 {
-            var flops = 0.0, seconds = 0.0
-            for (_, _, m, n, k, calls) in forward {
-                guard let packed = PackedFP32Weights(n: n, k: k) else { break }
+                return { BLAS.gemmBF16(m: m, a: a16, packed: packed, bias: nil, c: c.pointer) }
+            case .fp32:
+                guard let packed = PackedFP32Weights(n: n, k: k) else { return nil }
                 packed.pack(b.pointer)
-                let t = time(repeats) { BLAS.sgemm(m: m, a: a.pointer, packed: packed, bias: nil, c: c.pointer) }
-                flops += 2 * Double(m * n * k) * Double(calls)
-                seconds += t * Double(calls)
+                return { BLAS.sgemm(m: m, a: a.pointer, packed: packed, bias: nil, c: c.pointer) }
+            case .int8:
+                return nil
             }
-            if seconds > 0 { inferenceRate = flops / seconds }
         }
+        inferenceRate = forwardRate
+        var flops = 0.0, seconds = 0.0
+        for (_, _, m, n, k, calls) in forward {
+            guard let product = packedProduct(m: m, n: n, k: k) else { break }
+            flops += 2 * Double(m * n * k) * Double(calls)
+            seconds += time(repeats, product) * Double(calls)
+        }
+        if seconds > 0 { inferenceRate = flops / seconds }
     }
 }
 

@@ -22,10 +22,7 @@ public enum ComputeLibraries {
     /// Who runs single-precision products: "oneDNN 2.6.3 (JIT kernels up to avx512_core_amx)" or the OpenBLAS
     /// description.
     public static var fp32Description: String {
-        if case .oneDNN(let isa) = BLAS.fp32Kernels {
-            guard case .success(let dnnl) = OneDNNLibrary.shared else { return "oneDNN ? (JIT kernels up to \(isa))" }
-            return "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
-        }
+        if case .oneDNN(let isa) = BLAS.fp32Kernels { return oneDNNDescription(isa: isa) }
         return blasDescription
     }
 
@@ -91,12 +88,17 @@ public enum ComputeLibraries {
         #endif
     }
 
+    /// "oneDNN 2.6.3 (JIT kernels up to avx512_core_bf16)", with oneDNN's cap set by hand or a warning
+    /// (`OneDNNLibrary.kernelsDescription`).
+    private static func oneDNNDescription(isa: String) -> String {
+        guard case .success(let dnnl) = OneDNNLibrary.shared else { return "oneDNN ? (JIT kernels up to \(isa))" }
+        return "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
+    }
+
     /// "oneDNN 2.6.3 (JIT kernels up to avx512_core_amx)", or why BF16 products are emulated.
     public static var bf16Description: String {
         switch BLAS.bf16Kernels {
-        case .oneDNN(let isa):
-            guard case .success(let dnnl) = OneDNNLibrary.shared else { return "oneDNN ? (JIT kernels up to \(isa))" }
-            return "oneDNN \(dnnl.version) (\(dnnl.kernelsDescription))"
+        case .oneDNN(let isa): return oneDNNDescription(isa: isa)
         case .emulatedBF16(let reason): return "emulated in single precision (\(reason))"
         case .openBLAS: return "OpenBLAS"
         case .accelerate: return "Accelerate"

@@ -62,8 +62,7 @@ final class OneDNNLibrary: @unchecked Sendable {
         let setsPolicy = environment["OMP_WAIT_POLICY"] == nil
         // A cap on the tool's instruction sets caps oneDNN's JIT kernels alike (it reads its variable at its first
         // product), unless oneDNN's own cap was set.
-        if let cap = InstructionSetCap.current, environment[InstructionSetCap.oneDNNVariable] == nil,
-           environment["DNNL_MAX_CPU_ISA"] == nil {
+        if let cap = InstructionSetCap.current, capSetByHand == nil {
             setenv(InstructionSetCap.oneDNNVariable, cap.rawValue.uppercased(), 1)
         }
         if setsPolicy { setenv("OMP_WAIT_POLICY", "PASSIVE", 1) }
